@@ -1,0 +1,140 @@
+//! Shared, read-mostly gateway state: modem facts, queue counters, last error, uptime.
+//!
+//! Owns nothing but plain data behind locks and atomics. The modem writes the modem part, the spool
+//! sender writes the counters, the HTTP layer only reads (for `/status` and `/metrics`). It must not do
+//! I/O, format output or know about HTTP: rendering lives with whoever renders.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// Network registration state as reported by `+CREG` (3GPP TS 27.007 `<stat>`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Registration {
+    #[default]
+    Unknown,
+    NotRegistered,
+    Home,
+    Searching,
+    Denied,
+    Roaming,
+}
+
+impl Registration {
+    /// Maps the numeric `<stat>` of `+CREG`/`+CGREG`.
+    pub fn from_stat(stat: u8) -> Registration {
+        match stat {
+            0 => Registration::NotRegistered,
+            1 => Registration::Home,
+            2 => Registration::Searching,
+            3 => Registration::Denied,
+            5 => Registration::Roaming,
+            _ => Registration::Unknown,
+        }
+    }
+
+    /// Registered on a network (home or roaming): SMS can be sent.
+    pub fn is_registered(self) -> bool {
+        matches!(self, Registration::Home | Registration::Roaming)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Registration::Unknown => "unknown",
+            Registration::NotRegistered => "not registered",
+            Registration::Home => "home",
+            Registration::Searching => "searching",
+            Registration::Denied => "denied",
+            Registration::Roaming => "roaming",
+        }
+    }
+}
+
+/// What the modem engine last learnt about the stick. Cached; refreshed on a slow timer.
+#[derive(Clone, Debug, Default)]
+pub struct ModemInfo {
+    /// Short state word: "starting", "waiting for device", "ready", "sending", "error: ..."
+    pub state: String,
+    /// Signal in dBm from `+CSQ` (None when 99 = unknown).
+    pub signal_dbm: Option<i32>,
+    /// smsd-style quality word ("Excellent", "Good", ...).
+    pub signal_quality: &'static str,
+    pub registration: Registration,
+    pub operator: String,
+    pub manufacturer: String,
+    pub model: String,
+    pub imei: String,
+}
+
+/// Process-wide status shared by all threads.
+pub struct GatewayStatus {
+    pub started: Instant,
+    pub modem: Mutex<ModemInfo>,
+    pub sent: AtomicU64,
+    pub failed: AtomicU64,
+    pub retried: AtomicU64,
+    pub accepted: AtomicU64,
+    pub rejected: AtomicU64,
+    pub queue_depth: AtomicU64,
+    pub last_error: Mutex<String>,
+}
+
+impl Default for GatewayStatus {
+    fn default() -> Self {
+        GatewayStatus {
+            started: Instant::now(),
+            modem: Mutex::new(ModemInfo {
+                state: "starting".into(),
+                signal_quality: "unknown",
+                ..ModemInfo::default()
+            }),
+            sent: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            retried: AtomicU64::new(0),
+            accepted: AtomicU64::new(0),
+            rejected: AtomicU64::new(0),
+            queue_depth: AtomicU64::new(0),
+            last_error: Mutex::new(String::new()),
+        }
+    }
+}
+
+impl GatewayStatus {
+    /// A copy of the modem facts; a poisoned lock still yields the data.
+    pub fn modem(&self) -> ModemInfo {
+        match self.modem.lock() {
+            Ok(m) => m.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Changes the modem facts under the lock.
+    pub fn update_modem(&self, f: impl FnOnce(&mut ModemInfo)) {
+        match self.modem.lock() {
+            Ok(mut m) => f(&mut m),
+            Err(p) => f(&mut p.into_inner()),
+        }
+    }
+
+    pub fn set_last_error(&self, msg: &str) {
+        match self.last_error.lock() {
+            Ok(mut e) => *e = msg.to_string(),
+            Err(p) => *p.into_inner() = msg.to_string(),
+        }
+    }
+
+    pub fn last_error(&self) -> String {
+        match self.last_error.lock() {
+            Ok(e) => e.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    pub fn count(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn uptime_secs(&self) -> u64 {
+        self.started.elapsed().as_secs()
+    }
+}
