@@ -5,9 +5,36 @@
 //! SMS-STATUS-REPORT. It must not do I/O, read clocks, allocate without bound or panic on any input:
 //! everything that comes from outside returns a `PduError`.
 //!
-//! NOTE: placeholder encoder (UCS-2, single part) so other modules can be built against the final
-//! interface; the real codec replaces the body of this module, not its signatures.
+//! Layout (smoltcp `wire/` style, spec tables in each file's doc comment): `gsm7` alphabet tables
+//! and septet packing, `address`, `dcs`, `udh`, `timestamp`, `split`, `user_data`, and one file per
+//! PDU type (`submit`, `deliver`, `status_report`). This file holds the public entry points.
 
+mod address;
+mod dcs;
+mod deliver;
+mod gsm7;
+mod reader;
+mod split;
+mod status_report;
+mod submit;
+mod timestamp;
+mod udh;
+mod user_data;
+
+// Re-exported as the module's public vocabulary; not every item is used by this binary yet.
+#[allow(unused_imports)]
+pub use address::Address;
+#[allow(unused_imports)]
+pub use dcs::{Alphabet, DataCoding};
+pub use deliver::DeliverPdu;
+pub use status_report::{status_text, StatusReportPdu};
+pub use submit::{relative_validity_minutes, SubmitPdu, Validity};
+#[allow(unused_imports)]
+pub use timestamp::Timestamp;
+pub use udh::Concat;
+pub use user_data::UserData;
+
+use reader::Reader;
 use std::fmt;
 
 /// Options for [`encode_submit`].
@@ -92,50 +119,205 @@ pub fn validate_number(number: &str) -> Result<(), PduError> {
 
 /// Encodes `text` to `to` as one or more SMS-SUBMIT PDUs. `reference` is the concatenation
 /// reference used when the text needs several parts (the caller keeps it unique-ish).
+///
+/// GSM 7-bit (with the extension table) when every character fits, else UCS-2; 160/153 septets or
+/// 70/67 UTF-16 units per part; escape and surrogate pairs are never split. Text needing more than
+/// `opts.max_parts` parts (at most 255) is refused with [`PduError::TooLong`].
 pub fn encode_submit(
     to: &str,
     text: &str,
     opts: &EncodeOptions,
-    _reference: u8,
+    reference: u8,
 ) -> Result<Vec<SubmitPart>, PduError> {
-    validate_number(to)?;
-    if text.is_empty() {
-        return Err(PduError::EmptyText);
+    submit::encode(to, text, opts, reference)
+}
+
+/// How a text would be sent, without building PDUs (for limits and error messages).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MessagePlan {
+    pub alphabet: Alphabet,
+    /// Septets (GSM 7-bit, escapes count 2) or UTF-16 units (UCS-2).
+    pub units: usize,
+    pub parts: usize,
+}
+
+/// Alphabet, length and number of parts `encode_submit` would use for `text`.
+pub fn plan(text: &str, opts: &EncodeOptions) -> MessagePlan {
+    match gsm7::encode_text(text).filter(|_| !opts.force_ucs2) {
+        Some(septets) => MessagePlan {
+            alphabet: Alphabet::Gsm7,
+            units: septets.len(),
+            parts: split::count(
+                &septets,
+                split::GSM7_SINGLE,
+                split::GSM7_PER_PART,
+                split::gsm7_joins_next,
+            ),
+        },
+        None => {
+            let units: Vec<u16> = text.encode_utf16().collect();
+            MessagePlan {
+                alphabet: Alphabet::Ucs2,
+                units: units.len(),
+                parts: split::count(
+                    &units,
+                    split::UCS2_SINGLE,
+                    split::UCS2_PER_PART,
+                    split::utf16_joins_next,
+                ),
+            }
+        }
     }
-    let units: Vec<u16> = text.encode_utf16().collect();
-    if units.len() > 70 {
-        return Err(PduError::TooLong {
-            parts: units.len().div_ceil(67),
-            max_parts: 1,
-        });
+}
+
+/// The transfer-layer part of a PDU, by message type (TP-MTI).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Tpdu {
+    Submit(SubmitPdu),
+    Deliver(DeliverPdu),
+    StatusReport(StatusReportPdu),
+}
+
+impl Tpdu {
+    /// The user data, if this type carries one.
+    pub fn user_data(&self) -> Option<&UserData> {
+        match self {
+            Tpdu::Submit(s) => Some(&s.user_data),
+            Tpdu::Deliver(d) => Some(&d.user_data),
+            Tpdu::StatusReport(_) => None,
+        }
     }
-    let digits = to.strip_prefix('+').unwrap_or(to);
-    let mut tpdu = vec![0x01, 0x00, digits.len() as u8];
-    tpdu.push(if to.starts_with('+') { 0x91 } else { 0x81 });
-    let d = digits.as_bytes();
-    for pair in d.chunks(2) {
-        let lo = pair[0] - b'0';
-        let hi = if pair.len() > 1 { pair[1] - b'0' } else { 0xF };
-        tpdu.push(hi << 4 | lo);
+}
+
+/// A whole PDU as seen in 27.005 PDU mode: SMSC field, then the TPDU.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecodedPdu {
+    /// `None` when the SMSC field is `00` (SIM default).
+    pub smsc: Option<Address>,
+    /// Octets after the SMSC field: the `AT+CMGS=` length of a SUBMIT.
+    pub tpdu_len: usize,
+    pub tpdu: Tpdu,
+}
+
+/// Decodes a TPDU without SMSC field. MTI 00 is read as SMS-DELIVER, 01 as SMS-SUBMIT and 10 as
+/// SMS-STATUS-REPORT (the directions a terminal sees); trailing octets are ignored.
+pub fn decode_tpdu(tpdu: &[u8]) -> Result<Tpdu, PduError> {
+    let mut r = Reader::new(tpdu);
+    match r.peek().map(|first| first & 0x03) {
+        None => Err(PduError::Malformed("empty TPDU")),
+        Some(0b00) => deliver::decode(&mut r).map(Tpdu::Deliver),
+        Some(0b01) => submit::decode(&mut r).map(Tpdu::Submit),
+        Some(0b10) => status_report::decode(&mut r).map(Tpdu::StatusReport),
+        Some(_) => Err(PduError::Malformed("reserved message type (TP-MTI 11)")),
     }
-    tpdu.extend([0x00, if opts.flash { 0x18 } else { 0x08 }]);
-    tpdu.push((units.len() * 2) as u8);
-    for u in units {
-        tpdu.extend(u.to_be_bytes());
+}
+
+/// Decodes PDU octets that start with the SMSC field (as `AT+CMGR`/`+CMT`/`+CDS` give them).
+pub fn decode_bytes(pdu: &[u8]) -> Result<DecodedPdu, PduError> {
+    let mut r = Reader::new(pdu);
+    let smsc = address::decode_smsc(&mut r)?;
+    let rest = pdu.get(r.position()..).unwrap_or(&[]);
+    Ok(DecodedPdu {
+        smsc,
+        tpdu_len: rest.len(),
+        tpdu: decode_tpdu(rest)?,
+    })
+}
+
+/// Decodes a hex PDU that starts with the SMSC field. Surrounding whitespace is ignored.
+pub fn decode(hex: &str) -> Result<DecodedPdu, PduError> {
+    decode_bytes(&parse_hex(hex)?)
+}
+
+/// Hex text to octets (either case, surrounding whitespace ignored).
+pub fn parse_hex(hex: &str) -> Result<Vec<u8>, PduError> {
+    let hex = hex.trim().as_bytes();
+    if hex.len() % 2 != 0 {
+        return Err(PduError::Malformed("odd number of hex digits"));
     }
-    let mut hex = String::from("00");
-    for b in &tpdu {
-        hex.push_str(&format!("{b:02X}"));
+    let nibble = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    };
+    hex.chunks(2)
+        .map(|p| match p {
+            [h, l] => nibble(*h)
+                .zip(nibble(*l))
+                .map(|(h, l)| h << 4 | l)
+                .ok_or(PduError::Malformed("not a hex digit")),
+            _ => Err(PduError::Malformed("odd number of hex digits")),
+        })
+        .collect()
+}
+
+static HEX_DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+
+/// Appends `bytes` as upper-case hex.
+pub fn push_hex(bytes: &[u8], out: &mut String) {
+    for &b in bytes {
+        out.push(char::from(HEX_DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(HEX_DIGITS[usize::from(b & 0x0F)]));
     }
-    Ok(vec![SubmitPart {
-        tpdu_len: tpdu.len(),
-        hex,
-    }])
+}
+
+fn push_user_data(ud: &UserData, out: &mut String) {
+    out.push_str(", ");
+    out.push_str(match ud.coding.alphabet {
+        Alphabet::Gsm7 => "GSM 7-bit",
+        Alphabet::EightBit => "8-bit data",
+        Alphabet::Ucs2 => "UCS-2",
+    });
+    if ud.coding.class == Some(0) {
+        out.push_str(" flash");
+    }
+    if let Some(c) = ud.concat {
+        out.push_str(&format!(", part {}/{} ref {}", c.seq, c.total, c.reference));
+    }
+    out.push_str(": ");
+    for c in ud.text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
 }
 
 /// One-line human description of a hex PDU (SMSC prefix included), for logs and the simulated
-/// modem: e.g. `SMS-SUBMIT to +4917012345 (UCS-2, part 1/2): text`. Never fails: a bad PDU is
-/// described as such.
+/// modem: e.g. `SMS-SUBMIT to +491701234567, GSM 7-bit, part 1/2 ref 7: text`. Never fails: a bad
+/// PDU is described as such. Control characters in the text are escaped (`\n`), so it stays one line.
 pub fn describe(hex: &str) -> String {
-    format!("PDU {hex}")
+    let pdu = match decode(hex) {
+        Ok(p) => p,
+        Err(e) => {
+            let shown: String = hex.chars().take(80).filter(|c| !c.is_control()).collect();
+            return format!("undecodable PDU ({e}): {shown}");
+        }
+    };
+    let mut out = String::with_capacity(64 + hex.len());
+    match &pdu.tpdu {
+        Tpdu::Submit(s) => {
+            out.push_str("SMS-SUBMIT to ");
+            out.push_str(&s.to.value);
+            if s.status_report_request {
+                out.push_str(" (report requested)");
+            }
+            push_user_data(&s.user_data, &mut out);
+        }
+        Tpdu::Deliver(d) => {
+            out.push_str(&format!("SMS-DELIVER from {} at {}", d.from, d.timestamp));
+            push_user_data(&d.user_data, &mut out);
+        }
+        Tpdu::StatusReport(s) => out.push_str(&format!(
+            "SMS-STATUS-REPORT for {} ref {}: {} (status 0x{:02X}) at {}",
+            s.recipient,
+            s.message_reference,
+            status_text(s.status),
+            s.status,
+            s.discharge_time
+        )),
+    }
+    out
 }
