@@ -321,3 +321,6 @@ pub fn describe(hex: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests;
