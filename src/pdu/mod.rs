@@ -48,7 +48,8 @@ pub struct EncodeOptions {
     pub status_report: bool,
     /// Relative validity period, raw TP-VP octet (TS 23.040 9.2.3.12.1); `None` = no TP-VP.
     pub validity: Option<u8>,
-    /// Longest accepted message, in parts; longer text is refused, never truncated.
+    /// Longest accepted message, in parts (values above 255 act as 255); longer text is refused,
+    /// never truncated.
     pub max_parts: usize,
     /// Always use UCS-2 even when GSM 7-bit would do.
     pub force_ucs2: bool,

@@ -522,3 +522,22 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn describe_submit_parts_in_one_line() {
+    let text = format!("{}\nline two", "a".repeat(160));
+    let parts = encode_submit("+491701234567", &text, &opts(), 7).unwrap();
+    assert_eq!(
+        describe(&parts[1].hex),
+        "SMS-SUBMIT to +491701234567, GSM 7-bit, part 2/2 ref 7: aaaaaaa\\nline two"
+    );
+    let single = encode_submit("0170123", "Disk full", &opts(), 0).unwrap();
+    assert_eq!(
+        describe(&single[0].hex),
+        "SMS-SUBMIT to 0170123, GSM 7-bit: Disk full"
+    );
+    assert_eq!(
+        describe("00zz"),
+        "undecodable PDU (malformed PDU: not a hex digit): 00zz"
+    );
+}
