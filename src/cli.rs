@@ -5,6 +5,15 @@
 //! Each function returns the process exit code (0 ok, 1 failure, 2 usage).
 
 use crate::pdu::{self, EncodeOptions};
+use std::fmt::Write as _;
+use std::io::Write as _;
+
+/// Writes command output to stdout; a closed pipe is not worth a panic.
+fn emit(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+}
 
 /// Destination used by `smsgw encode` without `--to`: an 11-digit international number, the
 /// common case, so LEN matches a typical real message. Pass `--to` for the exact PDU.
@@ -79,9 +88,11 @@ fn encode_inner(args: &[String]) -> Result<(), i32> {
     };
     match pdu::encode_submit(&to, text, &opts, reference) {
         Ok(parts) => {
+            let mut out = String::with_capacity(parts.len() * 360);
             for p in parts {
-                println!("{} {}", p.tpdu_len, p.hex);
+                let _ = writeln!(out, "{} {}", p.tpdu_len, p.hex);
             }
+            emit(&out);
             Ok(())
         }
         Err(e) => {
@@ -91,7 +102,7 @@ fn encode_inner(args: &[String]) -> Result<(), i32> {
     }
 }
 
-fn print_user_data(ud: &pdu::UserData) {
+fn write_user_data(out: &mut String, ud: &pdu::UserData) -> std::fmt::Result {
     let class = match ud.coding.class {
         Some(0) => " (class 0, flash)",
         Some(1) => " (class 1)",
@@ -99,16 +110,58 @@ fn print_user_data(ud: &pdu::UserData) {
         Some(_) => " (class 3)",
         None => "",
     };
-    println!("coding:     {}{class}", ud.coding.alphabet);
-    if let Some(pdu::Concat {
-        reference,
-        total,
-        seq,
-    }) = ud.concat
-    {
-        println!("part:       {seq}/{total} ref {reference}");
+    writeln!(out, "coding:     {}{class}", ud.coding.alphabet)?;
+    if let Some(c) = ud.concat {
+        writeln!(out, "part:       {}/{} ref {}", c.seq, c.total, c.reference)?;
     }
-    println!("text:       {}", ud.text);
+    writeln!(out, "text:       {}", ud.text)
+}
+
+fn write_fields(out: &mut String, pdu: &pdu::DecodedPdu) -> std::fmt::Result {
+    match &pdu.smsc {
+        Some(a) => writeln!(out, "smsc:       {a}")?,
+        None => writeln!(out, "smsc:       (SIM default)")?,
+    }
+    match &pdu.tpdu {
+        pdu::Tpdu::Submit(s) => {
+            writeln!(out, "type:       SMS-SUBMIT")?;
+            writeln!(out, "to:         {}", s.to)?;
+            writeln!(out, "reference:  {}", s.message_reference)?;
+            match s.validity {
+                pdu::Validity::None => {}
+                pdu::Validity::Relative(vp) => writeln!(
+                    out,
+                    "validity:   {} minutes (TP-VP {vp})",
+                    pdu::relative_validity_minutes(vp)
+                )?,
+                pdu::Validity::Absolute(t) => writeln!(out, "validity:   until {t}")?,
+                pdu::Validity::Enhanced(_) => writeln!(out, "validity:   enhanced format")?,
+            }
+            let report = if s.status_report_request {
+                "requested"
+            } else {
+                "not requested"
+            };
+            writeln!(out, "report:     {report}")?;
+            write_user_data(out, &s.user_data)?;
+        }
+        pdu::Tpdu::Deliver(d) => {
+            writeln!(out, "type:       SMS-DELIVER")?;
+            writeln!(out, "from:       {}", d.from)?;
+            writeln!(out, "time:       {}", d.timestamp)?;
+            write_user_data(out, &d.user_data)?;
+        }
+        pdu::Tpdu::StatusReport(s) => {
+            writeln!(out, "type:       SMS-STATUS-REPORT")?;
+            writeln!(out, "recipient:  {}", s.recipient)?;
+            writeln!(out, "reference:  {}", s.message_reference)?;
+            writeln!(out, "submitted:  {}", s.timestamp)?;
+            writeln!(out, "discharged: {}", s.discharge_time)?;
+            let meaning = pdu::status_text(s.status);
+            writeln!(out, "status:     0x{:02X} {meaning}", s.status)?;
+        }
+    }
+    writeln!(out, "tpdu length: {}", pdu.tpdu_len)
 }
 
 /// `smsgw decode [LEN] HEX`: prints the fields of a PDU that starts with the SMSC field. With LEN
@@ -135,54 +188,9 @@ pub fn decode(args: &[String]) -> i32 {
             return 1;
         }
     };
-    match &pdu.smsc {
-        Some(a) => println!("smsc:       {a}"),
-        None => println!("smsc:       (SIM default)"),
-    }
-    match &pdu.tpdu {
-        pdu::Tpdu::Submit(s) => {
-            println!("type:       SMS-SUBMIT");
-            println!("to:         {}", s.to);
-            println!("reference:  {}", s.message_reference);
-            match s.validity {
-                pdu::Validity::None => {}
-                pdu::Validity::Relative(vp) => println!(
-                    "validity:   {} minutes (TP-VP {vp})",
-                    pdu::relative_validity_minutes(vp)
-                ),
-                pdu::Validity::Absolute(t) => println!("validity:   until {t}"),
-                pdu::Validity::Enhanced(_) => println!("validity:   enhanced format"),
-            }
-            println!(
-                "report:     {}",
-                if s.status_report_request {
-                    "requested"
-                } else {
-                    "not requested"
-                }
-            );
-            print_user_data(&s.user_data);
-        }
-        pdu::Tpdu::Deliver(d) => {
-            println!("type:       SMS-DELIVER");
-            println!("from:       {}", d.from);
-            println!("time:       {}", d.timestamp);
-            print_user_data(&d.user_data);
-        }
-        pdu::Tpdu::StatusReport(s) => {
-            println!("type:       SMS-STATUS-REPORT");
-            println!("recipient:  {}", s.recipient);
-            println!("reference:  {}", s.message_reference);
-            println!("submitted:  {}", s.timestamp);
-            println!("discharged: {}", s.discharge_time);
-            println!(
-                "status:     0x{:02X} {}",
-                s.status,
-                pdu::status_text(s.status)
-            );
-        }
-    }
-    println!("tpdu length: {}", pdu.tpdu_len);
+    let mut out = String::with_capacity(512);
+    let _ = write_fields(&mut out, &pdu); // writing to a String cannot fail
+    emit(&out);
     match len {
         Some(n) if n != pdu.tpdu_len => {
             eprintln!(

@@ -31,6 +31,7 @@ pub use status_report::{status_text, StatusReportPdu};
 pub use submit::{relative_validity_minutes, SubmitPdu, Validity};
 #[allow(unused_imports)]
 pub use timestamp::Timestamp;
+#[allow(unused_imports)]
 pub use udh::Concat;
 pub use user_data::UserData;
 
