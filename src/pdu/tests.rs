@@ -541,3 +541,25 @@ fn describe_submit_parts_in_one_line() {
         "undecodable PDU (malformed PDU: not a hex digit): 00zz"
     );
 }
+
+#[test]
+fn udh_fill_bits_at_every_length_mod_8() {
+    for len in 1..=17usize {
+        // two full parts, then a third part of `len` septets
+        let text = format!("{}{}", "a".repeat(2 * 153), "b".repeat(len));
+        let parts = round_trip("+491701234567", &text, &opts(), 5);
+        let bytes = parse_hex(&parts[2].hex).unwrap();
+        // SMSC 00, FO, MR, DA (2 + 6), PID, DCS, then UDL at offset 13, UD after it.
+        assert_eq!(usize::from(bytes[13]), 7 + len, "UDL for {len}");
+        let ud = &bytes[14..];
+        assert_eq!(&ud[..6], &[5, 0, 3, 5, 3, 3]);
+        // 6 header octets, then 1 fill bit and 7 bits per septet
+        assert_eq!(
+            ud.len(),
+            6 + (1 + 7 * len).div_ceil(8),
+            "UD octets for {len}"
+        );
+        // 'b' = 0x62 shifted past the fill bit: the first text octet is 0x62 << 1 = 0xC4.
+        assert_eq!(ud[6], 0xC4);
+    }
+}
