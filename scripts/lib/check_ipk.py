@@ -19,6 +19,9 @@ EXPECTED = {
     "./etc/config/smsgw": (0o600, f"{FILES}/smsgw.config"),
     "./etc/hotplug.d/tty/30-smsgw": (0o644, f"{FILES}/smsgw.hotplug"),
     "./etc/uci-defaults/90-smsgw": (0o755, f"{FILES}/smsgw.uci-defaults"),
+    "./usr/sbin/smsgw-usbmode-merge": (0o755, "usb-modeswitch/smsgw-usbmode-merge"),
+    "./usr/share/smsgw/merge-usbmode.awk": (0o644, "usb-modeswitch/merge-usbmode.awk"),
+    "./usr/share/smsgw/huawei-serial.json": (0o644, "usb-modeswitch/huawei-serial.json"),
 }
 SYMLINKS = {"./www/cgi-bin/sms": "/usr/bin/smsgw"}
 

@@ -8,6 +8,9 @@
    converted as OpenWrt converts it (target vendor/products, mode, switch message); an
    `override:` row overrides an existing recipe, keeps its target vendor, switches with the
    message named in the table, and no longer targets HiLink (14db/14dc).
+5. The router-side merge (usb-modeswitch/merge-usbmode.awk) under busybox awk, mawk and gawk
+   gives the same document as merge-usbmode, is byte-idempotent, refuses bad input; its
+   wrapper smsgw-usbmode-merge (busybox sh) keeps FILE.orig and leaves FILE alone on failure.
 4. merge-usbmode on a stock-like usb-mode.json (every Debian recipe converted): all other
    entries kept with the same messages, ours added or replacing, existing message indexes
    unchanged, idempotent; bad inputs are refused with a message and exit 1.
@@ -215,6 +218,99 @@ def check_merge(ours, stock):
         check("Traceback" not in p.stderr, "merge-usbmode crashed with a traceback")
 
 
+AWK_MERGE = "usb-modeswitch/merge-usbmode.awk"
+WRAPPER = "usb-modeswitch/smsgw-usbmode-merge"
+
+
+def awks():
+    found = [["busybox", "awk"]]
+    for name in ("mawk", "gawk", "original-awk"):
+        for d in os.environ.get("PATH", "").split(":"):
+            if d and os.access(os.path.join(d, name), os.X_OK):
+                found.append([os.path.join(d, name)])
+                break
+    return found
+
+
+def check_awk(tool, ours, stock):
+    with tempfile.TemporaryDirectory() as tmp:
+        stock = copy.deepcopy(stock)
+        stock["devices"].pop("12d1:15cf", None)
+        samples = {}
+        for name, text in (("pretty", json.dumps(stock, indent="\t")), ("compact", json.dumps(stock)),
+                           ("small", '{"messages":["5553424312345678000000000000061b000000020000000000000000000000"],'
+                                     '"devices":{"19d2:2000":{"*":{"t_vendor":6610,"msg":[0],'
+                                     '"mode":"StandardEject"}},"12d1:1f01":{"*":{"t_vendor":4817,'
+                                     '"t_product":[5339,5340],"mode":"HuaweiNew","msg":[]}}}}')):
+            path = os.path.join(tmp, name + ".json")
+            open(path, "w").write(text)
+            samples[name] = path
+        for awk in awks():
+            label = " ".join(os.path.basename(a) for a in awk)
+            for name, path in samples.items():
+                p = subprocess.run([*awk, "-f", AWK_MERGE, path, OURS], capture_output=True, text=True)
+                if p.returncode != 0:
+                    failures.append(f"{label} merge of {name} failed: {p.stderr}")
+                    continue
+                want = json.loads(run_merge([path, OURS]).stdout)
+                try:
+                    got = json.loads(p.stdout)
+                except json.JSONDecodeError as e:
+                    failures.append(f"{label} merge of {name}: not JSON ({e})")
+                    continue
+                check(got == want, f"{label} merge of {name} differs from merge-usbmode")
+                check(not tool.validate(got), f"{label} merge of {name} invalid: {tool.validate(got)[:3]}")
+                again = os.path.join(tmp, "again.json")
+                open(again, "w").write(p.stdout)
+                q = subprocess.run([*awk, "-f", AWK_MERGE, again, OURS], capture_output=True, text=True)
+                check(q.returncode == 0 and q.stdout == p.stdout, f"{label} merge of {name} not idempotent")
+            for bad, want in (('{"messages": [], "devices": {"12d1:1f01": {"*": {"msg": [0]}}}}', "out of range"),
+                              ('{"messages": [], "devices": {"12D1:1F01": {"*": {}}}}', "vvvv:pppp"),
+                              ('{"messages": ["zz"], "devices": {}}', "hex"),
+                              ('{"messages": [], "devices": {"12d1:1f01": {"*": {"msg": [0}}}', "expected"),
+                              ('{"messages": ["00"]', "expected"), ("", "empty")):
+                path = os.path.join(tmp, "bad.json")
+                open(path, "w").write(bad)
+                p = subprocess.run([*awk, "-f", AWK_MERGE, samples["small"], path], capture_output=True, text=True)
+                check(p.returncode == 1 and want in p.stderr, f"{label}: bad input {bad!r} not refused "
+                      f"(rc {p.returncode}, {p.stderr.strip()!r})")
+            print(f"router merge ok under {label}")
+        check_wrapper(tmp, samples["pretty"])
+
+
+def check_wrapper(tmp, stock_path):
+    bindir = os.path.join(tmp, "bin")
+    os.makedirs(bindir, exist_ok=True)
+    if not os.path.exists(os.path.join(bindir, "awk")):
+        os.symlink(subprocess.run(["sh", "-c", "command -v busybox"], capture_output=True,
+                                  text=True).stdout.strip(), os.path.join(bindir, "awk"))
+    env = dict(os.environ, PATH=bindir + ":" + os.environ["PATH"],
+               SMSGW_USBMODE_ENTRIES=os.path.abspath(OURS), SMSGW_USBMODE_AWK=os.path.abspath(AWK_MERGE))
+    target = os.path.join(tmp, "etc-usb-mode.json")
+    original = open(stock_path).read()
+    open(target, "w").write(original)
+
+    def wrap(*args):
+        return subprocess.run(["busybox", "sh", WRAPPER, *args], capture_output=True, text=True, env=env)
+
+    p = wrap(target)
+    check(p.returncode == 0 and "merged" in p.stdout, f"wrapper failed: {p.stdout} {p.stderr}")
+    check(open(target + ".orig").read() == original, "wrapper did not keep the original")
+    merged = json.load(open(target))
+    check(merged["devices"]["12d1:1f01"]["*"]["mode"] == "Generic", "wrapper did not merge")
+    before = open(target).read()
+    p = wrap(target)
+    check(p.returncode == 0 and "already" in p.stdout and open(target).read() == before,
+          "second wrapper run changed the file")
+    open(target, "w").write("{broken")
+    p = wrap(target)
+    check(p.returncode == 1 and open(target).read() == "{broken", "failed merge touched the file")
+    check(not os.path.exists(target + ".smsgw-tmp"), "failed merge left its temp file")
+    p = wrap(os.path.join(tmp, "missing.json"))
+    check(p.returncode == 1 and "usb-modeswitch" in p.stderr, "missing file not reported")
+    print("router wrapper ok")
+
+
 def main():
     tool = merge_tool()
     ours = json.load(open(OURS))
@@ -225,6 +321,7 @@ def main():
     check_format(tool, ours)
     check_sources(table_rows(), ours, debian)
     check_merge(ours, debian)
+    check_awk(tool, ours, debian)
     if failures:
         for f in failures:
             print("FAIL:", f)
