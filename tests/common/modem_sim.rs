@@ -82,20 +82,57 @@ pub struct ModemSim {
     link: PathBuf,
 }
 
+/// A new pty: (master, slave kept open so the master never sees EIO between users, slave path).
+/// Both ends are close-on-exec: a leaked master copy in a child process would keep the "stick"
+/// plugged in after an unplug.
+fn open_pty() -> std::io::Result<(TTYPort, std::fs::File, String)> {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    use std::os::unix::fs::OpenOptionsExt;
+    let last = std::io::Error::last_os_error;
+    // SAFETY: plain libc calls on a descriptor this function owns; the TTYPort takes it over.
+    let (master, name) = unsafe {
+        let m = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC);
+        if m < 0 {
+            return Err(last());
+        }
+        let master = TTYPort::from_raw_fd(m);
+        if libc::grantpt(m) != 0 || libc::unlockpt(m) != 0 {
+            return Err(last());
+        }
+        let mut buf = [0 as libc::c_char; 128];
+        if libc::ptsname_r(m, buf.as_mut_ptr(), buf.len()) != 0 {
+            return Err(last());
+        }
+        let name = std::ffi::CStr::from_ptr(buf.as_ptr())
+            .to_string_lossy()
+            .into_owned();
+        (master, name)
+    };
+    let slave = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOCTTY)
+        .open(&name)?;
+    // SAFETY: termios of a descriptor we own; a zeroed termios is a valid out-parameter.
+    unsafe {
+        let mut t: libc::termios = std::mem::zeroed();
+        if libc::tcgetattr(slave.as_raw_fd(), &mut t) == 0 {
+            libc::cfmakeraw(&mut t);
+            libc::tcsetattr(slave.as_raw_fd(), libc::TCSANOW, &t);
+        }
+    }
+    Ok((master, slave, name))
+}
+
 /// New pty; `link` becomes a symlink to its slave (replaced atomically).
-fn plug(link: &Path) -> std::io::Result<(TTYPort, TTYPort, String)> {
-    let (master, slave) = TTYPort::pair().map_err(std::io::Error::other)?;
-    let name = slave
-        .name()
-        .ok_or_else(|| std::io::Error::other("pty without a name"))?;
+fn plug(link: &Path) -> std::io::Result<(TTYPort, std::fs::File, String)> {
+    let (master, slave, name) = open_pty()?;
     let tmp = link.with_extension("sim-tmp");
     let _ = std::fs::remove_file(&tmp);
     std::os::unix::fs::symlink(&name, &tmp)?;
     std::fs::rename(&tmp, link)?;
     Ok((master, slave, name))
 }
-
-use serialport::SerialPort as _;
 
 impl ModemSim {
     /// Plugs the stick in: `link` points at the pty slave when this returns.
@@ -177,7 +214,7 @@ fn run(
     opts: SimOptions,
     mut hook: Option<PduHook>,
     master: TTYPort,
-    slave: TTYPort,
+    slave: std::fs::File,
 ) {
     let mut keep = Persistent {
         pin_left: 3,
