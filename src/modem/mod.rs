@@ -432,9 +432,81 @@ impl Engine {
 }
 
 #[cfg(test)]
+#[path = "../../tests/common/modem_sim.rs"]
+mod modem_sim;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::pdu::{encode_submit, EncodeOptions};
+
+    fn wait_state(status: &GatewayStatus, want: &str) -> bool {
+        let end = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < end {
+            if status.modem().state == want {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    #[test]
+    fn pty_status_then_idle_unplug_and_replug() {
+        let dir = std::env::temp_dir().join(format!("smsgw-engine-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let link = dir.join("ttyUSB0");
+        let opts = modem_sim::SimOptions {
+            noise: true,
+            ..Default::default()
+        };
+        let sim = modem_sim::ModemSim::start(&link, opts, None);
+        let Ok(sim) = sim else {
+            panic!("cannot create a pty: {:?}", sim.err());
+        };
+        let cfg = ServeConfig {
+            device: link.to_string_lossy().into_owned(),
+            registration_timeout: Duration::from_secs(20),
+            command_timeout: Duration::from_secs(1),
+            ..ServeConfig::default()
+        };
+        let status = Arc::new(GatewayStatus::default());
+        let mut modem = open(&cfg, status.clone());
+        assert!(wait_state(&status, "ready"), "{:?}", status.modem());
+        let m = status.modem();
+        assert_eq!(
+            (m.manufacturer.as_str(), m.model.as_str(), m.imei.as_str()),
+            ("huawei", "E3372", "866785033700732")
+        );
+        assert_eq!(m.operator, "dtac");
+        // -69 dBm from `+CSQ: 22,99`, or -71 from a later `^RSSI:21` URC: both are the truth.
+        assert!(
+            matches!(m.signal_dbm, Some(-69 | -71)),
+            "{:?}",
+            m.signal_dbm
+        );
+        assert_eq!(m.signal_quality, "Excellent");
+        assert_eq!(m.registration, Registration::Home);
+
+        // Unplugged while idle: noticed without any send, then picked up again.
+        sim.unplug(Duration::from_millis(800));
+        assert!(
+            wait_state(&status, "waiting for device"),
+            "{:?}",
+            status.modem()
+        );
+        assert!(wait_state(&status, "ready"), "{:?}", status.modem());
+        let parts = encode_submit("+4917012345", "back", &EncodeOptions::default(), 0);
+        let part = parts.unwrap_or_default().pop();
+        let Some(part) = part else {
+            panic!("no part");
+        };
+        assert_eq!(modem.send_part(&part), Ok(1));
+        let log = sim.log();
+        assert_eq!(log.plugs, 2);
+        assert_eq!(log.sent.len(), 1);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn sim_device_sends_and_reports_status() {
