@@ -2,7 +2,8 @@
 //! [--quiet] [--loud]`: a simulated Huawei E3372 on a pseudo-terminal for end-to-end tests.
 //!
 //! Prints `PTY <slave path>` as its first stdout line, then one line `CMGS <len> <hex>` per PDU
-//! received (flushed). Runs until killed or stdin closes. A stdin line `unplug SECS` unplugs the stick
+//! received (flushed). Runs until killed or stdin closes (stdin that cannot close, such as
+//! /dev/null for `modem_sim ... &` in a script, is ignored). A stdin line `unplug SECS` unplugs the stick
 //! (master closed, PATH removed) and replugs it after SECS behind the same PATH.
 
 #[path = "../tests/common/modem_sim.rs"]
@@ -49,6 +50,18 @@ fn parse(args: &[String]) -> Result<(PathBuf, SimOptions), String> {
     Ok((link.ok_or("--link is required")?, opts))
 }
 
+/// A pipe, socket or terminal on stdin can close (the parent ends); /dev/null or a file cannot.
+fn stdin_can_close() -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    let Ok(meta) = std::fs::metadata("/proc/self/fd/0") else {
+        return true;
+    };
+    let t = meta.file_type();
+    t.is_fifo()
+        || t.is_socket()
+        || (t.is_char_device() && std::io::IsTerminal::is_terminal(&std::io::stdin()))
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (link, opts) = match parse(&args) {
@@ -74,6 +87,12 @@ fn main() {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "PTY {}", sim.slave());
         let _ = out.flush();
+    }
+    if !stdin_can_close() {
+        // `cmd &` in a script gets /dev/null as stdin: that is no request to stop.
+        loop {
+            std::thread::park();
+        }
     }
     for line in std::io::stdin().lock().lines() {
         let Ok(line) = line else { break };
