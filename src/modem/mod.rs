@@ -346,8 +346,11 @@ impl Engine {
         self.port = None;
         self.registered = false;
         self.problem = format!("device lost ({why})");
-        self.status
-            .update_modem(|m| m.registration = Registration::Unknown);
+        self.status.update_modem(|m| {
+            m.registration = Registration::Unknown;
+            m.signal_dbm = None;
+            m.signal_quality = "unknown";
+        });
         self.set_state("waiting for device");
         self.retry_at = Instant::now() + DEVICE_POLL;
     }
