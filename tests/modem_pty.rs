@@ -189,7 +189,7 @@ fn pin_needed_but_not_configured_sends_no_pin() {
             ..SimOptions::default()
         },
     );
-    let r = send(&link, &["--registration-timeout", "2"], "never");
+    let r = send(&link, &["--registration-timeout", "5"], "never");
     assert_eq!(r.code, Some(1));
     assert!(r.stderr.contains("--pin"), "{}", r.stderr);
     assert_eq!(sim.log().pin_attempts, 0);
@@ -222,7 +222,7 @@ fn no_registration_is_a_temporary_failure() {
             ..SimOptions::default()
         },
     );
-    let r = send(&link, &["--registration-timeout", "2"], "no network");
+    let r = send(&link, &["--registration-timeout", "4"], "no network");
     assert_eq!(r.code, Some(1));
     assert!(r.stderr.contains("temporary failure"), "{}", r.stderr);
     assert!(r.stderr.contains("not registered"), "{}", r.stderr);
