@@ -113,7 +113,7 @@ pub fn at(args: &[String]) -> i32 {
     let mut at = AtPort::new(port);
     let mut code = 0;
     for cmd in &cmds {
-        let result = at.command(cmd, cfg.command_timeout);
+        let result = at.command(cmd, modem::session::Timeouts::from_config(&cfg).command);
         for urc in at.take_urcs() {
             println!("URC: {urc}");
         }

@@ -320,6 +320,14 @@ impl fmt::Display for AtError {
 
 impl std::error::Error for AtError {}
 
+/// `now + t`, saturating instead of panicking on absurd timeouts.
+pub fn deadline_after(t: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(t)
+        .or_else(|| now.checked_add(Duration::from_secs(86_400 * 365)))
+        .unwrap_or(now)
+}
+
 fn io_error(e: &io::Error) -> AtError {
     AtError::Io(e.to_string())
 }
@@ -360,7 +368,7 @@ impl<S: Read + Write> AtPort<S> {
         line.extend_from_slice(cmd.as_bytes());
         line.push(b'\r');
         self.write_raw(&line)?;
-        match self.wait(Instant::now() + timeout) {
+        match self.wait(deadline_after(timeout)) {
             Ok(Outcome::Final(Final::Ok)) => Ok(self.dig.take_lines()),
             Ok(Outcome::Final(result)) => Err(AtError::Failed {
                 command: cmd.to_string(),
@@ -391,7 +399,7 @@ impl<S: Read + Write> AtPort<S> {
         let cmd = format!("AT+CMGS={tpdu_len}");
         self.dig.begin(&cmd, true);
         self.write_raw(format!("{cmd}\r").as_bytes())?;
-        match self.wait(Instant::now() + prompt_timeout) {
+        match self.wait(deadline_after(prompt_timeout)) {
             Ok(Outcome::Prompt) => {}
             Ok(Outcome::Final(result)) => {
                 return Err(AtError::Failed {
@@ -407,7 +415,7 @@ impl<S: Read + Write> AtPort<S> {
         body.extend_from_slice(hex.as_bytes());
         body.push(CTRL_Z);
         self.write_raw(&body)?;
-        match self.wait(Instant::now() + result_timeout) {
+        match self.wait(deadline_after(result_timeout)) {
             Ok(Outcome::Final(Final::Ok)) => Ok(self.dig.take_lines()),
             Ok(Outcome::Final(result)) => Err(AtError::Failed {
                 command: cmd,
@@ -429,7 +437,7 @@ impl<S: Read + Write> AtPort<S> {
 
     /// Reads whatever arrives within `wait` (URCs, late answers); detects a vanished device.
     pub fn drain(&mut self, wait: Duration) -> Result<(), AtError> {
-        let deadline = Instant::now() + wait;
+        let deadline = deadline_after(wait);
         loop {
             if !self.read_some()? || Instant::now() >= deadline {
                 return Ok(());

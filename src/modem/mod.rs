@@ -85,12 +85,15 @@ pub fn open_port(device: &str, baud: u32) -> Result<Box<dyn ModemPort>, String> 
 pub fn open(cfg: &ServeConfig, status: Arc<GatewayStatus>) -> Box<dyn SmsSender> {
     let (tx, rx) = mpsc::channel::<Request>();
     let timeouts = Timeouts::from_config(cfg);
-    let wait = cfg.registration_timeout.max(Duration::from_secs(1));
+    let wait = cfg
+        .registration_timeout
+        .clamp(Duration::from_secs(1), Duration::from_secs(86_400 * 30));
     let handle = ModemHandle {
         tx,
         wait,
         // A send in flight at the deadline may still take one full AT+CMGS.
         answer_wait: wait + timeouts.command * 2 + timeouts.cmgs + Duration::from_secs(5),
+        // (bounded: wait <= 30 days, command <= 1 hour)
     };
     let engine = Engine {
         cfg: cfg.clone(),
@@ -131,7 +134,7 @@ impl SmsSender for ModemHandle {
         let (reply, answer) = mpsc::channel();
         let req = Request {
             part: part.clone(),
-            deadline: Instant::now() + self.wait,
+            deadline: crate::at::deadline_after(self.wait),
             reply,
         };
         if self.tx.send(req).is_err() {

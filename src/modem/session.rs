@@ -24,7 +24,9 @@ pub struct Timeouts {
 
 impl Timeouts {
     pub fn from_config(cfg: &ServeConfig) -> Timeouts {
-        let command = cfg.command_timeout.max(Duration::from_secs(1));
+        let command = cfg
+            .command_timeout
+            .clamp(Duration::from_secs(1), Duration::from_secs(3600));
         Timeouts {
             command,
             cmgs: command.saturating_mul(6),
