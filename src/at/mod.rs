@@ -741,6 +741,38 @@ mod tests {
             }
 
             #[test]
+            fn urcs_anywhere_in_a_send_are_separated(
+                at in proptest::collection::vec(0usize..6, 0..6),
+                cuts in proptest::collection::vec(1usize..8, 0..40),
+            ) {
+                // The answer to AT+CMGS as lines; URCs go in front of the chosen lines.
+                let answer: [&[u8]; 6] = [b"AT+CMGS=17\r", b"\r\n> ", b"0011\x1a", b"\r\n+CMGS: 7\r\n", b"\r\n", b"OK\r\n"];
+                let urc_text = ["^RSSI:20", "+CREG: 5,\"792D\",\"04947221\"", "^NWTIME:18/12/13,06:20:04+28,00"];
+                let mut bytes = Vec::new();
+                let mut expected = Vec::new();
+                for (i, part) in answer.iter().enumerate() {
+                    for (k, _) in at.iter().enumerate().filter(|(_, &a)| a == i) {
+                        let u = urc_text[k % urc_text.len()];
+                        bytes.extend_from_slice(format!("\r\n{u}\r\n").as_bytes());
+                        expected.push(u.to_string());
+                    }
+                    bytes.extend_from_slice(part);
+                }
+                let mut chunks = Vec::new();
+                let mut rest: &[u8] = &bytes;
+                for c in cuts {
+                    let (a, b) = rest.split_at(c.min(rest.len()));
+                    chunks.push(a);
+                    rest = b;
+                }
+                chunks.push(rest);
+                let mut p = port(&chunks, false);
+                let t = Duration::from_secs(5);
+                prop_assert_eq!(p.send_pdu(17, "0011", t, t), Ok(vec!["+CMGS: 7".to_string()]));
+                prop_assert_eq!(p.take_urcs(), expected);
+            }
+
+            #[test]
             fn random_chunking_is_invisible(cuts in proptest::collection::vec(0..SEED_CREG.len(), 0..8)) {
                 let mut cuts = cuts;
                 cuts.sort_unstable();
