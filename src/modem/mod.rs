@@ -17,8 +17,7 @@ use session::{InitError, Timeouts};
 use std::fmt;
 use std::io::{Read, Write};
 use std::path::Path;
-use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// Why a part was not sent.
@@ -83,13 +82,13 @@ pub fn open_port(device: &str, baud: u32) -> Result<Box<dyn ModemPort>, String> 
 /// Opens the modem named by `cfg.device` (`sim` = built-in simulated modem).
 /// Never fails: a missing device is waited for inside the modem thread.
 pub fn open(cfg: &ServeConfig, status: Arc<GatewayStatus>) -> Box<dyn SmsSender> {
-    let (tx, rx) = mpsc::channel::<Request>();
+    let mailbox = Arc::new(Mailbox::default());
     let timeouts = Timeouts::from_config(cfg);
     let wait = cfg
         .registration_timeout
         .clamp(Duration::from_secs(1), Duration::from_secs(86_400 * 30));
     let handle = ModemHandle {
-        tx,
+        mailbox: mailbox.clone(),
         wait,
         // A send in flight at the deadline may still take one full AT+CMGS.
         answer_wait: wait + timeouts.command * 2 + timeouts.cmgs + Duration::from_secs(5),
@@ -109,7 +108,7 @@ pub fn open(cfg: &ServeConfig, status: Arc<GatewayStatus>) -> Box<dyn SmsSender>
     };
     let spawned = std::thread::Builder::new()
         .name("modem".into())
-        .spawn(move || engine.run(rx));
+        .spawn(move || engine.run(mailbox));
     if let Err(e) = spawned {
         eprintln!("smsgw: cannot start the modem thread: {e}");
     }
@@ -117,36 +116,87 @@ pub fn open(cfg: &ServeConfig, status: Arc<GatewayStatus>) -> Box<dyn SmsSender>
 }
 
 struct Request {
+    id: u64,
     part: SubmitPart,
     /// After this the part is answered `Transient` unless it is already on its way.
     deadline: Instant,
-    reply: mpsc::Sender<Result<u8, SendError>>,
+    mailbox: Arc<Mailbox>,
+}
+
+/// The one-slot exchange between the handle and the modem thread (`send_part` takes `&mut self`,
+/// so at most one request is outstanding). Lighter than a channel in the router binary.
+#[derive(Default)]
+struct Mailbox {
+    slots: Mutex<Slots>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct Slots {
+    request: Option<Request>,
+    reply: Option<(u64, Result<u8, SendError>)>,
+    next_id: u64,
+}
+
+impl Mailbox {
+    fn lock(&self) -> MutexGuard<'_, Slots> {
+        self.slots.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The modem thread's side: waits up to `wait` for a request.
+    fn take_request(&self, wait: Duration) -> Option<Request> {
+        let slots = self.lock();
+        let (mut slots, _) = self
+            .changed
+            .wait_timeout_while(slots, wait, |s| s.request.is_none())
+            .unwrap_or_else(|p| p.into_inner());
+        slots.request.take()
+    }
+
+    fn reply(&self, id: u64, result: Result<u8, SendError>) {
+        self.lock().reply = Some((id, result));
+        self.changed.notify_all();
+    }
 }
 
 struct ModemHandle {
-    tx: mpsc::Sender<Request>,
+    mailbox: Arc<Mailbox>,
     wait: Duration,
     answer_wait: Duration,
 }
 
 impl SmsSender for ModemHandle {
     fn send_part(&mut self, part: &SubmitPart) -> Result<u8, SendError> {
-        let (reply, answer) = mpsc::channel();
-        let req = Request {
+        let mut slots = self.mailbox.lock();
+        slots.next_id = slots.next_id.wrapping_add(1);
+        let id = slots.next_id;
+        slots.reply = None;
+        slots.request = Some(Request {
+            id,
             part: part.clone(),
             deadline: crate::at::deadline_after(self.wait),
-            reply,
-        };
-        if self.tx.send(req).is_err() {
-            return Err(SendError::Transient(
-                "the modem thread is not running".into(),
-            ));
+            mailbox: self.mailbox.clone(),
+        });
+        self.mailbox.changed.notify_all();
+        let (mut slots, _) = self
+            .mailbox
+            .changed
+            .wait_timeout_while(
+                slots,
+                self.answer_wait,
+                |s| !matches!(&s.reply, Some((r, _)) if *r == id),
+            )
+            .unwrap_or_else(|p| p.into_inner());
+        match slots.reply.take() {
+            Some((r, result)) if r == id => result,
+            _ => {
+                // Never picked up (or still in flight): withdraw it.
+                slots.request = None;
+                Err(SendError::Transient(
+                    "the modem thread did not answer in time".into(),
+                ))
+            }
         }
-        answer.recv_timeout(self.answer_wait).unwrap_or_else(|_| {
-            Err(SendError::Transient(
-                "the modem thread did not answer in time".into(),
-            ))
-        })
     }
 }
 
@@ -158,8 +208,9 @@ struct Job {
 
 impl Job {
     fn answer(self, result: Result<u8, SendError>) {
-        // The caller may have given up; nothing to do then.
-        let _ = self.req.reply.send(result);
+        // The caller may have given up; then nobody reads it.
+        let mailbox = self.req.mailbox.clone();
+        mailbox.reply(self.req.id, result);
     }
 }
 
@@ -179,9 +230,12 @@ struct Engine {
 }
 
 impl Engine {
-    fn run(mut self, rx: mpsc::Receiver<Request>) {
+    fn run(mut self, mailbox: Arc<Mailbox>) {
         let mut job: Option<Job> = None;
         loop {
+            if job.is_none() && Arc::strong_count(&mailbox) == 1 {
+                return; // the handle is gone
+            }
             let now = Instant::now();
             if let Some(j) = job.take() {
                 if now >= j.req.deadline {
@@ -216,17 +270,13 @@ impl Engine {
                 Duration::from_millis(500)
             };
             if job.is_none() {
-                match rx.recv_timeout(pause) {
-                    Ok(req) => {
-                        job = Some(Job {
-                            req,
-                            failures: 0,
-                            not_before: Instant::now(),
-                        });
-                        continue;
-                    }
-                    Err(mpsc::RecvTimeoutError::Timeout) => {}
-                    Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                if let Some(req) = mailbox.take_request(pause) {
+                    job = Some(Job {
+                        req,
+                        failures: 0,
+                        not_before: Instant::now(),
+                    });
+                    continue;
                 }
             } else if self.port.is_none() {
                 std::thread::sleep(pause);
