@@ -4,6 +4,9 @@
 //! It must not hold protocol logic: encoding lives in `pdu`, AT in `at`/`modem`.
 //! Each function returns the process exit code (0 ok, 1 failure, 2 usage).
 
+use crate::at::{AtError, AtPort};
+use crate::config::{self, ServeConfig};
+use crate::modem;
 use crate::pdu::{self, EncodeOptions};
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -29,6 +32,8 @@ fn number_arg<T: std::str::FromStr>(flag: &str, v: &str) -> Result<T, i32> {
         2
     })
 }
+use crate::status::GatewayStatus;
+use std::sync::Arc;
 
 /// `smsgw encode [--to NUMBER] [--smsc NUMBER] [--flash] [--report] TEXT`: one `LEN HEXPDU` line per part.
 ///
@@ -203,16 +208,119 @@ pub fn decode(args: &[String]) -> i32 {
     }
 }
 
-/// `smsgw at CMD`.
-pub fn at(_args: &[String]) -> i32 {
-    eprintln!("smsgw at: not built yet");
-    1
+/// Splits `serve`-style options (`--name VALUE`, `--name=VALUE`, flags) from positional words.
+fn split_options(args: &[String]) -> (Vec<String>, Vec<String>) {
+    let (mut opts, mut words) = (Vec::new(), Vec::new());
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a.starts_with("--") && a.len() > 2 {
+            opts.push(a.clone());
+            if !a.contains('=') && a != "--no-auth" {
+                opts.extend(it.next().cloned());
+            }
+        } else {
+            words.push(a.clone());
+        }
+    }
+    (opts, words)
 }
 
-/// `smsgw send TO TEXT`.
-pub fn send(_args: &[String]) -> i32 {
-    eprintln!("smsgw send: not built yet");
-    1
+/// Modem options shared by `at` and `send` (same names as `serve`).
+fn modem_config(cmd: &str, args: &[String]) -> Result<(ServeConfig, Vec<String>), i32> {
+    let (opts, words) = split_options(args);
+    match config::parse_serve(&opts) {
+        Ok(cfg) => Ok((cfg, words)),
+        Err(e) => {
+            eprintln!("smsgw {cmd}: {e}");
+            Err(2)
+        }
+    }
+}
+
+/// `smsgw at [--device PATH|sim] [--baud N] [--command-timeout S] CMD...`: runs each command and
+/// prints the answer lines, the final result and any URCs seen (`URC: ...`).
+pub fn at(args: &[String]) -> i32 {
+    let (cfg, cmds) = match modem_config("at", args) {
+        Ok(v) => v,
+        Err(code) => return code,
+    };
+    if cmds.is_empty() {
+        eprintln!("usage: smsgw at [--device PATH|sim] [--baud N] [--command-timeout SECS] CMD...");
+        return 2;
+    }
+    let port = match modem::open_port(&cfg.device, cfg.baud) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("smsgw at: {e}");
+            return 1;
+        }
+    };
+    let mut at = AtPort::new(port);
+    let mut code = 0;
+    for cmd in &cmds {
+        let result = at.command(cmd, modem::session::Timeouts::from_config(&cfg).command);
+        for urc in at.take_urcs() {
+            println!("URC: {urc}");
+        }
+        match result {
+            Ok(lines) => {
+                for l in lines {
+                    println!("{l}");
+                }
+                println!("OK");
+            }
+            Err(AtError::Failed { result, .. }) => {
+                println!("{result}");
+                code = 1;
+            }
+            Err(e) => {
+                eprintln!("smsgw at: {e}");
+                return 1;
+            }
+        }
+    }
+    code
+}
+
+/// `smsgw send [--device PATH|sim] [--pin P] [--smsc N] [--registration-timeout S] ... TO TEXT`:
+/// sends one message through the full modem engine (init, PIN, registration, retries) and prints
+/// the message reference of each part.
+pub fn send(args: &[String]) -> i32 {
+    let (cfg, words) = match modem_config("send", args) {
+        Ok(v) => v,
+        Err(code) => return code,
+    };
+    let [to, text] = words.as_slice() else {
+        eprintln!(
+            "usage: smsgw send [--device PATH|sim] [--pin PIN] [serve modem options] TO TEXT"
+        );
+        return 2;
+    };
+    let opts = EncodeOptions {
+        smsc: cfg.smsc.clone(),
+        max_parts: cfg.max_parts,
+        ..EncodeOptions::default()
+    };
+    let reference = getrandom::u32().map_or(0, |r| r as u8);
+    let parts = match pdu::encode_submit(to, text, &opts, reference) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("smsgw send: {e}");
+            return 1;
+        }
+    };
+    let mut modem = modem::open(&cfg, Arc::new(GatewayStatus::default()));
+    let total = parts.len();
+    for (i, part) in parts.iter().enumerate() {
+        match modem.send_part(part) {
+            Ok(mr) => println!("sent part {}/{total}: message reference {mr}", i + 1),
+            Err(e) => {
+                eprintln!("smsgw send: part {}/{total}: {e}", i + 1);
+                return 1;
+            }
+        }
+    }
+    0
 }
 
 /// `smsgw status`.

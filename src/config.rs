@@ -24,6 +24,8 @@ pub struct ServeConfig {
     pub init: Vec<String>,
     /// How long to wait for network registration before a send counts as a transient failure.
     pub registration_timeout: Duration,
+    /// Timeout of one AT command (`AT+CMGS` waits six times this for its result).
+    pub command_timeout: Duration,
     // spool
     pub spool: String,
     pub max_attempts: u32,
@@ -61,6 +63,7 @@ impl Default for ServeConfig {
             smsc: None,
             init: Vec::new(),
             registration_timeout: Duration::from_secs(60),
+            command_timeout: Duration::from_secs(10),
             spool: DEFAULT_SPOOL.into(),
             max_attempts: 5,
             keep_sent: 200,
@@ -149,6 +152,7 @@ fn set_option(cfg: &mut ServeConfig, name: &str, v: String) -> Result<(), String
         "smsc" => cfg.smsc = non_empty(v),
         "init" => cfg.init.extend(non_empty(v)),
         "registration-timeout" => cfg.registration_timeout = Duration::from_secs(number(name, &v)?),
+        "command-timeout" => cfg.command_timeout = Duration::from_secs(number(name, &v)?),
         "spool" => cfg.spool = v,
         "max-attempts" => cfg.max_attempts = number(name, &v)?,
         "keep-sent" => cfg.keep_sent = number(name, &v)?,
