@@ -71,6 +71,11 @@ const CGI_OPTIONS: [&str; 9] = [
 /// Reads the `config smsgw` section of a UCI file into `serve` options (rule: `foo_bar` <->
 /// `--foo-bar`, a `list` repeats the option, `no_auth '1'` <-> `--no-auth`, empty = unset).
 pub fn parse_uci(text: &str) -> Result<ServeConfig, String> {
+    parse_uci_options(text, &CGI_OPTIONS)
+}
+
+/// Like [`parse_uci`], keeping only the UCI options named in `wanted`.
+pub fn parse_uci_options(text: &str, wanted: &[&str]) -> Result<ServeConfig, String> {
     let mut args: Vec<String> = Vec::new();
     let mut in_section = false;
     for line in text.lines() {
@@ -81,7 +86,7 @@ pub fn parse_uci(text: &str) -> Result<ServeConfig, String> {
                 let (Some(name), Some(value)) = (w.get(1), w.get(2)) else {
                     continue;
                 };
-                if value.is_empty() || !CGI_OPTIONS.contains(&name.as_str()) {
+                if value.is_empty() || !wanted.contains(&name.as_str()) {
                     continue;
                 }
                 let opt = name.replace('_', "-");

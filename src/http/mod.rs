@@ -16,6 +16,7 @@ pub mod guard;
 pub mod query;
 pub mod render;
 pub mod server;
+pub mod status_cmd;
 
 use crate::config::ServeConfig;
 use crate::pdu::{self, EncodeOptions, PduError};
