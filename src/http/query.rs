@@ -313,3 +313,67 @@ mod tests {
         assert!(!wants_json(None));
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Query-ish bytes: mostly the characters that matter to the parser, some arbitrary bytes.
+    fn query_bytes() -> impl Strategy<Value = Vec<u8>> {
+        let interesting = prop_oneof![
+            8 => prop::sample::select(b"phonemessagetokenflashreport=&%+,0123456789abcdefABCDEFZ \n".to_vec()),
+            2 => any::<u8>(),
+        ];
+        prop::collection::vec(interesting, 0..160)
+    }
+
+    fn structured() -> impl Strategy<Value = Vec<u8>> {
+        (
+            prop::sample::select(vec!["phone", "message", "token", "flash", "report", "x"]),
+            query_bytes(),
+            prop::sample::select(vec!["phone", "message", "token", "flash", "report", "x"]),
+            query_bytes(),
+        )
+            .prop_map(|(k1, v1, k2, v2)| {
+                let mut q = format!("{k1}=").into_bytes();
+                q.extend(v1);
+                q.extend(format!("&{k2}=").bytes());
+                q.extend(v2);
+                q
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(10_000))]
+
+        /// Never panics; whatever is accepted is safe to write as a spool header and body.
+        #[test]
+        fn random_queries_never_panic_and_accepted_ones_are_clean(
+            raw in prop_oneof![query_bytes(), structured()]
+        ) {
+            if let Ok(r) = parse_sms_query(&raw) {
+                prop_assert!(!r.text.is_empty());
+                prop_assert!(!r.recipients.is_empty() && r.recipients.len() <= MAX_RECIPIENTS);
+                for n in &r.recipients {
+                    prop_assert!(crate::pdu::validate_number(n).is_ok());
+                    prop_assert!(n.bytes().all(|b| b == b'+' || b.is_ascii_digit()));
+                }
+                prop_assert!(!r.text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')));
+            }
+        }
+
+        /// Strict decoding agrees with form_urlencoded whenever the input is well-formed.
+        #[test]
+        fn strict_decoder_matches_form_urlencoded_on_valid_input(raw in query_bytes()) {
+            if let Ok(strict) = decode_component(&raw, "x", false) {
+                if !raw.contains(&b'&') && !raw.contains(&b'=') {
+                    let lenient: String = form_urlencoded::parse(&[b"k=".as_slice(), &raw].concat())
+                        .map(|(_, v)| v.into_owned())
+                        .collect();
+                    prop_assert_eq!(strict, lenient);
+                }
+            }
+        }
+    }
+}

@@ -287,7 +287,8 @@ fn read_head(stream: &mut TcpStream, buf: &mut Vec<u8>, deadline: Instant) -> Re
             };
         }
         match read_some(stream, &mut chunk, deadline) {
-            Ok(0) => return ReadHead::Closed,
+            Ok(0) if buf.is_empty() => return ReadHead::Closed,
+            Ok(0) => return ReadHead::Error(400, "incomplete request head"),
             Ok(n) => buf.extend_from_slice(chunk.get(..n).unwrap_or(&[])),
             Err(e) if is_timeout(&e) => {
                 return if buf.is_empty() {
@@ -350,7 +351,10 @@ fn handle_connection(mut stream: TcpStream, peer: SocketAddr, gw: &Gateway, limi
     let mut chunk = [0u8; 2048];
     while body.len() < head.content_length {
         match read_some(&mut stream, &mut chunk, deadline) {
-            Ok(0) => return,
+            Ok(0) => {
+                respond_raw(&mut stream, 400, "incomplete request body", false);
+                return;
+            }
             Ok(n) => body.extend_from_slice(chunk.get(..n).unwrap_or(&[])),
             Err(e) if is_timeout(&e) => {
                 respond_raw(&mut stream, 408, "request body not received in time", false);
@@ -502,5 +506,42 @@ mod tests {
                 .0,
             400
         );
+    }
+}
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn head_bytes() -> impl Strategy<Value = Vec<u8>> {
+        let piece = prop_oneof![
+            3 => prop::sample::select(vec![
+                "GET ", "POST ", "/cgi-bin/sms?", "phone=1", " HTTP/1.1", " HTTP/1.0", "\r\n", "\n",
+                "Content-Length: ", "Transfer-Encoding: chunked", "Expect: 100-continue", ": ", "0",
+                "4294967296", "\r", " ", "\t", "Host: x",
+            ]).prop_map(|s| s.as_bytes().to_vec()),
+            1 => prop::collection::vec(any::<u8>(), 0..8),
+        ];
+        prop::collection::vec(piece, 0..40).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(10_000))]
+
+        /// Never panics; an accepted head has a sane body size and a clean target.
+        #[test]
+        fn random_heads_never_panic(raw in head_bytes()) {
+            let _ = head_end(&raw);
+            match parse_head(&raw) {
+                Ok(h) => {
+                    prop_assert!(h.content_length <= MAX_BODY_BYTES);
+                    prop_assert!(h.headers.len() <= MAX_HEADERS);
+                    prop_assert!(h.target.starts_with('/'));
+                    prop_assert!(!h.target.bytes().any(|b| b <= b' '));
+                }
+                Err(HeadError(code, _)) => prop_assert!((400..=505).contains(&code)),
+            }
+        }
     }
 }
