@@ -217,11 +217,15 @@ impl Gateway {
     /// Answers one request. Never panics; every refusal is counted in `status.rejected`.
     pub fn handle(&self, req: &HttpRequest) -> Reply {
         let json = query::wants_json(req.accept.as_deref());
-        if let Some(peer) = req.peer {
-            if !cidr::allowed(&self.policy.clients, peer) {
-                GatewayStatus::count(&self.status.rejected);
-                return Reply::line(403, &format!("client address {peer} not allowed"), json);
-            }
+        // an unknown peer (CGI without REMOTE_ADDR) is refused: fail closed
+        let refused = match req.peer {
+            Some(peer) if cidr::allowed(&self.policy.clients, peer) => None,
+            Some(peer) => Some(format!("client address {peer} not allowed")),
+            None => Some("client address unknown".to_string()),
+        };
+        if let Some(why) = refused {
+            GatewayStatus::count(&self.status.rejected);
+            return Reply::line(403, &why, json);
         }
         let read_only = matches!(req.method.as_str(), "GET" | "HEAD");
         match req.path.as_str() {
