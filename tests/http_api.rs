@@ -209,13 +209,13 @@ fn header_injection_never_reaches_the_spool() {
     let r = s.get(&sms_query(PHONE, "hi\n\nTo: +4900\nFlash: yes"));
     assert_eq!(r.code, 200);
     let files = wait_queued(&s.spool, 1);
-    let (head, body) = files[0].split_once("\n\n").unwrap();
+    let head = files[0].split_once("\n\n").unwrap().0;
+    assert!(addressed_to(&files[0], PHONE), "{head}");
     assert!(
-        head.contains(&format!("To: {PHONE}")) && !head.contains("+4900"),
+        !head.contains("+4900") && !head.contains("Flash: yes"),
         "{head}"
     );
-    assert!(!head.contains("Flash: yes"), "{head}");
-    assert!(body.ends_with("hi\n\nTo: +4900\nFlash: yes"));
+    assert_eq!(body_of(&files[0]), "hi\n\nTo: +4900\nFlash: yes");
 }
 
 #[test]

@@ -102,12 +102,10 @@ fn seed_query_is_queued_for_the_daemon() {
         out.split("\r\n\r\n").nth(1).unwrap().starts_with("done "),
         "{out}"
     );
-    let files: Vec<String> = std::fs::read_dir(c.spool.join("outgoing"))
-        .unwrap()
-        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
-        .collect();
+    let files = wait_queued(&c.spool, 1);
     assert_eq!(files.len(), 1);
-    assert!(files[0].contains("To: +491701234567\n") && files[0].ends_with("\n\nDisk full ä"));
+    assert!(addressed_to(&files[0], "+491701234567"), "{}", files[0]);
+    assert_eq!(body_of(&files[0]), "Disk full ä");
 }
 
 #[test]

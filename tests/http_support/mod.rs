@@ -152,30 +152,64 @@ impl Drop for Server {
     }
 }
 
+/// Every queued message file: regular files in the spool's subdirectories (outgoing/, sent/,
+/// failed/, or whatever the spool adds), except its tmp/ and hidden entries.
 pub fn spool_files(spool: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    for d in ["outgoing", "sent", "failed"] {
-        if let Ok(rd) = std::fs::read_dir(spool.join(d)) {
-            out.extend(rd.filter_map(|e| e.ok()).map(|e| e.path()));
+    let Ok(dirs) = std::fs::read_dir(spool) else {
+        return out;
+    };
+    for d in dirs.filter_map(|e| e.ok()) {
+        let name = d.file_name().to_string_lossy().to_string();
+        if name == "tmp" || name.starts_with('.') || !d.path().is_dir() {
+            continue;
+        }
+        if let Ok(rd) = std::fs::read_dir(d.path()) {
+            out.extend(
+                rd.filter_map(|e| e.ok())
+                    .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+                    .map(|e| e.path())
+                    .filter(|p| p.is_file()),
+            );
         }
     }
     out.sort();
     out
 }
 
-/// Waits (generously) until `n` messages are queued, returning their contents.
+/// Waits (generously) until `n` message files can be read, returning their contents.
 pub fn wait_queued(spool: &Path, n: usize) -> Vec<String> {
     let until = Instant::now() + Duration::from_secs(20);
     loop {
-        let files = spool_files(spool);
-        if files.len() >= n || Instant::now() > until {
-            return files
-                .iter()
-                .filter_map(|f| std::fs::read_to_string(f).ok())
-                .collect();
+        // a file may move (outgoing -> sent) between listing and reading: then list again
+        let contents: Vec<String> = spool_files(spool)
+            .iter()
+            .filter_map(|f| std::fs::read_to_string(f).ok())
+            .collect();
+        if contents.len() >= n || Instant::now() > until {
+            return contents;
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// The `To:` header value of a spool file (None if absent).
+pub fn to_header(file: &str) -> Option<String> {
+    let head = file.split_once("\n\n").map(|(h, _)| h).unwrap_or(file);
+    head.lines()
+        .find_map(|l| l.strip_prefix("To:"))
+        .map(|v| v.trim().to_string())
+}
+
+/// Whether the file is addressed to `number` (the spool may or may not keep the leading `+`).
+pub fn addressed_to(file: &str, number: &str) -> bool {
+    to_header(file).is_some_and(|t| t.trim_start_matches('+') == number.trim_start_matches('+'))
+}
+
+/// The message body of a spool file (after the blank line; one trailing newline ignored).
+pub fn body_of(file: &str) -> String {
+    let body = file.split_once("\n\n").map(|(_, b)| b).unwrap_or("");
+    body.strip_suffix('\n').unwrap_or(body).to_string()
 }
 
 #[derive(Debug, Clone)]
