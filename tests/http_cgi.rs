@@ -252,3 +252,53 @@ fn misconfiguration_fails_closed() {
     assert_eq!(code, 200, "{out}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The OpenWrt setup end to end: a web server runs `cgi-bin/sms`, a symlink to the binary.
+/// busybox httpd stands in for uhttpd (same CGI/1.1 contract).
+#[test]
+fn symlinked_into_a_real_web_servers_cgi_bin() {
+    let c = Cgi::new("");
+    let www = c.dir.join("www");
+    std::fs::create_dir_all(www.join("cgi-bin")).unwrap();
+    std::os::unix::fs::symlink(bin(), www.join("cgi-bin/sms")).unwrap();
+    let port = free_port();
+    let mut httpd = Command::new("busybox")
+        .args(["httpd", "-f", "-p", &format!("127.0.0.1:{port}"), "-h"])
+        .arg(&www)
+        .env("SMSGW_CONFIG", &c.uci)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("busybox httpd (scripts/install-deps installs busybox)");
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < until,
+            "busybox httpd did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // the seed's exact curl form
+    let out = Command::new("curl")
+        .args(["-G", "-s", &format!("http://127.0.0.1:{port}/cgi-bin/sms")])
+        .args(["--data-urlencode", &format!("token={TOKEN}")])
+        .args(["--data-urlencode", "phone=+491701234567"])
+        .args(["--data-urlencode", "message=über CGI"])
+        .output()
+        .unwrap();
+    let body = String::from_utf8_lossy(&out.stdout).to_string();
+    let no_token = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}"])
+        .arg(format!(
+            "http://127.0.0.1:{port}/cgi-bin/sms?phone=%2B491701234567&message=x"
+        ))
+        .output()
+        .unwrap();
+    let _ = httpd.kill();
+    let _ = httpd.wait();
+    assert!(body.starts_with("done "), "{body}");
+    assert_eq!(String::from_utf8_lossy(&no_token.stdout), "401");
+    let files = wait_queued(&c.spool, 1);
+    assert_eq!(files.len(), 1);
+    assert_eq!(body_of(&files[0]), "über CGI");
+}
