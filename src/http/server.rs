@@ -84,6 +84,14 @@ pub fn parse_head(raw: &[u8]) -> Result<Head, HeadError> {
     if method.is_empty() || !method.bytes().all(is_token_byte) {
         return Err(HeadError(400, "malformed method"));
     }
+    // absolute-form (`GET http://router:8767/cgi-bin/sms?...`, sent through proxies): keep the path
+    let target = match target.get(..7) {
+        Some(scheme) if scheme.eq_ignore_ascii_case("http://") => {
+            let rest = target.get(7..).unwrap_or("");
+            rest.find('/').and_then(|i| rest.get(i..)).unwrap_or("/")
+        }
+        _ => target,
+    };
     if !target.starts_with('/') || target.bytes().any(|b| b <= b' ' || b == 0x7f) {
         return Err(HeadError(400, "malformed request target"));
     }
@@ -491,7 +499,14 @@ mod tests {
         );
         assert_eq!(code("GET / HTTP/2.0\r\n\r\n"), 505);
         assert_eq!(code("GET /  HTTP/1.1\r\n\r\n"), 400);
-        assert_eq!(code("GET http://x/ HTTP/1.1\r\n\r\n"), 400);
+        assert_eq!(code("GET ftp://x/ HTTP/1.1\r\n\r\n"), 400);
+        assert_eq!(
+            head("GET http://r:8767/cgi-bin/sms?a=b HTTP/1.1\r\n\r\n")
+                .unwrap()
+                .target,
+            "/cgi-bin/sms?a=b"
+        );
+        assert_eq!(head("GET HTTP://r HTTP/1.1\r\n\r\n").unwrap().target, "/");
         assert_eq!(code("GET / HTTP/1.1\r\n folded\r\n\r\n"), 400);
         assert_eq!(code("GET / HTTP/1.1\r\nA: b\u{1}c\r\n\r\n"), 400);
         assert_eq!(code("GET / HTTP/1.1\r\nno colon\r\n\r\n"), 400);
