@@ -334,6 +334,13 @@ fn handle_connection(mut stream: TcpStream, peer: SocketAddr, gw: &Gateway, limi
     let deadline = Instant::now() + limits.request_timeout;
     let _ = stream.set_write_timeout(Some(limits.request_timeout));
     let _ = stream.set_nodelay(true);
+    // refuse other networks before reading a byte of their request
+    if !super::cidr::allowed(&gw.policy.clients, peer.ip()) {
+        crate::status::GatewayStatus::count(&gw.status.rejected);
+        let msg = format!("client address {} not allowed", peer.ip());
+        respond_raw(&mut stream, 403, &msg, true);
+        return;
+    }
     let mut buf = Vec::with_capacity(1024);
     let head_len = match read_head(&mut stream, &mut buf, deadline) {
         ReadHead::Done { head_len } => head_len,
