@@ -114,7 +114,7 @@ impl StormGuard {
                 let retry_after = self
                     .accepted
                     .front()
-                    .map(|&t| (t + HOUR).saturating_sub(now).max(1))
+                    .map(|&t| t.saturating_add(HOUR).saturating_sub(now).max(1))
                     .unwrap_or(HOUR);
                 return Err(Refusal::RateLimited {
                     limit: self.limit_per_hour,
@@ -254,6 +254,8 @@ mod tests {
         let back = StormGuard::from_text(5, 60, &g.to_text());
         assert_eq!(back, g);
         let junk = StormGuard::from_text(5, 60, "zz\na x\nd 1\nd qq 5\n\u{0}");
+        let mut edge = StormGuard::from_text(1, 60, &format!("a {}\n", u64::MAX));
+        assert!(edge.admit(u64::MAX, &to("1"), "x").is_err());
         assert_eq!(junk, StormGuard::new(5, 60));
         // a clock that went backwards does not wedge the guard
         let mut g = StormGuard::new(1, 60);

@@ -173,7 +173,10 @@ impl Limits {
     pub fn from_config(cfg: &ServeConfig) -> Limits {
         let workers = cfg.max_connections.clamp(1, 1024);
         Limits {
-            request_timeout: cfg.request_timeout.max(Duration::from_millis(100)),
+            // clamped: an absurd value must not overflow `Instant + Duration`
+            request_timeout: cfg
+                .request_timeout
+                .clamp(Duration::from_millis(100), Duration::from_secs(3600)),
             workers,
             queue: workers.saturating_mul(4),
         }
@@ -460,6 +463,19 @@ mod tests {
 
     fn head(s: &str) -> Result<Head, HeadError> {
         parse_head(s.as_bytes())
+    }
+
+    #[test]
+    fn absurd_timeouts_are_clamped() {
+        let cfg = ServeConfig {
+            request_timeout: Duration::from_secs(u64::MAX),
+            max_connections: 0,
+            ..ServeConfig::default()
+        };
+        let l = Limits::from_config(&cfg);
+        assert_eq!(l.request_timeout, Duration::from_secs(3600));
+        assert_eq!(l.workers, 1);
+        let _ = Instant::now() + l.request_timeout;
     }
 
     #[test]
