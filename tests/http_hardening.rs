@@ -93,6 +93,8 @@ fn slowloris_clients_are_cut_off_at_the_deadline() {
 #[test]
 fn many_connections_do_not_grow_threads_without_bound() {
     let mut s = Server::start(&["--max-connections", "8", "--request-timeout", "3"]);
+    // once a request is answered the accept loop runs, so every worker has been spawned
+    s.assert_serving();
     let base = s.threads();
     // 300 idle connections: more than workers plus queue
     let idle: Vec<TcpStream> = (0..300)
