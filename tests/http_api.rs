@@ -371,3 +371,27 @@ fn status_and_metrics_report_state() {
         405
     );
 }
+
+#[test]
+fn the_seeds_exact_lines_work_unchanged_with_no_auth() {
+    let s = Server::start(&["--no-auth"]);
+    // 003 seed, verbatim apart from host and values
+    let out = Command::new("curl")
+        .args(["-G", "-s", &s.url("/cgi-bin/sms")])
+        .args(["--data-urlencode", "phone=+491701234567"])
+        .args(["--data-urlencode", "message=Grüße aus dem Rechenzentrum"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("done "));
+    let out = Command::new("busybox")
+        .args(["wget", "-q", "-O", "-"])
+        .arg(s.url("/cgi-bin/sms?phone=+491711234567&message=Ping+failed"))
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("done "));
+    let files = wait_queued(&s.spool, 2);
+    assert_eq!(files.len(), 2);
+    let mut bodies: Vec<String> = files.iter().map(|f| body_of(f)).collect();
+    bodies.sort();
+    assert_eq!(bodies, vec!["Grüße aus dem Rechenzentrum", "Ping failed"]);
+}
