@@ -49,6 +49,9 @@ fn huge_content_length_with_unread_body() {
     s.assert_serving();
     assert!(s.alive());
     assert!(s.queued().is_empty());
+    // nothing near Content-Length was ever allocated
+    let peak = s.peak_rss_kib();
+    assert!(peak < 32 * 1024, "peak RSS {peak} KiB");
 }
 
 #[test]
@@ -180,6 +183,8 @@ fn over_long_request_lines_and_headers() {
         s.assert_serving();
     }
     assert!(s.alive());
+    let peak = s.peak_rss_kib();
+    assert!(peak < 32 * 1024, "peak RSS {peak} KiB after megabyte heads");
 }
 
 #[test]

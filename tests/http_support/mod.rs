@@ -135,6 +135,15 @@ impl Server {
             .unwrap()
     }
 
+    /// Peak resident memory of the server process in KiB (Linux `VmHWM`).
+    pub fn peak_rss_kib(&self) -> u64 {
+        let s = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        s.lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap()
+    }
+
     /// Asserts the server answers a normal request right now (the "second client").
     pub fn assert_serving(&self) {
         let r = raw_request(self.port, b"GET /status HTTP/1.1\r\nHost: x\r\n\r\n")
