@@ -323,8 +323,7 @@ pub fn send(args: &[String]) -> i32 {
     0
 }
 
-/// `smsgw status`.
-pub fn status(_args: &[String]) -> i32 {
-    eprintln!("smsgw status: not built yet");
-    1
+/// `smsgw status`: the API token and the running daemon's `/status` (see `http::status_cmd`).
+pub fn status(args: &[String]) -> i32 {
+    crate::http::status_cmd::status_main(args)
 }

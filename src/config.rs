@@ -52,6 +52,8 @@ pub struct ServeConfig {
     pub duplicate_window: Duration,
     /// Connections served at once; more wait in the kernel backlog.
     pub max_connections: usize,
+    /// Deadline for receiving one whole HTTP request (head and body); also the write timeout.
+    pub request_timeout: Duration,
 }
 
 impl Default for ServeConfig {
@@ -81,6 +83,7 @@ impl Default for ServeConfig {
             rate_limit_per_hour: 60,
             duplicate_window: Duration::from_secs(300),
             max_connections: 16,
+            request_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -169,6 +172,7 @@ fn set_option(cfg: &mut ServeConfig, name: &str, v: String) -> Result<(), String
         "rate-limit" => cfg.rate_limit_per_hour = number(name, &v)?,
         "duplicate-window" => cfg.duplicate_window = Duration::from_secs(number(name, &v)?),
         "max-connections" => cfg.max_connections = number(name, &v)?,
+        "request-timeout" => cfg.request_timeout = Duration::from_secs(number(name, &v)?),
         _ => return Err(format!("unknown option --{name}")),
     }
     Ok(())

@@ -1,0 +1,138 @@
+//! Client allowlist: IPv4/IPv6 CIDR parsing and matching.
+//!
+//! Pure values only (no sockets). IPv4-mapped IPv6 peers (`::ffff:a.b.c.d`) match IPv4 ranges.
+//! Never panics on any input string.
+
+use std::net::IpAddr;
+
+/// Used when no `--allow-client` is configured: loopback, RFC 1918, unique-local IPv6.
+pub const DEFAULT_ALLOWED: [&str; 6] = [
+    "127.0.0.0/8",
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "::1/128",
+    "fc00::/7",
+];
+
+/// One network: address bits plus prefix length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cidr {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl Cidr {
+    /// Parses `ADDR/LEN` or a bare `ADDR` (a single host).
+    pub fn parse(s: &str) -> Result<Cidr, String> {
+        let s = s.trim();
+        let bad = || format!("invalid client network '{s}' (want e.g. 192.168.1.0/24)");
+        let (addr, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let addr: IpAddr = addr.parse().map_err(|_| bad())?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(p) => p.parse::<u8>().map_err(|_| bad())?,
+            None => max,
+        };
+        if prefix > max {
+            return Err(bad());
+        }
+        Ok(Cidr { addr, prefix })
+    }
+
+    pub fn contains(&self, peer: IpAddr) -> bool {
+        let peer = match peer {
+            IpAddr::V6(v6) => v6
+                .to_ipv4_mapped()
+                .map(IpAddr::V4)
+                .unwrap_or(IpAddr::V6(v6)),
+            v4 => v4,
+        };
+        match (self.addr, peer) {
+            (IpAddr::V4(net), IpAddr::V4(p)) => prefix_eq(
+                u32::from(net) as u128,
+                u32::from(p) as u128,
+                self.prefix,
+                32,
+            ),
+            (IpAddr::V6(net), IpAddr::V6(p)) => {
+                prefix_eq(u128::from(net), u128::from(p), self.prefix, 128)
+            }
+            _ => false,
+        }
+    }
+}
+
+fn prefix_eq(a: u128, b: u128, prefix: u8, width: u32) -> bool {
+    let shift = width.saturating_sub(u32::from(prefix));
+    a.checked_shr(shift).unwrap_or(0) == b.checked_shr(shift).unwrap_or(0)
+}
+
+/// Parses the configured list, or the default list when it is empty.
+pub fn parse_allowlist(items: &[String]) -> Result<Vec<Cidr>, String> {
+    if items.is_empty() {
+        return DEFAULT_ALLOWED.iter().map(|s| Cidr::parse(s)).collect();
+    }
+    items.iter().map(|s| Cidr::parse(s)).collect()
+}
+
+pub fn allowed(list: &[Cidr], peer: IpAddr) -> bool {
+    list.iter().any(|c| c.contains(peer))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn default_list_is_loopback_and_private() {
+        let l = parse_allowlist(&[]).unwrap();
+        for ok in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.31.255.1",
+            "192.168.1.20",
+            "::1",
+            "fd00::5",
+            "::ffff:192.168.1.2",
+        ] {
+            assert!(allowed(&l, ip(ok)), "{ok}");
+        }
+        for no in [
+            "8.8.8.8",
+            "172.32.0.1",
+            "192.169.0.1",
+            "2001:db8::1",
+            "::ffff:8.8.8.8",
+            "fe80::1",
+        ] {
+            assert!(!allowed(&l, ip(no)), "{no}");
+        }
+    }
+
+    #[test]
+    fn parses_hosts_prefixes_and_rejects_junk() {
+        let l = parse_allowlist(&["192.168.5.7".into(), "0.0.0.0/0".into()]).unwrap();
+        assert!(allowed(&l, ip("1.2.3.4")));
+        let host = Cidr::parse("192.168.5.7").unwrap();
+        assert!(host.contains(ip("192.168.5.7")) && !host.contains(ip("192.168.5.8")));
+        assert!(Cidr::parse("::/0").unwrap().contains(ip("2001:db8::1")));
+        for bad in [
+            "",
+            "1.2.3.4/33",
+            "::1/129",
+            "10.0.0.0/x",
+            "hello",
+            "1.2.3/8",
+        ] {
+            assert!(Cidr::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,265 @@
+//! Alert-storm guard: a global rate limit (messages per hour) and duplicate suppression (same
+//! recipient + same text within a window).
+//!
+//! Pure state machine: the caller passes `now` in whole seconds (monotonic in the daemon, Unix time
+//! in CGI mode, where the state is kept in a small text file via [`StormGuard::to_text`] /
+//! [`StormGuard::from_text`]). No I/O, no clocks, bounded memory, never panics.
+
+use std::collections::VecDeque;
+use std::fmt;
+
+const HOUR: u64 = 3600;
+/// Most duplicate fingerprints remembered (oldest are forgotten first).
+const MAX_FINGERPRINTS: usize = 4096;
+
+/// Why the guard refused (HTTP 429).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    RateLimited { limit: u32, retry_after: u64 },
+    Duplicate { to: String, ago: u64, window: u64 },
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::RateLimited { limit, retry_after } => write!(
+                f,
+                "rate limit reached ({limit} messages per hour); retry in {retry_after} s"
+            ),
+            Refusal::Duplicate { to, ago, window } => write!(
+                f,
+                "duplicate: the same text to {to} was accepted {ago} s ago (window {window} s)"
+            ),
+        }
+    }
+}
+
+impl Refusal {
+    /// Seconds a client should wait (for `Retry-After`).
+    pub fn retry_after(&self) -> u64 {
+        match self {
+            Refusal::RateLimited { retry_after, .. } => *retry_after,
+            Refusal::Duplicate { ago, window, .. } => window.saturating_sub(*ago).max(1),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StormGuard {
+    limit_per_hour: u32,
+    window: u64,
+    /// Acceptance times of the last hour, oldest first.
+    accepted: VecDeque<u64>,
+    /// (fingerprint, time) of recent messages, oldest first.
+    recent: VecDeque<(u64, u64)>,
+}
+
+/// FNV-1a of recipient and text: the duplicate fingerprint (collisions only cause a rare 429).
+pub fn fingerprint(to: &str, text: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in to.bytes().chain([0u8]).chain(text.bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+impl StormGuard {
+    /// `limit_per_hour` 0 = no rate limit; `window_secs` 0 = no duplicate suppression.
+    pub fn new(limit_per_hour: u32, window_secs: u64) -> StormGuard {
+        StormGuard {
+            limit_per_hour,
+            window: window_secs,
+            accepted: VecDeque::new(),
+            recent: VecDeque::new(),
+        }
+    }
+
+    fn expire(&mut self, now: u64) {
+        while self
+            .accepted
+            .front()
+            .is_some_and(|&t| now.saturating_sub(t) >= HOUR || t > now)
+        {
+            self.accepted.pop_front();
+        }
+        while self
+            .recent
+            .front()
+            .is_some_and(|&(_, t)| now.saturating_sub(t) >= self.window || t > now)
+        {
+            self.recent.pop_front();
+        }
+    }
+
+    /// Admits one message to each recipient, recording them, or refuses all of them.
+    pub fn admit(&mut self, now: u64, recipients: &[String], text: &str) -> Result<(), Refusal> {
+        self.expire(now);
+        if self.window > 0 {
+            for to in recipients {
+                let fp = fingerprint(to, text);
+                if let Some(&(_, t)) = self.recent.iter().rev().find(|(f, _)| *f == fp) {
+                    return Err(Refusal::Duplicate {
+                        to: to.clone(),
+                        ago: now.saturating_sub(t),
+                        window: self.window,
+                    });
+                }
+            }
+        }
+        if self.limit_per_hour > 0 {
+            let limit = self.limit_per_hour as usize;
+            if self.accepted.len().saturating_add(recipients.len()) > limit {
+                // the slot that frees first is the oldest still counted
+                let retry_after = self
+                    .accepted
+                    .front()
+                    .map(|&t| t.saturating_add(HOUR).saturating_sub(now).max(1))
+                    .unwrap_or(HOUR);
+                return Err(Refusal::RateLimited {
+                    limit: self.limit_per_hour,
+                    retry_after,
+                });
+            }
+            self.accepted.extend(recipients.iter().map(|_| now));
+        }
+        if self.window > 0 {
+            for to in recipients {
+                self.recent.push_back((fingerprint(to, text), now));
+            }
+            while self.recent.len() > MAX_FINGERPRINTS {
+                self.recent.pop_front();
+            }
+        }
+        Ok(())
+    }
+
+    /// Undoes the last [`admit`](Self::admit) (the spool refused the message after all).
+    pub fn release(&mut self, recipients: &[String], text: &str) {
+        if self.limit_per_hour > 0 {
+            for _ in recipients {
+                self.accepted.pop_back();
+            }
+        }
+        if self.window > 0 {
+            for to in recipients {
+                let fp = fingerprint(to, text);
+                if let Some(i) = self.recent.iter().rposition(|(f, _)| *f == fp) {
+                    self.recent.remove(i);
+                }
+            }
+        }
+    }
+
+    /// Line format for CGI mode: `a TIME` and `d FINGERPRINT TIME`.
+    pub fn to_text(&self) -> String {
+        let mut s = String::new();
+        for t in &self.accepted {
+            s.push_str(&format!("a {t}\n"));
+        }
+        for (f, t) in &self.recent {
+            s.push_str(&format!("d {f:016x} {t}\n"));
+        }
+        s
+    }
+
+    /// Restores state written by [`to_text`](Self::to_text); unreadable lines are skipped.
+    pub fn from_text(limit_per_hour: u32, window_secs: u64, text: &str) -> StormGuard {
+        let mut g = StormGuard::new(limit_per_hour, window_secs);
+        for line in text.lines() {
+            let mut w = line.split(' ');
+            match (w.next(), w.next(), w.next()) {
+                (Some("a"), Some(t), None) => {
+                    if let Ok(t) = t.parse() {
+                        g.accepted.push_back(t);
+                    }
+                }
+                (Some("d"), Some(f), Some(t)) => {
+                    if let (Ok(f), Ok(t)) = (u64::from_str_radix(f, 16), t.parse()) {
+                        g.recent.push_back((f, t));
+                    }
+                }
+                _ => {}
+            }
+        }
+        while g.accepted.len() > limit_per_hour as usize {
+            g.accepted.pop_front();
+        }
+        while g.recent.len() > MAX_FINGERPRINTS {
+            g.recent.pop_front();
+        }
+        g
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn to(s: &str) -> Vec<String> {
+        vec![s.to_string()]
+    }
+
+    #[test]
+    fn rate_limit_is_a_sliding_hour() {
+        let mut g = StormGuard::new(3, 0);
+        assert!(g.admit(0, &to("1"), "a").is_ok());
+        assert!(g.admit(10, &to("2"), "b").is_ok());
+        assert!(g.admit(20, &to("3"), "c").is_ok());
+        let r = g.admit(30, &to("4"), "d").unwrap_err();
+        assert_eq!(
+            r,
+            Refusal::RateLimited {
+                limit: 3,
+                retry_after: 3570
+            }
+        );
+        assert!(r.to_string().contains("3 messages per hour"));
+        assert!(g.admit(3600, &to("4"), "d").is_ok());
+        // a request with more recipients than the remaining budget is refused whole
+        assert!(g
+            .admit(3601, &["5".to_string(), "6".to_string()], "e")
+            .is_err());
+    }
+
+    #[test]
+    fn duplicates_inside_the_window_are_refused() {
+        let mut g = StormGuard::new(0, 300);
+        assert!(g.admit(100, &to("+491"), "disk full").is_ok());
+        let r = g.admit(150, &to("+491"), "disk full").unwrap_err();
+        assert!(matches!(r, Refusal::Duplicate { ago: 50, .. }));
+        assert_eq!(r.retry_after(), 250);
+        assert!(g.admit(150, &to("+492"), "disk full").is_ok());
+        assert!(g.admit(150, &to("+491"), "disk ok").is_ok());
+        assert!(g.admit(400, &to("+491"), "disk full").is_ok());
+    }
+
+    #[test]
+    fn off_means_off_and_release_undoes() {
+        let mut g = StormGuard::new(0, 0);
+        for i in 0..10_000 {
+            assert!(g.admit(i, &to("1"), "same").is_ok());
+        }
+        let mut g = StormGuard::new(1, 60);
+        assert!(g.admit(0, &to("1"), "x").is_ok());
+        g.release(&to("1"), "x");
+        assert!(g.admit(1, &to("1"), "x").is_ok());
+    }
+
+    #[test]
+    fn text_round_trip_and_garbage() {
+        let mut g = StormGuard::new(5, 60);
+        g.admit(7, &to("1"), "x").unwrap();
+        g.admit(8, &to("2"), "y").unwrap();
+        let back = StormGuard::from_text(5, 60, &g.to_text());
+        assert_eq!(back, g);
+        let junk = StormGuard::from_text(5, 60, "zz\na x\nd 1\nd qq 5\n\u{0}");
+        let mut edge = StormGuard::from_text(1, 60, &format!("a {}\n", u64::MAX));
+        assert!(edge.admit(u64::MAX, &to("1"), "x").is_err());
+        assert_eq!(junk, StormGuard::new(5, 60));
+        // a clock that went backwards does not wedge the guard
+        let mut g = StormGuard::new(1, 60);
+        g.admit(1000, &to("1"), "x").unwrap();
+        assert!(g.admit(5, &to("1"), "x").is_ok());
+    }
+}

@@ -1,0 +1,447 @@
+//! HTTP endpoint for LAN hosts and the CGI mode that answers the same request.
+//!
+//! Owns request handling for `/cgi-bin/sms` (query and form bodies), auth, client and recipient
+//! allowlists, the alert-storm guard, `/status` and `/metrics`, and the hardened connection layer
+//! in front of tiny_http's response writer. It must not write spool files itself or talk to the
+//! modem: it calls `Spool::submit` and reads `GatewayStatus`.
+//!
+//! Layout: `query` (pure parameter parsing), `auth`, `cidr`, `guard` (pure storm guard),
+//! `render` (`/status`, `/metrics`), `server` (accept loop, workers, bounded request reader),
+//! `cgi` (UCI file + CGI environment). This file holds the shared request handler [`Gateway`].
+
+pub mod auth;
+pub mod cgi;
+pub mod cidr;
+pub mod guard;
+pub mod query;
+pub mod render;
+pub mod server;
+pub mod status_cmd;
+
+use crate::config::ServeConfig;
+use crate::pdu::{self, EncodeOptions, PduError};
+use crate::spool::{OutgoingSms, Spool, SpoolError};
+use crate::status::GatewayStatus;
+use cidr::Cidr;
+use guard::{Refusal, StormGuard};
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+pub use cgi::cgi_main;
+
+/// Without a recipient allowlist, numbers need at least this many digits: premium-rate short
+/// codes (3–6 digits) are refused.
+pub const MIN_FULL_NUMBER_DIGITS: usize = 7;
+
+/// Who may send what: everything the handler needs besides the spool and the guard.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    /// `None` = `--no-auth`.
+    pub token: Option<String>,
+    pub clients: Vec<Cidr>,
+    /// Allowed recipient prefixes (empty = any full-length number).
+    pub recipients: Vec<String>,
+    pub max_parts: usize,
+}
+
+impl Policy {
+    /// Builds the policy from `serve` options (the token must already be resolved).
+    pub fn new(cfg: &ServeConfig, token: Option<String>) -> Result<Policy, String> {
+        Ok(Policy {
+            token: if cfg.no_auth { None } else { token },
+            clients: cidr::parse_allowlist(&cfg.allow_clients)?,
+            recipients: cfg
+                .allow_recipients
+                .iter()
+                .map(|p| p.trim().to_string())
+                .filter(|p| !p.is_empty())
+                .collect(),
+            max_parts: cfg.max_parts,
+        })
+    }
+
+    /// Whether `number` (already syntax-checked) may receive messages.
+    pub fn recipient_allowed(&self, number: &str) -> bool {
+        if self.recipients.is_empty() {
+            let digits = number.strip_prefix('+').unwrap_or(number);
+            return digits.len() >= MIN_FULL_NUMBER_DIGITS;
+        }
+        let intl = |n: &str| -> String {
+            match n.strip_prefix('+') {
+                Some(rest) => format!("00{rest}"),
+                None => n.to_string(),
+            }
+        };
+        let n = intl(number);
+        self.recipients.iter().any(|p| n.starts_with(&intl(p)))
+    }
+}
+
+/// The storm guard's home: in memory (daemon) or in a locked file (CGI mode).
+pub trait GuardStore: Send + Sync {
+    fn admit(&self, recipients: &[String], text: &str) -> Result<(), Refusal>;
+    fn release(&self, recipients: &[String], text: &str);
+}
+
+/// The daemon's in-memory guard; time is whole seconds since start.
+pub struct MemoryGuard {
+    started: Instant,
+    guard: Mutex<StormGuard>,
+}
+
+impl MemoryGuard {
+    pub fn new(limit_per_hour: u32, window_secs: u64) -> MemoryGuard {
+        MemoryGuard {
+            started: Instant::now(),
+            guard: Mutex::new(StormGuard::new(limit_per_hour, window_secs)),
+        }
+    }
+    fn with<T>(&self, f: impl FnOnce(&mut StormGuard) -> T) -> T {
+        match self.guard.lock() {
+            Ok(mut g) => f(&mut g),
+            Err(p) => f(&mut p.into_inner()),
+        }
+    }
+}
+
+impl GuardStore for MemoryGuard {
+    fn admit(&self, recipients: &[String], text: &str) -> Result<(), Refusal> {
+        let now = self.started.elapsed().as_secs();
+        self.with(|g| g.admit(now, recipients, text))
+    }
+    fn release(&self, recipients: &[String], text: &str) {
+        self.with(|g| g.release(recipients, text))
+    }
+}
+
+/// One HTTP request as the handler sees it (built by the server or from CGI variables).
+#[derive(Clone, Debug, Default)]
+pub struct HttpRequest {
+    pub method: String,
+    /// Path without the query.
+    pub path: String,
+    /// Raw (still %-encoded) query string.
+    pub query: String,
+    pub peer: Option<IpAddr>,
+    pub authorization: Option<String>,
+    pub accept: Option<String>,
+    pub content_type: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// What to answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reply {
+    pub code: u16,
+    pub body: String,
+    pub json: bool,
+    pub retry_after: Option<u64>,
+}
+
+impl Reply {
+    fn text(code: u16, body: impl Into<String>) -> Reply {
+        let mut body = body.into();
+        if !body.ends_with('\n') {
+            body.push('\n');
+        }
+        Reply {
+            code,
+            body,
+            json: false,
+            retry_after: None,
+        }
+    }
+
+    /// An error or success line, as JSON when the client asked for it.
+    fn line(code: u16, msg: &str, json: bool) -> Reply {
+        if !json {
+            return Reply::text(code, msg);
+        }
+        let mut b = String::from("{\"status\":\"error\",\"code\":");
+        b.push_str(&code.to_string());
+        b.push_str(",\"error\":");
+        render::json_string(&mut b, msg);
+        b.push_str("}\n");
+        Reply {
+            code,
+            body: b,
+            json: true,
+            retry_after: None,
+        }
+    }
+
+    pub fn content_type(&self) -> &'static str {
+        if self.json {
+            "application/json"
+        } else {
+            "text/plain; charset=utf-8"
+        }
+    }
+}
+
+/// The standard reason phrase for the codes this gateway uses.
+pub fn reason(code: u16) -> &'static str {
+    match code {
+        100 => "Continue",
+        200 => "OK",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        411 => "Length Required",
+        413 => "Payload Too Large",
+        414 => "URI Too Long",
+        415 => "Unsupported Media Type",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        505 => "HTTP Version Not Supported",
+        _ => "Unknown",
+    }
+}
+
+/// The request handler shared by the daemon and CGI mode.
+pub struct Gateway {
+    pub policy: Policy,
+    pub spool: Arc<Spool>,
+    pub status: Arc<GatewayStatus>,
+    pub guard: Box<dyn GuardStore>,
+}
+
+impl Gateway {
+    /// Answers one request. Never panics; every refusal is counted in `status.rejected`.
+    pub fn handle(&self, req: &HttpRequest) -> Reply {
+        let json = query::wants_json(req.accept.as_deref());
+        // an unknown peer (CGI without REMOTE_ADDR) is refused: fail closed
+        let refused = match req.peer {
+            Some(peer) if cidr::allowed(&self.policy.clients, peer) => None,
+            Some(peer) => Some(format!("client address {peer} not allowed")),
+            None => Some("client address unknown".to_string()),
+        };
+        if let Some(why) = refused {
+            GatewayStatus::count(&self.status.rejected);
+            return Reply::line(403, &why, json);
+        }
+        let read_only = matches!(req.method.as_str(), "GET" | "HEAD");
+        match req.path.as_str() {
+            "/cgi-bin/sms" => {
+                let reply = self.sms(req, json);
+                if reply.code != 200 {
+                    GatewayStatus::count(&self.status.rejected);
+                }
+                reply
+            }
+            "/status" if read_only => Reply {
+                code: 200,
+                body: render::status_json(&self.status),
+                json: true,
+                retry_after: None,
+            },
+            "/metrics" if read_only => Reply {
+                code: 200,
+                body: render::metrics_text(&self.status),
+                json: false,
+                retry_after: None,
+            },
+            "/status" | "/metrics" => Reply::line(405, "method not allowed: use GET", json),
+            _ => Reply::line(
+                404,
+                "not found: use /cgi-bin/sms, /status or /metrics",
+                json,
+            ),
+        }
+    }
+
+    fn sms(&self, req: &HttpRequest, json: bool) -> Reply {
+        let params: Vec<u8> = match req.method.as_str() {
+            "GET" => req.query.as_bytes().to_vec(),
+            "POST" => {
+                let ct = req.content_type.as_deref().unwrap_or("");
+                let mime = ct.split(';').next().unwrap_or("").trim();
+                if !(mime.is_empty()
+                    || mime.eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+                {
+                    return Reply::line(
+                        415,
+                        "unsupported content type: send application/x-www-form-urlencoded",
+                        json,
+                    );
+                }
+                let mut p = req.query.as_bytes().to_vec();
+                if !p.is_empty() && !req.body.is_empty() {
+                    p.push(b'&');
+                }
+                p.extend_from_slice(&req.body);
+                p
+            }
+            _ => return Reply::line(405, "method not allowed: use GET or POST", json),
+        };
+        let sms = match query::parse_sms_query(&params) {
+            Ok(s) => s,
+            Err(e) => return Reply::line(400, &e.to_string(), json),
+        };
+        if let Some(expected) = &self.policy.token {
+            match auth::check(expected, sms.token.as_deref(), req.authorization.as_deref()) {
+                auth::AuthOutcome::Ok => {}
+                auth::AuthOutcome::Missing => {
+                    return Reply::line(
+                        401,
+                        "token required: add token=... or Authorization: Bearer ...",
+                        json,
+                    )
+                }
+                auth::AuthOutcome::Wrong => return Reply::line(403, "wrong token", json),
+            }
+        }
+        if let Some(bad) = sms
+            .recipients
+            .iter()
+            .find(|n| !self.policy.recipient_allowed(n))
+        {
+            return Reply::line(403, &format!("recipient {bad} not allowed"), json);
+        }
+        let opts = EncodeOptions {
+            flash: sms.flash,
+            status_report: sms.report,
+            max_parts: self.policy.max_parts,
+            ..EncodeOptions::default()
+        };
+        for to in &sms.recipients {
+            match pdu::encode_submit(to, &sms.text, &opts, 0) {
+                Ok(_) => {}
+                Err(e @ PduError::TooLong { .. }) => return Reply::line(413, &e.to_string(), json),
+                Err(e) => return Reply::line(400, &e.to_string(), json),
+            }
+        }
+        if let Err(refusal) = self.guard.admit(&sms.recipients, &sms.text) {
+            let mut r = Reply::line(429, &refusal.to_string(), json);
+            r.retry_after = Some(refusal.retry_after());
+            return r;
+        }
+        let mut ids = Vec::with_capacity(sms.recipients.len());
+        for (i, to) in sms.recipients.iter().enumerate() {
+            let msg = OutgoingSms {
+                to: to.clone(),
+                text: sms.text.clone(),
+                flash: sms.flash,
+                report: sms.report,
+                priority_high: false,
+            };
+            match self.spool.submit(&msg) {
+                Ok(id) => {
+                    GatewayStatus::count(&self.status.accepted);
+                    ids.push(id);
+                }
+                Err(e) => {
+                    let rest = sms.recipients.get(i..).unwrap_or(&[]);
+                    self.guard.release(rest, &sms.text);
+                    let queued = if ids.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (already queued: {})", ids.join(" "))
+                    };
+                    let code = if matches!(e, SpoolError::Invalid(_)) {
+                        400
+                    } else {
+                        503
+                    };
+                    return Reply::line(code, &format!("{e}{queued}"), json);
+                }
+            }
+        }
+        if json {
+            let mut b = String::from("{\"status\":\"done\",\"ids\":[");
+            for (i, id) in ids.iter().enumerate() {
+                if i > 0 {
+                    b.push(',');
+                }
+                render::json_string(&mut b, id);
+            }
+            b.push_str("]}\n");
+            Reply {
+                code: 200,
+                body: b,
+                json: true,
+                retry_after: None,
+            }
+        } else {
+            Reply::text(200, format!("done {}", ids.join(" ")))
+        }
+    }
+}
+
+/// Runs the HTTP daemon until the listening socket cannot be created (blocks).
+pub fn serve(
+    cfg: &ServeConfig,
+    spool: Arc<Spool>,
+    status: Arc<GatewayStatus>,
+) -> Result<(), String> {
+    let token = if cfg.no_auth {
+        eprintln!("smsgw: WARNING: --no-auth: any allowed client can send SMS");
+        None
+    } else {
+        let (token, generated) =
+            auth::load_or_create(cfg.token.as_deref(), Path::new(&cfg.token_file))?;
+        if generated {
+            eprintln!(
+                "smsgw: generated API token {token} (stored in {}; shown by `smsgw status`)",
+                cfg.token_file
+            );
+        }
+        Some(token)
+    };
+    let gateway = Gateway {
+        policy: Policy::new(cfg, token)?,
+        spool,
+        status,
+        guard: Box::new(MemoryGuard::new(
+            cfg.rate_limit_per_hour,
+            cfg.duplicate_window.as_secs(),
+        )),
+    };
+    server::run(cfg, Arc::new(gateway))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(recipients: &[&str]) -> Policy {
+        Policy {
+            token: None,
+            clients: Vec::new(),
+            recipients: recipients.iter().map(|s| s.to_string()).collect(),
+            max_parts: 6,
+        }
+    }
+
+    #[test]
+    fn short_numbers_need_an_allowlist_entry() {
+        let p = policy(&[]);
+        assert!(p.recipient_allowed("+491701234567"));
+        assert!(p.recipient_allowed("1234567"));
+        assert!(!p.recipient_allowed("81190"));
+        assert!(!p.recipient_allowed("+123456"));
+        let p = policy(&["+49170", "81190"]);
+        assert!(p.recipient_allowed("+491701234567"));
+        assert!(p.recipient_allowed("00491701234567"));
+        assert!(p.recipient_allowed("81190"));
+        assert!(!p.recipient_allowed("+491711234567"));
+        let p = policy(&["0049"]);
+        assert!(p.recipient_allowed("+4930123456"));
+    }
+
+    #[test]
+    fn every_code_has_a_reason() {
+        for c in [
+            200, 400, 401, 403, 404, 405, 408, 411, 413, 414, 415, 429, 431, 503, 505,
+        ] {
+            assert_ne!(reason(c), "Unknown");
+        }
+    }
+}

@@ -1,0 +1,379 @@
+//! Pure parsing of a `/cgi-bin/sms` request (query string or form body) into an [`SmsRequest`].
+//!
+//! Owns the parameter rules of the public contract: `phone` (comma-separated recipients),
+//! `message`, optional `flash`, `report` and `token`; `+` is a space and `%XX` is UTF-8. Unlike
+//! `form_urlencoded` alone it refuses invalid `%` escapes, invalid UTF-8 and control characters
+//! instead of repairing them. No I/O, no clocks, never panics: every input yields a value or a
+//! [`QueryError`].
+
+use std::fmt;
+
+/// Most recipients accepted in one request.
+pub const MAX_RECIPIENTS: usize = 10;
+/// Longest accepted query string or form body, in bytes (6 UCS-2 parts fully %-encoded fit).
+pub const MAX_QUERY_BYTES: usize = 16 * 1024;
+
+/// A decoded, syntactically valid send request. Numbers are not yet checked against allowlists.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SmsRequest {
+    /// Recipients in request order, de-duplicated; each is digits with an optional leading `+`.
+    pub recipients: Vec<String>,
+    pub text: String,
+    pub flash: bool,
+    pub report: bool,
+    /// The `token` parameter, if any (checked by the caller, never echoed).
+    pub token: Option<String>,
+}
+
+/// Why a query was refused (all map to HTTP 400).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum QueryError {
+    TooLarge,
+    BadEscape(&'static str),
+    BadUtf8(&'static str),
+    Repeated(String),
+    Missing(&'static str),
+    ControlCharacter(&'static str),
+    BadFlag(&'static str),
+    InvalidNumber(String),
+    TooManyRecipients,
+}
+
+impl fmt::Display for QueryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            QueryError::TooLarge => write!(f, "request parameters too large"),
+            QueryError::BadEscape(p) => write!(f, "invalid %-escape in parameter '{p}'"),
+            QueryError::BadUtf8(p) => write!(f, "parameter '{p}' is not valid UTF-8"),
+            QueryError::Repeated(p) => write!(f, "parameter '{p}' given more than once"),
+            QueryError::Missing(p) => write!(f, "missing parameter '{p}'"),
+            QueryError::ControlCharacter(p) => {
+                write!(f, "parameter '{p}' contains a control character")
+            }
+            QueryError::BadFlag(p) => write!(f, "parameter '{p}' must be 0 or 1"),
+            QueryError::InvalidNumber(n) => write!(
+                f,
+                "invalid phone number '{n}': use digits with an optional leading +"
+            ),
+            QueryError::TooManyRecipients => {
+                write!(f, "too many recipients (at most {MAX_RECIPIENTS})")
+            }
+        }
+    }
+}
+
+/// The parameters this endpoint knows; anything else is ignored (old clients add their own).
+const KNOWN: [&str; 5] = ["phone", "message", "flash", "report", "token"];
+
+/// Parses `application/x-www-form-urlencoded` bytes (a query string or a POST body).
+pub fn parse_sms_query(raw: &[u8]) -> Result<SmsRequest, QueryError> {
+    if raw.len() > MAX_QUERY_BYTES {
+        return Err(QueryError::TooLarge);
+    }
+    let mut values: [Option<String>; 5] = Default::default();
+    for pair in raw.split(|&b| b == b'&') {
+        if pair.is_empty() {
+            continue;
+        }
+        let (key, value) = match pair.iter().position(|&b| b == b'=') {
+            Some(i) => (
+                pair.get(..i).unwrap_or(b""),
+                pair.get(i + 1..).unwrap_or(b""),
+            ),
+            None => (pair, &b""[..]),
+        };
+        let Some(slot) = KNOWN.iter().position(|k| k.as_bytes() == key) else {
+            continue;
+        };
+        let name = KNOWN.get(slot).copied().unwrap_or("?");
+        // In `phone` a literal `+` is the international prefix: numbers never contain spaces,
+        // and `wget ".../sms?phone=+49..."` is how the seed's users write it.
+        let decoded = decode_component(value, name, name == "phone")?;
+        let Some(entry) = values.get_mut(slot) else {
+            continue;
+        };
+        if entry.is_some() {
+            return Err(QueryError::Repeated(name.to_string()));
+        }
+        *entry = Some(decoded);
+    }
+    let [phone, message, flash, report, token] = values;
+    let phone = phone.filter(|p| !p.trim().is_empty());
+    let text = message.filter(|m| !m.is_empty());
+    let (Some(phone), Some(text)) = (phone, text) else {
+        return Err(QueryError::Missing("phone and message"));
+    };
+    if text
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(QueryError::ControlCharacter("message"));
+    }
+    Ok(SmsRequest {
+        recipients: parse_recipients(&phone)?,
+        text,
+        flash: parse_flag(flash.as_deref(), "flash")?,
+        report: parse_flag(report.as_deref(), "report")?,
+        token,
+    })
+}
+
+fn parse_flag(v: Option<&str>, name: &'static str) -> Result<bool, QueryError> {
+    match v {
+        None | Some("") | Some("0") | Some("false") | Some("no") => Ok(false),
+        Some("1") | Some("true") | Some("yes") | Some("on") => Ok(true),
+        Some(_) => Err(QueryError::BadFlag(name)),
+    }
+}
+
+/// Splits `phone` on commas; strips spaces inside numbers; validates each number's syntax.
+fn parse_recipients(phone: &str) -> Result<Vec<String>, QueryError> {
+    let mut out: Vec<String> = Vec::new();
+    for item in phone.split(',') {
+        if item.chars().any(|c| c.is_control()) {
+            return Err(QueryError::ControlCharacter("phone"));
+        }
+        let number: String = item.chars().filter(|&c| c != ' ').collect();
+        if number.is_empty() {
+            continue;
+        }
+        if crate::pdu::validate_number(&number).is_err() {
+            return Err(QueryError::InvalidNumber(item.trim().to_string()));
+        }
+        if !out.contains(&number) {
+            out.push(number);
+        }
+        if out.len() > MAX_RECIPIENTS {
+            return Err(QueryError::TooManyRecipients);
+        }
+    }
+    if out.is_empty() {
+        return Err(QueryError::Missing("phone"));
+    }
+    Ok(out)
+}
+
+/// Strictly decodes one form component: `+` is a space (a plus when `plus_is_plus`), `%XX` must
+/// be two hex digits, and the result must be UTF-8.
+pub fn decode_component(
+    raw: &[u8],
+    name: &'static str,
+    plus_is_plus: bool,
+) -> Result<String, QueryError> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while let Some(&b) = raw.get(i) {
+        match b {
+            b'%' => {
+                let hi = raw.get(i + 1).and_then(|&h| hex_value(h));
+                let lo = raw.get(i + 2).and_then(|&l| hex_value(l));
+                let (Some(hi), Some(lo)) = (hi, lo) else {
+                    return Err(QueryError::BadEscape(name));
+                };
+                out.push(hi << 4 | lo);
+                i += 3;
+            }
+            b'+' if !plus_is_plus => {
+                out.push(b' ');
+                i += 1;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).map_err(|_| QueryError::BadUtf8(name))
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Whether a request `Accept` header asks for JSON.
+pub fn wants_json(accept: Option<&str>) -> bool {
+    accept.is_some_and(|a| a.to_ascii_lowercase().contains("application/json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<SmsRequest, QueryError> {
+        parse_sms_query(s.as_bytes())
+    }
+
+    #[test]
+    fn seed_curl_form_decodes_plus_and_utf8() {
+        let r =
+            parse("phone=%2B491701234567&message=Disk+full%20on%20db1+%C3%A4%E2%82%AC").unwrap();
+        assert_eq!(r.recipients, vec!["+491701234567"]);
+        assert_eq!(r.text, "Disk full on db1 ä€");
+        assert!(!r.flash && !r.report && r.token.is_none());
+    }
+
+    #[test]
+    fn literal_plus_in_phone_is_international_prefix() {
+        let r = parse("phone=+491701234567&message=a+b").unwrap();
+        assert_eq!(r.recipients, vec!["+491701234567"]);
+        assert_eq!(r.text, "a b");
+    }
+
+    #[test]
+    fn several_recipients_flags_and_token() {
+        let r = parse("token=abc&phone=%2B4917012345,+49 171 234567,%2B4917012345&message=x&flash=1&report=yes&other=z").unwrap();
+        assert_eq!(r.recipients, vec!["+4917012345", "+49171234567"]);
+        assert!(r.flash && r.report);
+        assert_eq!(r.token.as_deref(), Some("abc"));
+    }
+
+    #[test]
+    fn header_injection_is_refused() {
+        assert_eq!(
+            parse("phone=%2B49%0AFlash%3A%20yes&message=x"),
+            Err(QueryError::ControlCharacter("phone"))
+        );
+        assert!(parse("phone=%2B49&message=a%00b").is_err());
+        // newlines in the body are text, not headers: allowed
+        assert_eq!(
+            parse("phone=%2B4917012345&message=a%0Ab").unwrap().text,
+            "a\nb"
+        );
+    }
+
+    #[test]
+    fn invalid_escapes_and_utf8_are_refused() {
+        assert_eq!(
+            parse("phone=1234567&message=x%ZZ"),
+            Err(QueryError::BadEscape("message"))
+        );
+        assert_eq!(
+            parse("phone=1234567&message=x%4"),
+            Err(QueryError::BadEscape("message"))
+        );
+        assert_eq!(
+            parse("phone=1234567&message=%FF%FE"),
+            Err(QueryError::BadUtf8("message"))
+        );
+        assert_eq!(
+            parse("phone=%C3&message=x"),
+            Err(QueryError::BadUtf8("phone"))
+        );
+    }
+
+    #[test]
+    fn missing_repeated_and_bad_values() {
+        assert!(matches!(parse(""), Err(QueryError::Missing(_))));
+        assert!(matches!(parse("phone=123"), Err(QueryError::Missing(_))));
+        assert!(matches!(parse("message=x"), Err(QueryError::Missing(_))));
+        assert!(matches!(
+            parse("phone=&message=x"),
+            Err(QueryError::Missing(_))
+        ));
+        assert!(matches!(
+            parse("phone=,,&message=x"),
+            Err(QueryError::Missing(_))
+        ));
+        assert!(matches!(
+            parse("phone=1&phone=2&message=x"),
+            Err(QueryError::Repeated(_))
+        ));
+        assert!(matches!(
+            parse("phone=12a&message=x"),
+            Err(QueryError::InvalidNumber(_))
+        ));
+        assert!(matches!(
+            parse("phone=1&message=x&flash=2"),
+            Err(QueryError::BadFlag(_))
+        ));
+        let many = (0..11)
+            .map(|i| format!("12345{i:02}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        assert_eq!(
+            parse(&format!("phone={many}&message=x")),
+            Err(QueryError::TooManyRecipients)
+        );
+        let huge = "a".repeat(MAX_QUERY_BYTES);
+        assert_eq!(
+            parse(&format!("phone=1&message={huge}")),
+            Err(QueryError::TooLarge)
+        );
+    }
+
+    #[test]
+    fn json_accept_detection() {
+        assert!(wants_json(Some("text/html, Application/JSON;q=0.9")));
+        assert!(!wants_json(Some("*/*")));
+        assert!(!wants_json(None));
+    }
+}
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Query-ish bytes: mostly the characters that matter to the parser, some arbitrary bytes.
+    fn query_bytes() -> impl Strategy<Value = Vec<u8>> {
+        let interesting = prop_oneof![
+            8 => prop::sample::select(b"phonemessagetokenflashreport=&%+,0123456789abcdefABCDEFZ \n".to_vec()),
+            2 => any::<u8>(),
+        ];
+        prop::collection::vec(interesting, 0..160)
+    }
+
+    fn structured() -> impl Strategy<Value = Vec<u8>> {
+        (
+            prop::sample::select(vec!["phone", "message", "token", "flash", "report", "x"]),
+            query_bytes(),
+            prop::sample::select(vec!["phone", "message", "token", "flash", "report", "x"]),
+            query_bytes(),
+        )
+            .prop_map(|(k1, v1, k2, v2)| {
+                let mut q = format!("{k1}=").into_bytes();
+                q.extend(v1);
+                q.extend(format!("&{k2}=").bytes());
+                q.extend(v2);
+                q
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(10_000))]
+
+        /// Never panics; whatever is accepted is safe to write as a spool header and body.
+        #[test]
+        fn random_queries_never_panic_and_accepted_ones_are_clean(
+            raw in prop_oneof![query_bytes(), structured()]
+        ) {
+            if let Ok(r) = parse_sms_query(&raw) {
+                prop_assert!(!r.text.is_empty());
+                prop_assert!(!r.recipients.is_empty() && r.recipients.len() <= MAX_RECIPIENTS);
+                for n in &r.recipients {
+                    prop_assert!(crate::pdu::validate_number(n).is_ok());
+                    prop_assert!(n.bytes().all(|b| b == b'+' || b.is_ascii_digit()));
+                }
+                prop_assert!(!r.text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')));
+            }
+        }
+
+        /// Strict decoding agrees with form_urlencoded whenever the input is well-formed.
+        #[test]
+        fn strict_decoder_matches_form_urlencoded_on_valid_input(raw in query_bytes()) {
+            if let Ok(strict) = decode_component(&raw, "x", false) {
+                if !raw.contains(&b'&') && !raw.contains(&b'=') {
+                    let lenient: String = form_urlencoded::parse(&[b"k=".as_slice(), &raw].concat())
+                        .map(|(_, v)| v.into_owned())
+                        .collect();
+                    prop_assert_eq!(strict, lenient);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! `smsgw status`: shows the API token (from UCI or the token file) and the running daemon's
+//! `/status`, fetched over loopback.
+//!
+//! Owns only this diagnostic's argument handling and output; it never changes configuration.
+
+use super::auth;
+use super::cgi::{parse_uci_options, DEFAULT_UCI_FILE};
+use crate::config::ServeConfig;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::path::Path;
+use std::time::Duration;
+
+const USAGE: &str =
+    "usage: smsgw status [--listen ADDR:PORT] [--token-file PATH] [--config UCI_FILE]";
+
+/// Where to reach a daemon listening on `listen` from this host.
+fn local_target(listen: &str) -> Option<SocketAddr> {
+    let addr = listen.to_socket_addrs().ok()?.next()?;
+    let ip = match addr.ip() {
+        std::net::IpAddr::V4(v4) if v4.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(v6) if v6.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    Some(SocketAddr::new(ip, addr.port()))
+}
+
+fn fetch_status(target: SocketAddr) -> Result<String, String> {
+    let timeout = Duration::from_secs(3);
+    let mut s = TcpStream::connect_timeout(&target, timeout).map_err(|e| e.to_string())?;
+    let _ = s.set_read_timeout(Some(timeout));
+    let _ = s.set_write_timeout(Some(timeout));
+    s.write_all(b"GET /status HTTP/1.0\r\nAccept: application/json\r\n\r\n")
+        .map_err(|e| e.to_string())?;
+    let mut raw = Vec::new();
+    s.take(256 * 1024)
+        .read_to_end(&mut raw)
+        .map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status_line = head.lines().next().unwrap_or("");
+    if !status_line.contains(" 200 ") {
+        return Err(format!("answered '{status_line}': {}", body.trim()));
+    }
+    Ok(body.trim().to_string())
+}
+
+/// Runs the subcommand; returns the exit code.
+pub fn status_main(args: &[String]) -> i32 {
+    let mut uci_path =
+        std::env::var("SMSGW_CONFIG").unwrap_or_else(|_| DEFAULT_UCI_FILE.to_string());
+    let mut listen: Option<String> = None;
+    let mut token_file: Option<String> = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let Some(v) = it.next() else {
+            eprintln!("{USAGE}");
+            return 2;
+        };
+        match a.as_str() {
+            "--listen" => listen = Some(v.clone()),
+            "--token-file" => token_file = Some(v.clone()),
+            "--config" => uci_path = v.clone(),
+            _ => {
+                eprintln!("{USAGE}");
+                return 2;
+            }
+        }
+    }
+    let mut cfg = ServeConfig::default();
+    if let Ok(text) = std::fs::read_to_string(&uci_path) {
+        match parse_uci_options(&text, &["listen", "token", "token_file", "no_auth"]) {
+            Ok(c) => cfg = c,
+            Err(e) => eprintln!("smsgw status: {uci_path}: {e}"),
+        }
+    }
+    if let Some(l) = listen {
+        cfg.listen = l;
+    }
+    if let Some(t) = token_file {
+        cfg.token_file = t;
+    }
+    if cfg.no_auth {
+        println!("token: none (no_auth is set: any allowed client can send)");
+    } else if let Some(t) = &cfg.token {
+        println!("token: {t} (from {uci_path})");
+    } else if let Some(t) = auth::read_token_file(Path::new(&cfg.token_file)) {
+        println!("token: {t} (from {})", cfg.token_file);
+    } else {
+        println!("token: not generated yet (the daemon creates it at first start)");
+    }
+    let Some(target) = local_target(&cfg.listen) else {
+        eprintln!(
+            "smsgw status: cannot resolve listen address '{}'",
+            cfg.listen
+        );
+        return 1;
+    };
+    match fetch_status(target) {
+        Ok(body) => {
+            println!("daemon: http://{target}/status");
+            println!("{body}");
+            0
+        }
+        Err(e) => {
+            println!("daemon: not reachable at {target}: {e}");
+            1
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcard_listen_maps_to_loopback() {
+        assert_eq!(
+            local_target("0.0.0.0:8767"),
+            Some("127.0.0.1:8767".parse().unwrap())
+        );
+        assert_eq!(local_target("[::]:1"), Some("[::1]:1".parse().unwrap()));
+        assert_eq!(
+            local_target("192.168.1.1:80"),
+            Some("192.168.1.1:80".parse().unwrap())
+        );
+        assert_eq!(local_target("nonsense"), None);
+    }
+}

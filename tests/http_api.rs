@@ -1,0 +1,397 @@
+//! Black-box tests of the HTTP API against the real binary (`serve --device sim`) over loopback:
+//! the seed's curl and busybox wget forms, every status code, auth, allowlists, storm guard.
+
+mod http_support;
+use http_support::*;
+use std::process::Command;
+
+fn curl(args: &[&str]) -> (String, String) {
+    let out = Command::new("curl")
+        .args(["-s", "-w", "\n%{http_code}"])
+        .args(args)
+        .output()
+        .expect("curl (scripts/install-deps installs it)");
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let (body, code) = text.rsplit_once('\n').unwrap_or((&text, ""));
+    (body.to_string(), code.to_string())
+}
+
+#[test]
+fn seed_curl_form_queues_the_message() {
+    let s = Server::start(&[]);
+    let (body, code) = curl(&[
+        "-G",
+        &s.url("/cgi-bin/sms"),
+        "--data-urlencode",
+        &format!("token={TOKEN}"),
+        "--data-urlencode",
+        &format!("phone={PHONE}"),
+        "--data-urlencode",
+        "message=Disk full on db1: Grüße € [ok] & 100% + more",
+    ]);
+    assert_eq!(code, "200", "{body}");
+    assert!(body.starts_with("done "), "{body}");
+    let files = wait_queued(&s.spool, 1);
+    assert_eq!(files.len(), 1);
+    assert!(files[0].contains(&format!("To: {PHONE}\n")), "{}", files[0]);
+    assert!(
+        files[0].ends_with("\n\nDisk full on db1: Grüße € [ok] & 100% + more"),
+        "{}",
+        files[0]
+    );
+}
+
+#[test]
+fn seed_busybox_wget_form_with_literal_plus() {
+    let s = Server::start(&[]);
+    let url = s.url(&format!(
+        "/cgi-bin/sms?token={TOKEN}&phone=+491701234567&message=Backup+failed+on+host%20x"
+    ));
+    let out = Command::new("busybox")
+        .args(["wget", "-q", "-O", "-", &url])
+        .output()
+        .expect("busybox");
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("done "));
+    let files = wait_queued(&s.spool, 1);
+    assert!(files[0].contains("To: +491701234567\n"), "{}", files[0]);
+    assert!(
+        files[0].ends_with("\n\nBackup failed on host x"),
+        "{}",
+        files[0]
+    );
+}
+
+#[test]
+fn post_form_bearer_json_and_several_recipients() {
+    let s = Server::start(&[]);
+    let (body, code) = curl(&[
+        "-H",
+        &format!("Authorization: Bearer {TOKEN}"),
+        "-H",
+        "Accept: application/json",
+        "--data-urlencode",
+        "phone=+491701234567,+491711234567",
+        "--data-urlencode",
+        "message=hello",
+        "--data-urlencode",
+        "flash=1",
+        &s.url("/cgi-bin/sms"),
+    ]);
+    assert_eq!(code, "200", "{body}");
+    assert!(
+        body.starts_with("{\"status\":\"done\",\"ids\":[\""),
+        "{body}"
+    );
+    let ids = body.split_once("\"ids\":[").unwrap().1;
+    assert_eq!(ids.matches("\",\"").count(), 1, "two ids: {body}");
+    let files = wait_queued(&s.spool, 2);
+    assert_eq!(files.len(), 2);
+    // a big POST body makes curl send Expect: 100-continue
+    let long = "x".repeat(1500);
+    let (body, code) = curl(&[
+        "-H",
+        &format!("Authorization: Bearer {TOKEN}"),
+        "--data-urlencode",
+        &format!("phone={PHONE}"),
+        "--data-urlencode",
+        &format!("message={long}"),
+        &s.url("/cgi-bin/sms"),
+    ]);
+    assert!(code == "413" || code == "200", "{code} {body}");
+}
+
+#[test]
+fn every_error_code_with_a_human_line() {
+    let s = Server::start(&["--rate-limit", "0"]);
+    let cases: Vec<(String, u16, &str)> = vec![
+        (
+            format!("/cgi-bin/sms?token={TOKEN}&phone={PHONE}"),
+            400,
+            "missing",
+        ),
+        (
+            format!("/cgi-bin/sms?token={TOKEN}&message=x"),
+            400,
+            "missing",
+        ),
+        (
+            format!("/cgi-bin/sms?token={TOKEN}&phone={PHONE}&message=x%ZZ"),
+            400,
+            "escape",
+        ),
+        (
+            format!("/cgi-bin/sms?token={TOKEN}&phone={PHONE}&message=%FF"),
+            400,
+            "UTF-8",
+        ),
+        (
+            format!("/cgi-bin/sms?token={TOKEN}&phone=12ab&message=x"),
+            400,
+            "invalid phone",
+        ),
+        (
+            format!("/cgi-bin/sms?phone={PHONE}&message=x"),
+            401,
+            "token required",
+        ),
+        (
+            format!("/cgi-bin/sms?token=nope&phone={PHONE}&message=x"),
+            403,
+            "wrong token",
+        ),
+        (
+            format!("/cgi-bin/sms?token={TOKEN}&phone=81190&message=x"),
+            403,
+            "not allowed",
+        ),
+        (sms_query(PHONE, &"long text ".repeat(200)), 413, "too long"),
+        ("/nothing".into(), 404, "not found"),
+    ];
+    for (target, code, word) in cases {
+        let r = s.get(&target);
+        assert_eq!(r.code, code, "{target}: {r:?}");
+        assert!(r.body.contains(word), "{target}: {}", r.body);
+        assert_eq!(r.body.lines().count(), 1, "one line: {}", r.body);
+    }
+    let r = s.raw(b"DELETE /cgi-bin/sms HTTP/1.1\r\n\r\n");
+    assert_eq!(r.code, 405);
+    let r = s.raw(b"HEAD /cgi-bin/sms?phone=1&message=x HTTP/1.1\r\n\r\n");
+    assert_eq!(r.code, 405, "HEAD must never send");
+    let r = s.raw(b"POST /cgi-bin/sms HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}");
+    assert_eq!(r.code, 415);
+    let r = s.raw(b"POST /cgi-bin/sms HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+    assert_eq!(r.code, 411);
+    let r = s.raw(b"GET / HTTP/3.0\r\n\r\n");
+    assert_eq!(r.code, 505);
+    assert!(
+        s.queued().is_empty(),
+        "nothing may be queued: {:?}",
+        s.queued()
+    );
+    let r = s.get(&format!("/cgi-bin/sms?token=nope&phone={PHONE}&message=x"));
+    assert!(!r.body.contains(TOKEN) && !r.head.contains(TOKEN));
+}
+
+#[test]
+fn spool_unavailable_is_503() {
+    let s = Server::start(&[]);
+    std::fs::remove_dir_all(&s.spool).unwrap();
+    std::fs::write(&s.spool, b"not a directory").unwrap();
+    let r = s.get(&sms_query(PHONE, "x"));
+    assert_eq!(r.code, 503, "{r:?}");
+}
+
+#[test]
+fn header_injection_never_reaches_the_spool() {
+    let s = Server::start(&[]);
+    for phone in [
+        "%2B49%0AFlash%3A%20yes",
+        "%2B491701234567%0D%0AFlash:%20yes",
+        "%2B491701234567%0A%0Aevil",
+        "%2B49170%00123",
+        "%2B491701234567%E2%80%A8",
+    ] {
+        let r = s.get(&format!(
+            "/cgi-bin/sms?token={TOKEN}&phone={phone}&message=x"
+        ));
+        assert_eq!(r.code, 400, "{phone}: {r:?}");
+    }
+    for raw in [
+        &b"GET /cgi-bin/sms?phone=1234567%0A&message=x HTTP/1.1\r\nX: a\rFlash: yes\r\n\r\n"[..],
+        &b"GET /cgi-bin/sms?phone=1234567\nFlash: yes&message=x HTTP/1.1\r\n\r\n"[..],
+    ] {
+        let r = s.raw(raw);
+        assert_eq!(r.code, 400, "{r:?}");
+    }
+    assert!(s.queued().is_empty(), "{:?}", s.queued());
+    // headers inside the message are only text of the body
+    let r = s.get(&sms_query(PHONE, "hi\n\nTo: +4900\nFlash: yes"));
+    assert_eq!(r.code, 200);
+    let files = wait_queued(&s.spool, 1);
+    let head = files[0].split_once("\n\n").unwrap().0;
+    assert!(addressed_to(&files[0], PHONE), "{head}");
+    assert!(
+        !head.contains("+4900") && !head.contains("Flash: yes"),
+        "{head}"
+    );
+    assert_eq!(body_of(&files[0]), "hi\n\nTo: +4900\nFlash: yes");
+}
+
+#[test]
+fn csrf_style_requests_without_token_are_refused() {
+    let s = Server::start(&[]);
+    // what an <img src> or an auto-submitted form sends from a LAN user's browser
+    let img = "GET /cgi-bin/sms?phone=%2B900123456789&message=premium HTTP/1.1\r\nHost: router\r\nReferer: http://evil.example/\r\nAccept: image/avif,image/webp,*/*\r\nCookie: a=b\r\n\r\n";
+    assert_eq!(s.raw(img.as_bytes()).code, 401);
+    let form = "phone=%2B900123456789&message=premium";
+    let post = format!("POST /cgi-bin/sms HTTP/1.1\r\nHost: router\r\nOrigin: http://evil.example\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}", form.len());
+    let r = s.raw(post.as_bytes());
+    assert_eq!(r.code, 401);
+    assert_eq!(r.header("WWW-Authenticate").as_deref(), Some("Bearer"));
+    assert!(s.queued().is_empty());
+}
+
+#[test]
+fn client_allowlist_refuses_other_networks() {
+    let s = Server::start(&["--allow-client", "10.0.0.0/8"]);
+    for t in [sms_query(PHONE, "x"), "/status".into(), "/metrics".into()] {
+        let r = s.get(&t);
+        assert_eq!(r.code, 403, "{t}: {r:?}");
+        assert!(r.body.contains("127.0.0.1 not allowed"));
+    }
+    assert!(s.queued().is_empty());
+    let s = Server::start(&["--allow-client", "127.0.0.1/32"]);
+    assert_eq!(s.get(&sms_query(PHONE, "x")).code, 200);
+}
+
+#[test]
+fn recipient_allowlist_by_prefix() {
+    let s = Server::start(&["--allow-recipient", "+49170", "--allow-recipient", "112233"]);
+    assert_eq!(s.get(&sms_query("+491701234567", "a")).code, 200);
+    assert_eq!(s.get(&sms_query("00491701234567", "b")).code, 200);
+    assert_eq!(s.get(&sms_query("112233", "c")).code, 200);
+    let r = s.get(&sms_query("+491711234567", "d"));
+    assert_eq!(r.code, 403);
+    let r = s.get(&sms_query("+491701234567,+441234567890", "e"));
+    assert_eq!(r.code, 403, "one bad recipient refuses the request");
+    assert_eq!(wait_queued(&s.spool, 3).len(), 3);
+}
+
+#[test]
+fn rate_limit_answers_429_with_retry_after() {
+    let s = Server::start(&["--rate-limit", "3"]);
+    for i in 0..3 {
+        assert_eq!(s.get(&sms_query(PHONE, &format!("alert {i}"))).code, 200);
+    }
+    let r = s.get(&sms_query(PHONE, "alert 3"));
+    assert_eq!(r.code, 429, "{r:?}");
+    assert!(r.body.contains("rate limit"), "{}", r.body);
+    let retry: u64 = r.header("Retry-After").unwrap().parse().unwrap();
+    assert!(retry > 0 && retry <= 3600);
+    assert_eq!(wait_queued(&s.spool, 3).len(), 3);
+    let m = s.get("/metrics").body;
+    assert!(m.contains("smsgw_http_accepted_total 3"), "{m}");
+    assert!(m.contains("smsgw_http_rejected_total 1"), "{m}");
+}
+
+#[test]
+fn duplicate_window_answers_429() {
+    let s = Server::start(&["--duplicate-window", "300"]);
+    assert_eq!(s.get(&sms_query(PHONE, "disk full")).code, 200);
+    let r = s.get(&sms_query(PHONE, "disk full"));
+    assert_eq!(r.code, 429);
+    assert!(r.body.contains("duplicate"), "{}", r.body);
+    assert_eq!(s.get(&sms_query(PHONE, "disk ok")).code, 200);
+    assert_eq!(s.get(&sms_query("+491711234567", "disk full")).code, 200);
+    assert_eq!(wait_queued(&s.spool, 3).len(), 3);
+}
+
+#[test]
+fn no_auth_is_an_explicit_opt_in() {
+    let s = Server::start(&["--no-auth"]);
+    let r = s.get(&format!("/cgi-bin/sms?phone={}&message=x", enc(PHONE)));
+    assert_eq!(r.code, 200, "{r:?}");
+    assert!(s.log_text().contains("--no-auth"));
+}
+
+#[test]
+fn generated_token_is_stored_logged_once_and_never_served() {
+    let mut s = Server::start_without_token(&[]);
+    let token_file = s.dir.join("token");
+    let tf = token_file.to_str().unwrap().to_string();
+    let token = std::fs::read_to_string(&token_file)
+        .unwrap()
+        .trim()
+        .to_string();
+    assert_eq!(token.len(), 32);
+    let log = s.log_text();
+    assert_eq!(log.matches(&token).count(), 1, "{log}");
+    let ok = s.get(&format!(
+        "/cgi-bin/sms?token={token}&phone={}&message=x",
+        enc(PHONE)
+    ));
+    assert_eq!(ok.code, 200);
+    assert_eq!(s.get(&sms_query(PHONE, "y")).code, 403);
+    for p in ["/status", "/metrics"] {
+        let r = s.get(p);
+        assert_eq!(r.code, 200);
+        assert!(!r.body.contains(&token));
+    }
+    // `smsgw status` shows it
+    let out = Command::new(bin())
+        .args([
+            "status",
+            "--listen",
+            &format!("127.0.0.1:{}", s.port),
+            "--token-file",
+            &tf,
+        ])
+        .env("SMSGW_CONFIG", s.dir.join("none"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains(&format!("token: {token}")), "{text}");
+    assert!(text.contains("\"uptime_seconds\""), "{text}");
+    assert!(s.alive());
+}
+
+#[test]
+fn status_and_metrics_report_state() {
+    let s = Server::start(&[]);
+    let r = s.get("/status");
+    assert_eq!(r.code, 200);
+    assert_eq!(
+        r.header("Content-Type").as_deref(),
+        Some("application/json")
+    );
+    for k in [
+        "\"version\"",
+        "\"uptime_seconds\"",
+        "\"state\"",
+        "\"signal_dbm\"",
+        "\"signal_quality\"",
+        "\"registration\"",
+        "\"operator\"",
+        "\"queue_depth\"",
+        "\"sent\"",
+        "\"failed\"",
+        "\"last_error\"",
+    ] {
+        assert!(r.body.contains(k), "{k} in {}", r.body);
+    }
+    let m = s.get("/metrics");
+    assert_eq!(m.code, 200);
+    assert!(m.body.contains("# TYPE smsgw_sent_total counter"));
+    assert!(m.body.contains("\nsmsgw_up 1\n"));
+    assert_eq!(
+        s.raw(b"POST /status HTTP/1.1\r\nContent-Length: 0\r\n\r\n")
+            .code,
+        405
+    );
+}
+
+#[test]
+fn the_seeds_exact_lines_work_unchanged_with_no_auth() {
+    let s = Server::start(&["--no-auth"]);
+    // 003 seed, verbatim apart from host and values
+    let out = Command::new("curl")
+        .args(["-G", "-s", &s.url("/cgi-bin/sms")])
+        .args(["--data-urlencode", "phone=+491701234567"])
+        .args(["--data-urlencode", "message=Grüße aus dem Rechenzentrum"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("done "));
+    let out = Command::new("busybox")
+        .args(["wget", "-q", "-O", "-"])
+        .arg(s.url("/cgi-bin/sms?phone=+491711234567&message=Ping+failed"))
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("done "));
+    let files = wait_queued(&s.spool, 2);
+    assert_eq!(files.len(), 2);
+    let mut bodies: Vec<String> = files.iter().map(|f| body_of(f)).collect();
+    bodies.sort();
+    assert_eq!(bodies, vec!["Grüße aus dem Rechenzentrum", "Ping failed"]);
+}
