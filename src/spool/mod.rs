@@ -191,7 +191,7 @@ impl Spool {
             let Ok(meta) = fs::metadata(&path) else {
                 continue;
             };
-            if !meta.is_file() {
+            if !meta.is_file() || is_young_empty(&meta, now) {
                 continue;
             }
             let head = read_head(&path);
@@ -337,6 +337,17 @@ pub fn is_candidate_name(name: &OsStr, all: &[OsString]) -> bool {
     let mut lock = name.to_os_string();
     lock.push(".LOCK");
     !all.contains(&lock)
+}
+
+/// An empty file is a placeholder still to be filled (`mktemp` in `outgoing/` followed by `mv`
+/// over it, as smstools' `sendsms` does) until it is a minute old.
+fn is_young_empty(meta: &fs::Metadata, now: SystemTime) -> bool {
+    meta.len() == 0
+        && meta
+            .modified()
+            .ok()
+            .and_then(|m| now.duration_since(m).ok())
+            .is_none_or(|age| age < Duration::from_secs(60))
 }
 
 fn retry_at(file: &SpoolFile) -> Option<SystemTime> {

@@ -263,6 +263,8 @@ fn never_takes_dot_lock_or_open_files() {
     writing
         .set_modified(SystemTime::now() - Duration::from_secs(60))
         .unwrap();
+    // `mktemp` placeholder of smstools' sendsms, about to be replaced by `mv`.
+    fs::write(out.join("send_AbC123"), b"").unwrap();
     assert_eq!(r.step(), Step::Idle(None));
     assert!(r.modem.sent.is_empty());
     drop(writing);
@@ -272,6 +274,12 @@ fn never_takes_dot_lock_or_open_files() {
     assert_eq!(r.step(), Step::Worked);
     assert_eq!(r.names(SENT), vec!["locked", "writing"]);
     assert_eq!(r.step(), Step::Idle(None));
+    // An empty file nobody filled for a minute is taken (and fails with a reason).
+    assert_eq!(
+        r.step_at(SystemTime::now() + Duration::from_secs(61)),
+        Step::Worked
+    );
+    assert_eq!(r.names(FAILED), vec!["send_AbC123"]);
 }
 
 #[test]
