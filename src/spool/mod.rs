@@ -77,10 +77,17 @@ pub const SENT: &str = "sent";
 pub const FAILED: &str = "failed";
 pub const TMP: &str = "tmp";
 
+/// Larger files are not SMS text; they are failed without being read whole.
+pub const MAX_FILE_BYTES: u64 = 64 * 1024;
+
 /// Our own header: attempts made so far (smsd ignores unknown headers).
 pub const HDR_ATTEMPTS: &str = "Attempts";
 /// Our own header: not before this UNIX time (retry backoff).
 pub const HDR_RETRY_AT: &str = "Retry_at";
+/// Our own headers: a multi-part message interrupted by a transient error resumes after the parts
+/// already sent, with the same concatenation reference.
+pub const HDR_PARTS_SENT: &str = "Parts_sent";
+pub const HDR_CONCAT_REF: &str = "Concat_ref";
 
 /// The spool directory tree plus the in-process "new message" signal.
 pub struct Spool {
@@ -216,13 +223,16 @@ impl Spool {
     /// rename it into `sending/` while holding the lock. `None` = not takeable now.
     fn claim(&self, name: &OsStr) -> Option<Claim> {
         let path = self.dir(OUTGOING).join(name);
-        let mut file = File::open(&path).ok()?;
+        let file = File::open(&path).ok()?;
         lock_exclusive(&file).ok()?;
         if !same_file(&file, &path) || being_written(&file) {
             return None;
         }
         let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).ok()?;
+        (&file)
+            .take(MAX_FILE_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .ok()?;
         let sending = self.dir(SENDING).join(name);
         fs::rename(&path, &sending).ok()?;
         Some(Claim {
@@ -278,8 +288,11 @@ impl Spool {
         }
         let target = dest_dir.join(&name);
         fs::rename(self.dir(SENDING).join(&claim.name), &target)?;
-        if let Ok(bytes) = file.to_bytes() {
-            let _ = self.write_atomic(&dest_dir, &name, &bytes);
+        // An oversized file was read only in part: keep it as it was rather than truncate it.
+        if claim.bytes.len() as u64 <= MAX_FILE_BYTES {
+            if let Ok(bytes) = file.to_bytes() {
+                let _ = self.write_atomic(&dest_dir, &name, &bytes);
+            }
         }
         Ok(target)
     }

@@ -5,7 +5,10 @@
 //! speak AT or parse HTTP.
 
 use super::format::{self, SpoolFile};
-use super::{Claim, Spool, FAILED, HDR_ATTEMPTS, HDR_RETRY_AT, OUTGOING, SENT};
+use super::{
+    Claim, Spool, FAILED, HDR_ATTEMPTS, HDR_CONCAT_REF, HDR_PARTS_SENT, HDR_RETRY_AT,
+    MAX_FILE_BYTES, OUTGOING, SENT,
+};
 use crate::config::ServeConfig;
 use crate::modem::{SendError, SmsSender};
 use crate::pdu::{self, EncodeOptions};
@@ -150,6 +153,10 @@ fn process(
     reference: u8,
 ) {
     let mut file = SpoolFile::parse(&claim.bytes);
+    if claim.bytes.len() as u64 > MAX_FILE_BYTES {
+        let why = format!("file larger than {MAX_FILE_BYTES} bytes");
+        return fail(spool, claim, file, &why, cfg, status);
+    }
     let msg = match format::message_of(&file) {
         Ok(m) => m,
         Err(e) => return fail(spool, claim, file, &e.to_string(), cfg, status),
@@ -162,16 +169,30 @@ fn process(
         max_parts: cfg.max_parts,
         force_ucs2: msg.ucs2,
     };
+    // A retry of a partly sent message keeps its concatenation reference and skips what went out.
+    let resume = |h: &str| file.header(h).and_then(|v| v.parse::<u8>().ok());
+    let reference = resume(HDR_CONCAT_REF).unwrap_or(reference);
+    let already = usize::from(resume(HDR_PARTS_SENT).unwrap_or(0));
     let parts = match pdu::encode_submit(&msg.to, &msg.text, &opts, reference) {
         Ok(p) => p,
         Err(e) => return fail(spool, claim, file, &e.to_string(), cfg, status),
     };
-    let mut refs = Vec::with_capacity(parts.len());
-    for part in &parts {
+    let mut refs: Vec<String> = file
+        .header("Message_id")
+        .map(|m| m.split(' ').map(str::to_string).collect())
+        .unwrap_or_default();
+    for (i, part) in parts.iter().enumerate().skip(already) {
         match modem.send_part(part) {
             Ok(mr) => refs.push(mr.to_string()),
             Err(SendError::Permanent(m)) => return fail(spool, claim, file, &m, cfg, status),
-            Err(SendError::Transient(m)) => return retry(spool, claim, file, &m, cfg, status),
+            Err(SendError::Transient(m)) => {
+                if i > 0 {
+                    let _ = file.set_header(HDR_PARTS_SENT, &i.to_string());
+                    let _ = file.set_header(HDR_CONCAT_REF, &reference.to_string());
+                    let _ = file.set_header("Message_id", &refs.join(" "));
+                }
+                return retry(spool, claim, file, &m, cfg, status);
+            }
         }
     }
     fault.pause(Fault::AfterSend);
