@@ -313,7 +313,11 @@ impl Spool {
             fs::read_dir(self.dir(d))
                 .map(|rd| {
                     rd.filter_map(|e| e.ok())
-                        .filter(|e| !e.file_name().as_encoded_bytes().starts_with(b"."))
+                        .filter(|e| {
+                            let n = e.file_name();
+                            let b = n.as_encoded_bytes();
+                            !b.starts_with(b".") && !b.ends_with(b".LOCK")
+                        })
                         .count() as u64
                 })
                 .unwrap_or(0)

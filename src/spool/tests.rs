@@ -170,9 +170,11 @@ fn high_priority_first_then_oldest() {
         .unwrap();
     r.drop_file("b-new", b"To: 1\n\nnew");
     r.drop_file("c-high", b"To: 1\nPriority: HIGH\n\nurgent");
+    fs::write(r.spool.dir(OUTGOING).join("a-old.LOCK.LOCK"), b"").unwrap();
     let mut order = Vec::new();
-    for _ in 0..3 {
+    for i in 0..3 {
         assert_eq!(r.step(), Step::Worked);
+        assert_eq!(r.status.queue_depth.load(Ordering::Relaxed), 2 - i);
         let sent = r.names(SENT);
         let new: Vec<_> = sent.into_iter().filter(|n| !order.contains(n)).collect();
         order.extend(new);
