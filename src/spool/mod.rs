@@ -180,8 +180,7 @@ impl Spool {
         }
     }
 
-    /// Lists what `outgoing/` holds that may be taken now, in sending order (`Priority: high`
-    /// first, then oldest first). Also returns the earliest future retry time seen, if any.
+    /// Lists what `outgoing/` holds that may be taken now (see `take_next` for the order). Also returns the earliest future retry time seen, if any.
     fn scan(&self, now: SystemTime) -> (Vec<QueueEntry>, Option<SystemTime>) {
         let dir = self.dir(OUTGOING);
         let Ok(rd) = fs::read_dir(&dir) else {
@@ -215,7 +214,6 @@ impl Spool {
                 mtime: meta.modified().unwrap_or(UNIX_EPOCH),
             });
         }
-        sort_queue(&mut entries);
         (entries, next_retry)
     }
 
@@ -334,14 +332,20 @@ pub struct QueueEntry {
     pub mtime: SystemTime,
 }
 
-/// `Priority: high` first, then oldest first, then by name.
-pub fn sort_queue(entries: &mut [QueueEntry]) {
-    entries.sort_by(|a, b| {
-        b.high
-            .cmp(&a.high)
-            .then(a.mtime.cmp(&b.mtime))
-            .then(a.name.cmp(&b.name))
-    });
+/// Removes and returns the entry to send next: `Priority: high` first, then oldest first, then by
+/// name. (Selection instead of a sort: queues are short and it keeps the binary small.)
+pub fn take_next(entries: &mut Vec<QueueEntry>) -> Option<QueueEntry> {
+    let first = entries
+        .iter()
+        .enumerate()
+        .min_by(|(_, a), (_, b)| {
+            b.high
+                .cmp(&a.high)
+                .then(a.mtime.cmp(&b.mtime))
+                .then(a.name.cmp(&b.name))
+        })
+        .map(|(i, _)| i)?;
+    Some(entries.swap_remove(first))
 }
 
 /// smsd's rules for names in `outgoing/`: no dot files, no `*.LOCK`, nothing with a `NAME.LOCK`

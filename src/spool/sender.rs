@@ -6,7 +6,7 @@
 
 use super::format::{self, SpoolFile};
 use super::{
-    Claim, Spool, FAILED, HDR_ATTEMPTS, HDR_CONCAT_REF, HDR_PARTS_SENT, HDR_RETRY_AT,
+    take_next, Claim, Spool, FAILED, HDR_ATTEMPTS, HDR_CONCAT_REF, HDR_PARTS_SENT, HDR_RETRY_AT,
     MAX_FILE_BYTES, OUTGOING, SENT,
 };
 use crate::config::ServeConfig;
@@ -15,8 +15,7 @@ use crate::pdu::{self, EncodeOptions};
 use crate::status::GatewayStatus;
 use std::ffi::{CString, OsString};
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -127,9 +126,9 @@ pub(super) fn send_next(
     reference: &mut u8,
     now: SystemTime,
 ) -> Step {
-    let (queue, next_retry) = spool.scan(now);
+    let (mut queue, next_retry) = spool.scan(now);
     status.queue_depth.store(spool.depth(), Ordering::Relaxed);
-    for entry in queue {
+    while let Some(entry) = take_next(&mut queue) {
         fault.pause(Fault::BeforeClaim);
         let Some(claim) = spool.claim(&entry.name) else {
             continue;
@@ -332,17 +331,27 @@ pub fn expired(
     keep_days: u64,
     now: SystemTime,
 ) -> Vec<OsString> {
-    files.sort_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
     let max_age = Duration::from_secs(keep_days.saturating_mul(86_400));
-    files
-        .into_iter()
-        .enumerate()
-        .filter(|(i, (_, t))| {
-            (keep > 0 && *i >= keep)
-                || (keep_days > 0 && now.duration_since(*t).is_ok_and(|age| age > max_age))
-        })
-        .map(|(_, (n, _))| n)
-        .collect()
+    let mut gone = Vec::new();
+    files.retain(|(name, t)| {
+        let old = keep_days > 0 && now.duration_since(*t).is_ok_and(|age| age > max_age);
+        if old {
+            gone.push(name.clone());
+        }
+        !old
+    });
+    while keep > 0 && files.len() > keep {
+        let oldest = files
+            .iter()
+            .enumerate()
+            .min_by(|(_, a), (_, b)| a.1.cmp(&b.1).then(a.0.cmp(&b.0)))
+            .map(|(i, _)| i);
+        match oldest {
+            Some(i) => gone.push(files.swap_remove(i).0),
+            None => break,
+        }
+    }
+    gone
 }
 
 fn prune(dir: &Path, keep: usize, keep_days: u64, now: SystemTime) {
@@ -365,47 +374,94 @@ fn run_hook(cfg: &ServeConfig, event: &'static str, path: &Path) {
     let Some(hook) = &cfg.hook else {
         return;
     };
-    let child = Command::new(hook)
-        .arg(event)
-        .arg(path)
-        .stdin(Stdio::null())
-        .spawn();
-    let mut child = match child {
-        Ok(c) => c,
+    let pid = match spawn_hook(hook, event, path) {
+        Ok(pid) => pid,
         Err(e) => {
             eprintln!("smsgw: hook {hook}: cannot start: {e}");
             return;
         }
     };
     let timeout = cfg.hook_timeout;
-    let hook = hook.clone();
-    let path: PathBuf = path.to_path_buf();
+    let what = format!("{hook} {event} {}", path.display());
     let watcher = std::thread::Builder::new()
         .name("hook".into())
         .spawn(move || {
             let started = Instant::now();
             loop {
-                match child.try_wait() {
-                    Ok(Some(st)) if st.success() => return,
-                    Ok(Some(st)) => {
-                        return eprintln!("smsgw: hook {hook} {event} {}: {st}", path.display())
+                let mut st: libc::c_int = 0;
+                // SAFETY: waits for our own child; `st` is a valid out pointer.
+                let r = unsafe { libc::waitpid(pid, &mut st, libc::WNOHANG) };
+                if r == pid {
+                    if !(libc::WIFEXITED(st) && libc::WEXITSTATUS(st) == 0) {
+                        eprintln!("smsgw: hook {what}: exit status {st:#x}");
                     }
-                    Ok(None) if started.elapsed() >= timeout => {
-                        let _ = child.kill();
-                        let _ = child.wait();
-                        return eprintln!(
-                            "smsgw: hook {hook} {event} {}: killed after {} s",
-                            path.display(),
-                            timeout.as_secs()
-                        );
-                    }
-                    Ok(None) => std::thread::sleep(Duration::from_millis(50)),
-                    Err(e) => return eprintln!("smsgw: hook {hook}: {e}"),
+                    return;
                 }
+                if r < 0 {
+                    return eprintln!("smsgw: hook {what}: {}", std::io::Error::last_os_error());
+                }
+                if started.elapsed() >= timeout {
+                    // SAFETY: signals and reaps our own child, which has not been reaped yet.
+                    unsafe {
+                        libc::kill(pid, libc::SIGKILL);
+                        libc::waitpid(pid, &mut st, 0);
+                    }
+                    return eprintln!("smsgw: hook {what}: killed after {} s", timeout.as_secs());
+                }
+                std::thread::sleep(Duration::from_millis(50));
             }
         });
     if let Err(e) = watcher {
+        // Without a watcher the hook runs unsupervised; it is reaped as a zombie at exit.
         eprintln!("smsgw: hook: cannot start watcher thread: {e}");
+    }
+}
+
+extern "C" {
+    static environ: *const *mut libc::c_char;
+}
+
+/// `posix_spawnp(HOOK, [HOOK, EVENT, FILE])` with stdin on /dev/null (std's `Command` costs tens of
+/// KB on the router for this one call).
+fn spawn_hook(hook: &str, event: &str, path: &Path) -> std::io::Result<libc::pid_t> {
+    let nul = |_| std::io::Error::from(std::io::ErrorKind::InvalidInput);
+    let prog = CString::new(hook).map_err(nul)?;
+    let ev = CString::new(event).map_err(nul)?;
+    let file = CString::new(path.as_os_str().as_bytes()).map_err(nul)?;
+    let argv = [
+        prog.as_ptr() as *mut libc::c_char,
+        ev.as_ptr() as *mut libc::c_char,
+        file.as_ptr() as *mut libc::c_char,
+        std::ptr::null_mut(),
+    ];
+    let mut pid: libc::pid_t = 0;
+    // SAFETY: all pointers are valid NUL-terminated strings / a NULL-terminated argv that outlive
+    // the call; the file-actions object is initialised before use and destroyed after.
+    let r = unsafe {
+        let mut actions: libc::posix_spawn_file_actions_t = std::mem::zeroed();
+        libc::posix_spawn_file_actions_init(&mut actions);
+        libc::posix_spawn_file_actions_addopen(
+            &mut actions,
+            0,
+            c"/dev/null".as_ptr(),
+            libc::O_RDONLY,
+            0,
+        );
+        let r = libc::posix_spawnp(
+            &mut pid,
+            prog.as_ptr(),
+            &actions,
+            std::ptr::null(),
+            argv.as_ptr(),
+            environ,
+        );
+        libc::posix_spawn_file_actions_destroy(&mut actions);
+        r
+    };
+    if r == 0 {
+        Ok(pid)
+    } else {
+        Err(std::io::Error::from_raw_os_error(r))
     }
 }
 
