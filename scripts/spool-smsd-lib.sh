@@ -69,12 +69,14 @@ EOF
   wait_until 20 "smsd to initialise the modem" grep -qs "Selecting PDU mode\|Modem is registered" "$d/smsd.log"
 }
 
-# start_gateway SPOOL PORT [ENV...]: smsgw serve with the simulated modem; stderr in SPOOL.log.
+# start_gateway SPOOL PORT DEVICE [ENV...]: smsgw serve (DEVICE: sim or a tty path); stderr in
+# SPOOL.log; its pid in GW_PID.
 start_gateway() {
-  local spool=$1 port=$2; shift 2
-  env "$@" "$SMSGW" serve --device sim --no-auth --listen "127.0.0.1:$port" --spool "$spool" \
-    2>"$spool.log" &
-  PIDS+=($!)
+  local spool=$1 port=$2 device=$3; shift 3
+  env "$@" "$SMSGW" serve --device "$device" --no-auth --listen "127.0.0.1:$port" \
+    --spool "$spool" 2>"$spool.log" &
+  GW_PID=$!
+  PIDS+=("$GW_PID")
   wait_until 20 "smsgw to listen on $port" port_open "$port"
 }
 
