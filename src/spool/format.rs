@@ -460,11 +460,72 @@ mod tests {
         assert_eq!(parse_validity("99999999999999999999 weeks"), None);
     }
 
+    /// TS 23.040 9.2.3.12.1: minutes a relative TP-VP octet stands for.
+    fn vp_minutes(vp: u8) -> u64 {
+        let vp = u64::from(vp);
+        match vp {
+            0..=143 => (vp + 1) * 5,
+            144..=167 => 720 + (vp - 143) * 30,
+            168..=196 => (vp - 166) * 1440,
+            _ => (vp - 192) * 10080,
+        }
+    }
+
+    #[test]
+    fn validity_is_the_smallest_tp_vp_covering_the_minutes() {
+        for vp in 0..=255u8 {
+            assert_eq!(validity_minutes(vp_minutes(vp)), vp);
+        }
+        for m in 1..=70_000u64 {
+            let vp = validity_minutes(m);
+            assert!(vp_minutes(vp) >= m || vp == 255, "{m} -> {vp}");
+            assert!(
+                vp == 0 || vp_minutes(vp - 1) < m,
+                "{m} -> {vp} is not the smallest"
+            );
+        }
+    }
+
     #[test]
     fn priority_header() {
         assert!(SpoolFile::parse(b"Priority: HIGH\n\n").is_high_priority());
         assert!(SpoolFile::parse(b"priority: high\n\n").is_high_priority());
         assert!(!SpoolFile::parse(b"Priority: low\n\n").is_high_priority());
         assert!(!SpoolFile::parse(b"To: 1\n\n").is_high_priority());
+    }
+}
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_bytes_parse_without_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let f = SpoolFile::parse(&bytes);
+            let _ = message_of(&f);
+            let _ = f.is_high_priority();
+        }
+
+        #[test]
+        fn any_valid_message_round_trips(
+            plus in any::<bool>(),
+            digits in "[0-9]{1,20}",
+            text in "\\PC{1,200}",
+            flash in any::<bool>(),
+            report in any::<bool>(),
+            priority_high in any::<bool>(),
+            validity in proptest::option::of(any::<u8>()),
+            ucs2 in any::<bool>(),
+        ) {
+            let m = OutgoingSms {
+                to: if plus { format!("+{digits}") } else { digits },
+                text: text.replace('\r', ""),
+                flash, report, priority_high, validity, ucs2,
+            };
+            let bytes = file_of(&m).unwrap().to_bytes().unwrap();
+            prop_assert_eq!(message_of(&SpoolFile::parse(&bytes)).unwrap(), m);
+        }
     }
 }
