@@ -20,7 +20,7 @@ use std::io::{self, Read, Write};
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -93,7 +93,7 @@ pub const HDR_CONCAT_REF: &str = "Concat_ref";
 pub struct Spool {
     root: PathBuf,
     wake: (Mutex<bool>, Condvar),
-    seq: AtomicU64,
+    seq: AtomicUsize,
 }
 
 impl Spool {
@@ -105,7 +105,7 @@ impl Spool {
         Ok(Spool {
             root: root.to_path_buf(),
             wake: (Mutex::new(false), Condvar::new()),
-            seq: AtomicU64::new(0),
+            seq: AtomicUsize::new(0),
         })
     }
 
