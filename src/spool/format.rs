@@ -214,9 +214,10 @@ pub fn message_of(file: &SpoolFile) -> Result<OutgoingSms, FormatError> {
     })
 }
 
-/// The file this spool writes for a message. International numbers are written smsd-style without
-/// the `+`; other numbers get `To_TOA: Unknown` so they keep their meaning when read back (by this
-/// gateway or by smsd).
+/// The file this spool writes for a message. `To:` is the number as given (smsd reads a leading `+`
+/// as international, like plain digits); numbers without `+` get `To_TOA: Unknown` so they keep
+/// their meaning when read back (by this gateway or by smsd, which would take plain digits as
+/// international).
 pub fn file_of(msg: &OutgoingSms) -> Result<SpoolFile, FormatError> {
     let (digits, international) = match msg.to.strip_prefix('+') {
         Some(d) => (d, true),
@@ -226,7 +227,7 @@ pub fn file_of(msg: &OutgoingSms) -> Result<SpoolFile, FormatError> {
         return Err(FormatError::BadNumber(msg.to.chars().take(40).collect()));
     }
     let mut f = SpoolFile::default();
-    f.set_header("To", digits)?;
+    f.set_header("To", &msg.to)?;
     if !international {
         f.set_header("To_TOA", "Unknown")?;
     }
@@ -367,7 +368,7 @@ mod tests {
         let text = String::from_utf8(file_of(&m).unwrap().to_bytes().unwrap()).unwrap();
         assert_eq!(
             text,
-            "To: 491721234567\nPriority: HIGH\nAlphabet: UTF-8\n\nGrüße"
+            "To: +491721234567\nPriority: HIGH\nAlphabet: UTF-8\n\nGrüße"
         );
         let n = String::from_utf8(file_of(&msg("112", "x")).unwrap().to_bytes().unwrap()).unwrap();
         assert_eq!(n, "To: 112\nTo_TOA: Unknown\n\nx");

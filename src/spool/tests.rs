@@ -151,7 +151,7 @@ fn sends_and_writes_smsd_result_headers() {
     let f = r.read(SENT, &id);
     assert_eq!(f.header("Message_id"), Some("42"));
     assert!(f.header("Sent").is_some_and(|s| s.len() == 17));
-    assert_eq!(f.header("To"), Some("4917"));
+    assert_eq!(f.header("To"), Some("+4917"));
     assert_eq!(f.body, b"hi");
     assert_eq!(r.status.sent.load(Ordering::Relaxed), 1);
     assert_eq!(r.step(), Step::Idle(None));
