@@ -77,6 +77,9 @@ pub const SENT: &str = "sent";
 pub const FAILED: &str = "failed";
 pub const TMP: &str = "tmp";
 
+/// Prefix of the sender's temporary dot files in `outgoing/`, `sent/`, `failed/`.
+const PART_PREFIX: &str = ".smsgw-part-";
+
 /// Larger files are not SMS text; they are failed without being read whole.
 pub const MAX_FILE_BYTES: u64 = 64 * 1024;
 
@@ -136,15 +139,29 @@ impl Spool {
             std::process::id(),
             self.seq.fetch_add(1, Ordering::Relaxed)
         );
-        self.write_atomic(&self.dir(OUTGOING), OsStr::new(&id), &bytes)?;
+        self.write_atomic(&self.dir(OUTGOING), OsStr::new(&id), &bytes, true)?;
         self.poke();
         Ok(id)
     }
 
-    /// Writes `bytes` to `tmp/NAME`, fsyncs, renames to `dir/NAME`, fsyncs the directory. On any
-    /// error the tmp file is removed and `dir` is untouched.
-    fn write_atomic(&self, dir: &Path, name: &OsStr, bytes: &[u8]) -> Result<(), SpoolError> {
-        let tmp = self.dir(TMP).join(name);
+    /// Writes `bytes` to `tmp/NAME` (new messages) or to a dot file `dir/.smsgw-part-NAME` (the
+    /// sender's rewrites, so `tmp/` only ever holds submissions in flight), fsyncs, renames to
+    /// `dir/NAME`, fsyncs the directory. On any error the temporary file is removed and `dir/NAME`
+    /// is untouched.
+    fn write_atomic(
+        &self,
+        dir: &Path,
+        name: &OsStr,
+        bytes: &[u8],
+        in_tmp: bool,
+    ) -> Result<(), SpoolError> {
+        let tmp = if in_tmp {
+            self.dir(TMP).join(name)
+        } else {
+            let mut dot = OsString::from(PART_PREFIX);
+            dot.push(name);
+            dir.join(dot)
+        };
         let written = OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -241,7 +258,7 @@ impl Spool {
     }
 
     /// Moves files left in `sending/` by a dead process (their lock is free) back to `outgoing/`,
-    /// and removes stale `tmp/` files. Returns how many messages were recovered.
+    /// and removes temporary files (`tmp/*`, `.smsgw-part-*`) older than an hour. Returns how many messages were recovered.
     pub fn recover(&self, now: SystemTime) -> usize {
         let sending = self.dir(SENDING);
         let mut recovered = 0;
@@ -259,8 +276,19 @@ impl Spool {
                 }
             }
         }
-        if let Ok(rd) = fs::read_dir(self.dir(TMP)) {
+        for dir in [TMP, OUTGOING, SENT, FAILED] {
+            let Ok(rd) = fs::read_dir(self.dir(dir)) else {
+                continue;
+            };
             for e in rd.filter_map(|e| e.ok()) {
+                if dir != TMP
+                    && !e
+                        .file_name()
+                        .as_encoded_bytes()
+                        .starts_with(PART_PREFIX.as_bytes())
+                {
+                    continue;
+                }
                 let old = e
                     .metadata()
                     .and_then(|m| m.modified())
@@ -289,7 +317,7 @@ impl Spool {
         // An oversized file was read only in part: keep it as it was rather than truncate it.
         if claim.bytes.len() as u64 <= MAX_FILE_BYTES {
             if let Ok(bytes) = file.to_bytes() {
-                let _ = self.write_atomic(&dest_dir, &name, &bytes);
+                let _ = self.write_atomic(&dest_dir, &name, &bytes, false);
             }
         }
         Ok(target)
@@ -300,7 +328,7 @@ impl Spool {
         let bytes = file
             .to_bytes()
             .map_err(|e| SpoolError::Invalid(e.to_string()))?;
-        self.write_atomic(&self.dir(OUTGOING), &claim.name, &bytes)?;
+        self.write_atomic(&self.dir(OUTGOING), &claim.name, &bytes, false)?;
         let _ = fs::remove_file(self.dir(SENDING).join(&claim.name));
         Ok(())
     }

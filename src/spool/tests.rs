@@ -155,6 +155,31 @@ fn sends_and_writes_smsd_result_headers() {
     assert_eq!(f.body, b"hi");
     assert_eq!(r.status.sent.load(Ordering::Relaxed), 1);
     assert_eq!(r.step(), Step::Idle(None));
+    // The sender's rewrites never pass through tmp/ (only submissions in flight live there).
+    assert!(r.names(TMP).is_empty());
+}
+
+#[test]
+fn recovery_removes_only_stale_temporary_files() {
+    let r = Rig::new();
+    let stale = r.spool.dir(SENT).join(".smsgw-part-old");
+    let fresh = r.spool.dir(FAILED).join(".smsgw-part-new");
+    let other = r.spool.dir(SENT).join(".keep-me");
+    for p in [&stale, &fresh, &other] {
+        fs::write(p, b"x").unwrap();
+    }
+    let old = SystemTime::now() - Duration::from_secs(7200);
+    for p in [&stale, &other] {
+        File::options()
+            .write(true)
+            .open(p)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+    }
+    r.spool.recover(SystemTime::now());
+    assert!(!stale.exists());
+    assert!(fresh.exists() && other.exists());
 }
 
 #[test]
@@ -196,6 +221,8 @@ fn transient_errors_retry_with_backoff_then_fail() {
     assert_eq!(r.step_at(now), Step::Worked);
     let f = r.read(OUTGOING, &id);
     assert_eq!(f.header(HDR_ATTEMPTS), Some("1"));
+    assert_eq!(r.names(OUTGOING), vec![id.clone()]);
+    assert!(r.names(TMP).is_empty() && r.names(SENDING).is_empty());
     assert!(f
         .header("Last_error")
         .is_some_and(|e| e.contains("no network")));
