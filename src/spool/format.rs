@@ -58,8 +58,11 @@ impl SpoolFile {
         let mut rest = bytes;
         loop {
             let (line, next, ended) = match rest.iter().position(|&b| b == b'\n') {
-                Some(i) => (&rest[..i], &rest[i + 1..], false),
-                None => (rest, &rest[rest.len()..], true),
+                Some(i) => {
+                    let (line, next) = rest.split_at(i);
+                    (line, next.get(1..).unwrap_or_default(), false)
+                }
+                None => (rest, &[][..], true),
             };
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             rest = next;
@@ -261,7 +264,7 @@ fn decode_ucs2(body: &[u8]) -> Result<String, FormatError> {
     }
     let units = body
         .chunks_exact(2)
-        .map(|c| u16::from_be_bytes([c[0], c[1]]));
+        .map(|c| c.try_into().map_or(0, u16::from_be_bytes));
     let text = char::decode_utf16(units)
         .collect::<Result<String, _>>()
         .map_err(|_| FormatError::BadText("broken UTF-16 surrogate pair"))?;
