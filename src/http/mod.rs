@@ -331,6 +331,7 @@ impl Gateway {
                 flash: sms.flash,
                 report: sms.report,
                 priority_high: false,
+                ..OutgoingSms::default()
             };
             match self.spool.submit(&msg) {
                 Ok(id) => {

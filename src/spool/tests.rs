@@ -1,0 +1,515 @@
+//! Unit tests of the spool queue and the sender loop with a fake modem.
+
+use super::sender::{send_next, Fault, Step};
+use super::*;
+use crate::config::ServeConfig;
+use crate::modem::{SendError, SmsSender};
+use crate::pdu::SubmitPart;
+use crate::status::GatewayStatus;
+use std::collections::VecDeque;
+use std::sync::atomic::AtomicUsize;
+
+static DIRS: AtomicUsize = AtomicUsize::new(0);
+
+/// A directory removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> TempDir {
+        let n = DIRS.fetch_add(1, Ordering::Relaxed);
+        let p = std::env::temp_dir().join(format!("smsgw-spool-{}-{n}", std::process::id()));
+        let _ = fs::remove_dir_all(&p);
+        fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Answers from a script, then `Ok` forever; records every PDU.
+#[derive(Default)]
+struct FakeModem {
+    script: VecDeque<Result<u8, SendError>>,
+    sent: Vec<String>,
+}
+
+impl SmsSender for FakeModem {
+    fn send_part(&mut self, part: &SubmitPart) -> Result<u8, SendError> {
+        self.sent.push(part.hex.clone());
+        self.script.pop_front().unwrap_or(Ok(42))
+    }
+}
+
+struct Rig {
+    _dir: TempDir,
+    spool: Spool,
+    modem: FakeModem,
+    cfg: ServeConfig,
+    status: GatewayStatus,
+    reference: u8,
+}
+
+impl Rig {
+    fn new() -> Rig {
+        let dir = TempDir::new();
+        let spool = Spool::open(&dir.0).unwrap();
+        Rig {
+            _dir: dir,
+            spool,
+            modem: FakeModem::default(),
+            cfg: ServeConfig::default(),
+            status: GatewayStatus::default(),
+            reference: 0,
+        }
+    }
+
+    fn step_at(&mut self, now: SystemTime) -> Step {
+        send_next(
+            &self.spool,
+            &mut self.modem,
+            &self.cfg,
+            &self.status,
+            Fault::None,
+            &mut self.reference,
+            now,
+        )
+    }
+
+    fn step(&mut self) -> Step {
+        self.step_at(SystemTime::now())
+    }
+
+    fn names(&self, dir: &str) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(self.spool.dir(dir))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn read(&self, dir: &str, name: &str) -> SpoolFile {
+        SpoolFile::parse(&fs::read(self.spool.dir(dir).join(name)).unwrap())
+    }
+
+    /// Drops a file as another program would (complete, via rename).
+    fn drop_file(&self, name: &str, content: &[u8]) {
+        let tmp = self.spool.root().join(name);
+        fs::write(&tmp, content).unwrap();
+        fs::rename(&tmp, self.spool.dir(OUTGOING).join(name)).unwrap();
+    }
+}
+
+fn sms(to: &str, text: &str) -> OutgoingSms {
+    OutgoingSms {
+        to: to.into(),
+        text: text.into(),
+        ..OutgoingSms::default()
+    }
+}
+
+#[test]
+fn submit_writes_a_complete_file_and_nothing_else() {
+    let r = Rig::new();
+    let id = r.spool.submit(&sms("+491721234567", "hello")).unwrap();
+    assert_eq!(r.names(OUTGOING), vec![id.clone()]);
+    assert!(r.names(TMP).is_empty());
+    let back = format::message_of(&r.read(OUTGOING, &id)).unwrap();
+    assert_eq!(back, sms("+491721234567", "hello"));
+}
+
+#[test]
+fn submit_refuses_bad_input_before_writing() {
+    let r = Rig::new();
+    for m in [
+        sms("12ab", "x"),
+        sms("123\nFlash: yes", "x"),
+        sms("", "x"),
+        sms("123", ""),
+    ] {
+        assert!(
+            matches!(r.spool.submit(&m), Err(SpoolError::Invalid(_))),
+            "{m:?}"
+        );
+    }
+    assert!(r.names(OUTGOING).is_empty());
+    assert!(r.names(TMP).is_empty());
+}
+
+#[test]
+fn sends_and_writes_smsd_result_headers() {
+    let mut r = Rig::new();
+    let id = r.spool.submit(&sms("+4917", "hi")).unwrap();
+    assert_eq!(r.step(), Step::Worked);
+    assert_eq!(r.modem.sent.len(), 1);
+    assert_eq!(r.names(SENT), vec![id.clone()]);
+    assert!(r.names(OUTGOING).is_empty() && r.names(SENDING).is_empty());
+    let f = r.read(SENT, &id);
+    assert_eq!(f.header("Message_id"), Some("42"));
+    assert!(f.header("Sent").is_some_and(|s| s.len() == 17));
+    assert_eq!(f.header("To"), Some("+4917"));
+    assert_eq!(f.body, b"hi");
+    assert_eq!(r.status.sent.load(Ordering::Relaxed), 1);
+    assert_eq!(r.step(), Step::Idle(None));
+    // The sender's rewrites never pass through tmp/ (only submissions in flight live there).
+    assert!(r.names(TMP).is_empty());
+}
+
+#[test]
+fn recovery_removes_only_stale_temporary_files() {
+    let r = Rig::new();
+    let stale = r.spool.dir(SENT).join(".smsgw-part-old");
+    let fresh = r.spool.dir(FAILED).join(".smsgw-part-new");
+    let other = r.spool.dir(SENT).join(".keep-me");
+    for p in [&stale, &fresh, &other] {
+        fs::write(p, b"x").unwrap();
+    }
+    let old = SystemTime::now() - Duration::from_secs(7200);
+    for p in [&stale, &other] {
+        File::options()
+            .write(true)
+            .open(p)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+    }
+    r.spool.recover(SystemTime::now());
+    assert!(!stale.exists());
+    assert!(fresh.exists() && other.exists());
+}
+
+#[test]
+fn high_priority_first_then_oldest() {
+    let mut r = Rig::new();
+    r.drop_file("a-old", b"To: 1\n\nold");
+    let old = SystemTime::now() - Duration::from_secs(100);
+    File::options()
+        .write(true)
+        .open(r.spool.dir(OUTGOING).join("a-old"))
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    r.drop_file("b-new", b"To: 1\n\nnew");
+    r.drop_file("c-high", b"To: 1\nPriority: HIGH\n\nurgent");
+    fs::write(r.spool.dir(OUTGOING).join("a-old.LOCK.LOCK"), b"").unwrap();
+    let mut order = Vec::new();
+    for i in 0..3 {
+        assert_eq!(r.step(), Step::Worked);
+        assert_eq!(r.status.queue_depth.load(Ordering::Relaxed), 2 - i);
+        let sent = r.names(SENT);
+        let new: Vec<_> = sent.into_iter().filter(|n| !order.contains(n)).collect();
+        order.extend(new);
+    }
+    assert_eq!(order, vec!["c-high", "a-old", "b-new"]);
+}
+
+#[test]
+fn transient_errors_retry_with_backoff_then_fail() {
+    let mut r = Rig::new();
+    r.cfg.max_attempts = 3;
+    for _ in 0..3 {
+        r.modem
+            .script
+            .push_back(Err(SendError::Transient("no network".into())));
+    }
+    let id = r.spool.submit(&sms("+4917", "hi")).unwrap();
+    let mut now = SystemTime::now();
+    assert_eq!(r.step_at(now), Step::Worked);
+    let f = r.read(OUTGOING, &id);
+    assert_eq!(f.header(HDR_ATTEMPTS), Some("1"));
+    assert_eq!(r.names(OUTGOING), vec![id.clone()]);
+    assert!(r.names(TMP).is_empty() && r.names(SENDING).is_empty());
+    assert!(f
+        .header("Last_error")
+        .is_some_and(|e| e.contains("no network")));
+    // Not before its retry time.
+    let Step::Idle(Some(at)) = r.step_at(now) else {
+        panic!("expected a pending retry");
+    };
+    assert!(at > now);
+    assert_eq!(r.modem.sent.len(), 1);
+    now = at + Duration::from_secs(1);
+    assert_eq!(r.step_at(now), Step::Worked);
+    assert_eq!(r.read(OUTGOING, &id).header(HDR_ATTEMPTS), Some("2"));
+    now += Duration::from_secs(3600);
+    assert_eq!(r.step_at(now), Step::Worked);
+    assert_eq!(r.modem.sent.len(), 3);
+    assert_eq!(r.names(FAILED), vec![id.clone()]);
+    let reason = r.read(FAILED, &id);
+    let reason = reason.header("Fail_reason").unwrap();
+    assert!(
+        reason.contains("no network") && reason.contains("3 attempts"),
+        "{reason}"
+    );
+    assert_eq!(r.status.retried.load(Ordering::Relaxed), 2);
+    assert_eq!(r.status.failed.load(Ordering::Relaxed), 1);
+}
+
+#[test]
+fn permanent_errors_fail_at_once() {
+    let mut r = Rig::new();
+    r.modem
+        .script
+        .push_back(Err(SendError::Permanent("+CMS ERROR: 21".into())));
+    let id = r.spool.submit(&sms("+4917", "hi")).unwrap();
+    assert_eq!(r.step(), Step::Worked);
+    let f = r.read(FAILED, &id);
+    assert_eq!(f.header("Fail_reason"), Some("+CMS ERROR: 21"));
+    assert!(f.header("Failed").is_some());
+    assert!(r.names(OUTGOING).is_empty());
+}
+
+#[test]
+fn unsendable_files_fail_with_a_reason_without_touching_the_modem() {
+    let mut r = Rig::new();
+    r.drop_file("badnum", b"To: 12ab\n\nx");
+    r.drop_file("empty", b"To: 123\n\n");
+    r.drop_file("binary", b"To: 123\nAlphabet: binary\n\n\x01");
+    for _ in 0..3 {
+        assert_eq!(r.step(), Step::Worked);
+    }
+    assert!(r.modem.sent.is_empty());
+    assert_eq!(r.names(FAILED), vec!["badnum", "binary", "empty"]);
+    let reason = r.read(FAILED, "badnum");
+    assert!(reason.header("Fail_reason").unwrap().contains("12ab"));
+}
+
+#[test]
+fn never_takes_dot_lock_or_open_files() {
+    let mut r = Rig::new();
+    let out = r.spool.dir(OUTGOING);
+    fs::write(out.join(".hidden"), b"To: 1\n\nx").unwrap();
+    fs::write(out.join("x.LOCK"), b"").unwrap();
+    fs::write(out.join("locked"), b"To: 1\n\nx").unwrap();
+    fs::write(out.join("locked.LOCK"), b"").unwrap();
+    let mut writing = File::create(out.join("writing")).unwrap();
+    writing.write_all(b"To: 1\n\nhalf").unwrap();
+    // Old mtime so only the open-for-write check can hold it back.
+    writing
+        .set_modified(SystemTime::now() - Duration::from_secs(60))
+        .unwrap();
+    // `mktemp` placeholder of smstools' sendsms, about to be replaced by `mv`.
+    fs::write(out.join("send_AbC123"), b"").unwrap();
+    assert_eq!(r.step(), Step::Idle(None));
+    assert!(r.modem.sent.is_empty());
+    drop(writing);
+    assert_eq!(r.step(), Step::Worked);
+    assert_eq!(r.names(SENT), vec!["writing"]);
+    fs::remove_file(out.join("locked.LOCK")).unwrap();
+    assert_eq!(r.step(), Step::Worked);
+    assert_eq!(r.names(SENT), vec!["locked", "writing"]);
+    assert_eq!(r.step(), Step::Idle(None));
+    // An empty file nobody filled for a minute is taken (and fails with a reason).
+    assert_eq!(
+        r.step_at(SystemTime::now() + Duration::from_secs(61)),
+        Step::Worked
+    );
+    assert_eq!(r.names(FAILED), vec!["send_AbC123"]);
+}
+
+#[test]
+fn a_file_locked_by_another_sender_is_not_taken_or_recovered() {
+    let mut r = Rig::new();
+    r.drop_file("m1", b"To: 1\n\nx");
+    let other = File::open(r.spool.dir(OUTGOING).join("m1")).unwrap();
+    lock_exclusive(&other).unwrap();
+    assert_eq!(r.step(), Step::Idle(None));
+    // The other sender claims it into sending/ and "dies" later.
+    fs::rename(
+        r.spool.dir(OUTGOING).join("m1"),
+        r.spool.dir(SENDING).join("m1"),
+    )
+    .unwrap();
+    assert_eq!(r.spool.recover(SystemTime::now()), 0);
+    assert_eq!(r.names(SENDING), vec!["m1"]);
+    drop(other);
+    assert_eq!(r.spool.recover(SystemTime::now()), 1);
+    assert_eq!(r.names(OUTGOING), vec!["m1"]);
+    assert_eq!(r.step(), Step::Worked);
+    assert_eq!(r.names(SENT), vec!["m1"]);
+}
+
+#[test]
+fn retention_keeps_the_newest() {
+    let mut r = Rig::new();
+    r.cfg.keep_sent = 2;
+    for i in 0..4 {
+        r.spool.submit(&sms("1", &format!("m{i}"))).unwrap();
+        assert_eq!(r.step(), Step::Worked);
+    }
+    assert_eq!(r.names(SENT).len(), 2);
+    assert_eq!(r.status.sent.load(Ordering::Relaxed), 4);
+}
+
+fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    for _ in 0..400 {
+        if cond() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[test]
+fn hook_runs_with_event_and_file_without_blocking_the_queue() {
+    let mut r = Rig::new();
+    let root = r.spool.root().to_path_buf();
+    let hook = root.join("hook.sh");
+    let release = root.join("release");
+    let log = root.join("hook.log");
+    fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\nwhile [ ! -e {} ]; do sleep 0.05; done\necho \"$1 $2\" >> {}\n",
+            release.display(),
+            log.display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    r.cfg.hook = Some(hook.display().to_string());
+    r.cfg.hook_timeout = Duration::from_secs(30);
+    let a = r.spool.submit(&sms("1", "a")).unwrap();
+    r.modem
+        .script
+        .extend([Ok(1), Err(SendError::Permanent("barred".into()))]);
+    let b = r.spool.submit(&sms("1", "b")).unwrap();
+    // Both finish while the first hook is still blocked.
+    assert_eq!(r.step(), Step::Worked);
+    assert_eq!(r.step(), Step::Worked);
+    assert_eq!(r.names(SENT).len() + r.names(FAILED).len(), 2);
+    assert!(!log.exists());
+    fs::write(&release, b"").unwrap();
+    wait_for("hook log", || {
+        fs::read_to_string(&log).is_ok_and(|l| l.lines().count() == 2)
+    });
+    let l = fs::read_to_string(&log).unwrap();
+    let sent = r.spool.dir(SENT).join(&a);
+    let failed = r.spool.dir(FAILED).join(&b);
+    assert!(l.contains(&format!("SENT {}", sent.display())), "{l}");
+    assert!(l.contains(&format!("FAILED {}", failed.display())), "{l}");
+}
+
+#[test]
+fn hook_is_killed_after_its_timeout() {
+    let mut r = Rig::new();
+    let root = r.spool.root().to_path_buf();
+    let hook = root.join("hook.sh");
+    let pidfile = root.join("hook.pid");
+    fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\necho $$ > {}\nexec sleep 120\n",
+            pidfile.display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    r.cfg.hook = Some(hook.display().to_string());
+    r.cfg.hook_timeout = Duration::from_secs(1);
+    r.spool.submit(&sms("1", "a")).unwrap();
+    assert_eq!(r.step(), Step::Worked);
+    wait_for("hook pid", || {
+        fs::read_to_string(&pidfile).is_ok_and(|p| p.ends_with('\n'))
+    });
+    let pid = fs::read_to_string(&pidfile).unwrap().trim().to_string();
+    let proc_dir = PathBuf::from(format!("/proc/{pid}"));
+    wait_for("hook to be killed and reaped", || !proc_dir.exists());
+}
+
+/// ENOSPC on a real tiny filesystem: the writer gets `Full`, nothing half-written anywhere.
+/// Needs permission to mount a tmpfs (root); prints a notice and checks nothing otherwise.
+#[test]
+fn full_disk_gives_full_and_leaves_nothing_behind() {
+    let dir = TempDir::new();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(&dir.0)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        eprintln!("full_disk test skipped: cannot mount a tmpfs here (not root?)");
+        return;
+    }
+    let result = std::panic::catch_unwind(|| {
+        let spool = Spool::open(&dir.0).unwrap();
+        // Fill the filesystem, leaving less than one message.
+        let filler = dir.0.join("filler");
+        let mut f = File::create(&filler).unwrap();
+        let chunk = vec![b'x'; 1024];
+        while f.write_all(&chunk).is_ok() {}
+        let _ = f.sync_all();
+        let big = "y".repeat(8000);
+        let err = spool.submit(&sms("+4917", &big)).unwrap_err();
+        assert!(matches!(err, SpoolError::Full), "{err}");
+        assert_eq!(fs::read_dir(spool.dir(OUTGOING)).unwrap().count(), 0);
+        assert_eq!(fs::read_dir(spool.dir(TMP)).unwrap().count(), 0);
+        // Space back: the same spool works again.
+        drop(f);
+        fs::remove_file(&filler).unwrap();
+        spool.submit(&sms("+4917", &big)).unwrap();
+        assert_eq!(fs::read_dir(spool.dir(OUTGOING)).unwrap().count(), 1);
+    });
+    let _ = std::process::Command::new("umount").arg(&dir.0).status();
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}
+
+#[test]
+fn unwritable_spool_is_unavailable_and_writes_nothing() {
+    let r = Rig::new();
+    // Injected error: tmp/ replaced by a plain file.
+    fs::remove_dir(r.spool.dir(TMP)).unwrap();
+    fs::write(r.spool.dir(TMP), b"").unwrap();
+    let err = r.spool.submit(&sms("1", "x")).unwrap_err();
+    assert!(matches!(err, SpoolError::Unavailable(_)), "{err}");
+    assert!(r.names(OUTGOING).is_empty());
+}
+
+#[test]
+fn a_partly_sent_message_resumes_with_the_same_reference() {
+    let mut r = Rig::new();
+    let text = "resume ".repeat(30); // 210 GSM characters: two parts with the real codec
+    let opts = pdu::EncodeOptions::default();
+    match pdu::encode_submit("+4917", &text, &opts, 1) {
+        Ok(p) if p.len() >= 2 => {}
+        _ => {
+            eprintln!("skipped: the PDU codec in this tree does not split messages yet");
+            return;
+        }
+    }
+    r.modem
+        .script
+        .extend([Ok(7), Err(SendError::Transient("modem gone".into())), Ok(8)]);
+    let id = r.spool.submit(&sms("+4917", &text)).unwrap();
+    assert_eq!(r.step(), Step::Worked);
+    let f = r.read(OUTGOING, &id);
+    assert_eq!(f.header(HDR_PARTS_SENT), Some("1"));
+    assert!(f.header(HDR_CONCAT_REF).is_some());
+    let later = SystemTime::now() + Duration::from_secs(3600);
+    assert_eq!(r.step_at(later), Step::Worked);
+    // Part 1 once, part 2 twice: the retry is byte-identical (same concatenation reference).
+    assert_eq!(r.modem.sent.len(), 3);
+    assert_ne!(r.modem.sent[0], r.modem.sent[1]);
+    assert_eq!(r.modem.sent[1], r.modem.sent[2]);
+    assert_eq!(r.read(SENT, &id).header("Message_id"), Some("7 8"));
+}
+
+#[test]
+fn oversized_files_fail_without_being_read_whole() {
+    let mut r = Rig::new();
+    let mut big = b"To: 1\n\n".to_vec();
+    big.resize(MAX_FILE_BYTES as usize + 100, b'x');
+    r.drop_file("huge", &big);
+    assert_eq!(r.step(), Step::Worked);
+    assert!(r.modem.sent.is_empty());
+    assert_eq!(r.names(FAILED), vec!["huge"]);
+    assert_eq!(fs::read(r.spool.dir(FAILED).join("huge")).unwrap(), big);
+    assert!(r.status.last_error().contains("larger than"));
+}
