@@ -11,11 +11,11 @@ use crate::config::ServeConfig;
 use crate::modem::{SendError, SmsSender};
 use crate::pdu::{self, EncodeOptions};
 use crate::status::GatewayStatus;
+use portable_atomic::{AtomicU64, Ordering};
 use std::fmt;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 

@@ -4,7 +4,7 @@
 //! sender writes the counters, the HTTP layer only reads (for `/status` and `/metrics`). It must not do
 //! I/O, format output or know about HTTP: rendering lives with whoever renders.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use portable_atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
