@@ -4,6 +4,7 @@
 //! sockets, and it does not know UCI: the OpenWrt init script turns UCI into these options.
 //! Every option is `--name VALUE` (or `--name=VALUE`); repeatable options collect into lists.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 /// Default HTTP port: 8767 spells "SMS" on a phone keypad; 80/443 stay LuCI's.
@@ -88,6 +89,23 @@ impl Default for ServeConfig {
     }
 }
 
+/// Parses a listen/connect address `IP:PORT` (`[v6]:PORT` for IPv6; `localhost` means 127.0.0.1).
+/// Host names are deliberately not resolved: that would link musl's whole DNS resolver (~25 KB)
+/// into the router binary for no use on a LAN appliance.
+pub fn parse_socket_addr(s: &str) -> Result<SocketAddr, String> {
+    let s = s.trim();
+    let local;
+    let s = match s.strip_prefix("localhost:") {
+        Some(port) => {
+            local = format!("127.0.0.1:{port}");
+            local.as_str()
+        }
+        None => s,
+    };
+    s.parse()
+        .map_err(|_| format!("'{s}' is not an address of the form IP:PORT (e.g. 0.0.0.0:8767)"))
+}
+
 /// Options that take no value.
 const FLAGS: &[&str] = &["no-auth"];
 
@@ -164,7 +182,10 @@ fn set_option(cfg: &mut ServeConfig, name: &str, v: String) -> Result<(), String
         "hook" => cfg.hook = non_empty(v),
         "hook-timeout" => cfg.hook_timeout = Duration::from_secs(number(name, &v)?),
         "max-parts" => cfg.max_parts = number(name, &v)?,
-        "listen" => cfg.listen = v,
+        "listen" => {
+            parse_socket_addr(&v).map_err(|e| format!("--listen: {e}"))?;
+            cfg.listen = v
+        }
         "token" => cfg.token = non_empty(v),
         "token-file" => cfg.token_file = v,
         "allow-client" => cfg.allow_clients.extend(non_empty(v)),
@@ -220,7 +241,20 @@ mod tests {
             .unwrap_err()
             .contains("needs a value"));
         assert!(parse_serve(&args(&["stray"])).is_err());
+        assert!(parse_serve(&args(&["--listen", "router.lan:80"]))
+            .unwrap_err()
+            .contains("IP:PORT"));
         assert!(parse_serve(&args(&["--no-auth=1"])).is_err());
+    }
+
+    #[test]
+    fn socket_addresses_parse_without_dns() {
+        assert_eq!(
+            parse_socket_addr("localhost:8767").unwrap(),
+            "127.0.0.1:8767".parse::<SocketAddr>().unwrap()
+        );
+        assert!(parse_socket_addr("[::1]:80").is_ok());
+        assert!(parse_socket_addr("0.0.0.0").is_err());
     }
 
     #[test]

@@ -4,7 +4,11 @@
 //! sender writes the counters, the HTTP layer only reads (for `/status` and `/metrics`). It must not do
 //! I/O, format output or know about HTTP: rendering lives with whoever renders.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// An event counter. 32 bits: the router (mips32) has no 64-bit atomics, and four billion SMS
+/// outlive any prepaid balance.
+pub type Counter = AtomicU32;
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -70,12 +74,12 @@ pub struct ModemInfo {
 pub struct GatewayStatus {
     pub started: Instant,
     pub modem: Mutex<ModemInfo>,
-    pub sent: AtomicU64,
-    pub failed: AtomicU64,
-    pub retried: AtomicU64,
-    pub accepted: AtomicU64,
-    pub rejected: AtomicU64,
-    pub queue_depth: AtomicU64,
+    pub sent: Counter,
+    pub failed: Counter,
+    pub retried: Counter,
+    pub accepted: Counter,
+    pub rejected: Counter,
+    pub queue_depth: Counter,
     pub last_error: Mutex<String>,
 }
 
@@ -88,12 +92,12 @@ impl Default for GatewayStatus {
                 signal_quality: "unknown",
                 ..ModemInfo::default()
             }),
-            sent: AtomicU64::new(0),
-            failed: AtomicU64::new(0),
-            retried: AtomicU64::new(0),
-            accepted: AtomicU64::new(0),
-            rejected: AtomicU64::new(0),
-            queue_depth: AtomicU64::new(0),
+            sent: Counter::new(0),
+            failed: Counter::new(0),
+            retried: Counter::new(0),
+            accepted: Counter::new(0),
+            rejected: Counter::new(0),
+            queue_depth: Counter::new(0),
             last_error: Mutex::new(String::new()),
         }
     }
@@ -130,7 +134,7 @@ impl GatewayStatus {
         }
     }
 
-    pub fn count(counter: &AtomicU64) {
+    pub fn count(counter: &Counter) {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 

@@ -53,7 +53,7 @@ pub fn status_json(st: &GatewayStatus) -> String {
     json_string(&mut o, &m.manufacturer);
     o.push_str(",\"model\":");
     json_string(&mut o, &m.model);
-    let c = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+    let c = |a: &crate::status::Counter| a.load(Ordering::Relaxed);
     let _ = write!(
         o,
         "}},\"queue_depth\":{},\"sent\":{},\"failed\":{},\"retried\":{},\"accepted\":{},\"rejected\":{}",
@@ -92,7 +92,7 @@ pub fn metrics_text(st: &GatewayStatus) -> String {
             "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
         );
     };
-    let c = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed).to_string();
+    let c = |a: &crate::status::Counter| a.load(Ordering::Relaxed).to_string();
     metric(
         "smsgw_up",
         "gauge",

@@ -185,8 +185,9 @@ impl Limits {
 
 /// Binds `cfg.listen` and serves forever.
 pub fn run(cfg: &ServeConfig, gateway: Arc<Gateway>) -> Result<(), String> {
-    let listener = TcpListener::bind(&cfg.listen)
-        .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
+    let addr = crate::config::parse_socket_addr(&cfg.listen)?;
+    let listener =
+        TcpListener::bind(addr).map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
     eprintln!("smsgw: listening on {}", cfg.listen);
     serve_listener(listener, gateway, Limits::from_config(cfg))
 }

@@ -7,7 +7,7 @@ use super::auth;
 use super::cgi::{parse_uci_options, DEFAULT_UCI_FILE};
 use crate::config::ServeConfig;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::Duration;
 
@@ -16,7 +16,7 @@ const USAGE: &str =
 
 /// Where to reach a daemon listening on `listen` from this host.
 fn local_target(listen: &str) -> Option<SocketAddr> {
-    let addr = listen.to_socket_addrs().ok()?.next()?;
+    let addr = crate::config::parse_socket_addr(listen).ok()?;
     let ip = match addr.ip() {
         std::net::IpAddr::V4(v4) if v4.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
         std::net::IpAddr::V6(v6) if v6.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),

@@ -334,7 +334,7 @@ impl Spool {
     }
 
     /// Number of messages waiting or being sent.
-    pub fn depth(&self) -> u64 {
+    pub fn depth(&self) -> u32 {
         let count = |d: &str| {
             fs::read_dir(self.dir(d))
                 .map(|rd| {
@@ -344,7 +344,7 @@ impl Spool {
                             let b = n.as_encoded_bytes();
                             !b.starts_with(b".") && !b.ends_with(b".LOCK")
                         })
-                        .count() as u64
+                        .count() as u32
                 })
                 .unwrap_or(0)
         };
