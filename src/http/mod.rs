@@ -2,7 +2,7 @@
 //!
 //! Owns request handling for `/cgi-bin/sms` (query and form bodies), auth, client and recipient
 //! allowlists, the alert-storm guard, `/status` and `/metrics`, and the hardened connection layer
-//! in front of tiny_http's response writer. It must not write spool files itself or talk to the
+//! and the response writer. It must not write spool files itself or talk to the
 //! modem: it calls `Spool::submit` and reads `GatewayStatus`.
 //!
 //! Layout: `query` (pure parameter parsing), `auth`, `cidr`, `guard` (pure storm guard),
@@ -181,6 +181,33 @@ impl Reply {
     }
 }
 
+/// Appends `n` in decimal (no `core::fmt`: the router build counts every byte).
+pub fn push_u64(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        if let Some(d) = digits.get_mut(i) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || i == 0 {
+            break;
+        }
+    }
+    for &d in digits.get(i..).unwrap_or(&[]) {
+        out.push(char::from(d));
+    }
+}
+
+/// The refusal for a client outside `--allow-client`.
+fn client_not_allowed(peer: IpAddr) -> String {
+    let mut s = String::from("client address ");
+    s.push_str(&peer.to_string());
+    s.push_str(" not allowed");
+    s
+}
+
 /// The standard reason phrase for the codes this gateway uses.
 pub fn reason(code: u16) -> &'static str {
     match code {
@@ -220,7 +247,7 @@ impl Gateway {
         // an unknown peer (CGI without REMOTE_ADDR) is refused: fail closed
         let refused = match req.peer {
             Some(peer) if cidr::allowed(&self.policy.clients, peer) => None,
-            Some(peer) => Some(format!("client address {peer} not allowed")),
+            Some(peer) => Some(client_not_allowed(peer)),
             None => Some("client address unknown".to_string()),
         };
         if let Some(why) = refused {
@@ -435,6 +462,15 @@ mod tests {
         assert!(!p.recipient_allowed("+491711234567"));
         let p = policy(&["0049"]);
         assert!(p.recipient_allowed("+4930123456"));
+    }
+
+    #[test]
+    fn decimal_digits() {
+        for n in [0, 7, 10, 429, 65_535, u64::from(u32::MAX), u64::MAX] {
+            let mut s = String::from("x");
+            push_u64(&mut s, n);
+            assert_eq!(s, format!("x{n}"));
+        }
     }
 
     #[test]
