@@ -11,10 +11,10 @@
 
 use super::{reason, Gateway, HttpRequest, Reply};
 use crate::config::ServeConfig;
+use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// Longest request head (request line + headers).
@@ -192,16 +192,56 @@ pub fn run(cfg: &ServeConfig, gateway: Arc<Gateway>) -> Result<(), String> {
     serve_listener(listener, gateway, Limits::from_config(cfg))
 }
 
+/// Accepted connections waiting for a worker: a bounded queue (a plain `Mutex` + `Condvar`, far
+/// smaller in the router binary than an `mpsc` channel of its own type).
+struct Backlog {
+    queue: Mutex<VecDeque<(TcpStream, SocketAddr)>>,
+    ready: Condvar,
+    capacity: usize,
+}
+
+impl Backlog {
+    fn lock(&self) -> MutexGuard<'_, VecDeque<(TcpStream, SocketAddr)>> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queues a connection, or gives it back when the queue is full.
+    fn push(&self, conn: TcpStream, peer: SocketAddr) -> Result<(), TcpStream> {
+        let mut q = self.lock();
+        if q.len() >= self.capacity {
+            return Err(conn);
+        }
+        q.push_back((conn, peer));
+        drop(q);
+        self.ready.notify_one();
+        Ok(())
+    }
+
+    /// Waits for the next connection.
+    fn pop(&self) -> (TcpStream, SocketAddr) {
+        let mut q = self.lock();
+        loop {
+            if let Some(next) = q.pop_front() {
+                return next;
+            }
+            q = self.ready.wait(q).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
+
 /// Serves connections from `listener` forever with a fixed worker pool.
 pub fn serve_listener(
     listener: TcpListener,
     gateway: Arc<Gateway>,
     limits: Limits,
 ) -> Result<(), String> {
-    let (tx, rx): (SyncSender<(TcpStream, SocketAddr)>, _) = mpsc::sync_channel(limits.queue);
-    let rx = Arc::new(Mutex::new(rx));
+    let backlog = Arc::new(Backlog {
+        queue: Mutex::new(VecDeque::with_capacity(limits.queue)),
+        ready: Condvar::new(),
+        capacity: limits.queue,
+    });
     for i in 0..limits.workers {
-        let (rx, gw) = (rx.clone(), gateway.clone());
+        let (backlog, gw) = (backlog.clone(), gateway.clone());
         std::thread::Builder::new()
             .name({
                 let mut name = String::from("http-");
@@ -209,40 +249,27 @@ pub fn serve_listener(
                 name
             })
             .stack_size(WORKER_STACK)
-            .spawn(move || worker(&rx, &gw, limits))
+            .spawn(move || loop {
+                let (stream, peer) = backlog.pop();
+                handle_connection(stream, peer, &gw, limits);
+            })
             .map_err(|e| format!("cannot start HTTP worker: {e}"))?;
     }
-    accept_loop(&listener, &tx)
-}
-
-fn worker(rx: &Mutex<Receiver<(TcpStream, SocketAddr)>>, gw: &Gateway, limits: Limits) {
-    loop {
-        let next = match rx.lock() {
-            Ok(r) => r.recv(),
-            Err(p) => p.into_inner().recv(),
-        };
-        let Ok((stream, peer)) = next else { return };
-        handle_connection(stream, peer, gw, limits);
-    }
+    accept_loop(&listener, &backlog)
 }
 
 /// Accepts forever. Errors never end the loop: on fd exhaustion a reserve descriptor is given up
 /// so the waiting client can still be told "busy", then the loop backs off briefly.
-fn accept_loop(
-    listener: &TcpListener,
-    tx: &SyncSender<(TcpStream, SocketAddr)>,
-) -> Result<(), String> {
+fn accept_loop(listener: &TcpListener, backlog: &Backlog) -> Result<(), String> {
     let mut reserve = std::fs::File::open("/dev/null").ok();
     let mut last_log: Option<Instant> = None;
     loop {
         match listener.accept() {
-            Ok((stream, peer)) => match tx.try_send((stream, peer)) {
-                Ok(()) => {}
-                Err(TrySendError::Full((stream, _))) => busy(stream),
-                Err(TrySendError::Disconnected(_)) => {
-                    return Err("all HTTP workers have stopped".into())
+            Ok((stream, peer)) => {
+                if let Err(stream) = backlog.push(stream, peer) {
+                    busy(stream);
                 }
-            },
+            }
             Err(e) => {
                 if last_log.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
                     eprintln!("smsgw: accept failed (continuing): {e}");
@@ -327,7 +354,7 @@ fn is_timeout(e: &io::Error) -> bool {
 fn read_some(stream: &mut TcpStream, buf: &mut [u8], deadline: Instant) -> io::Result<usize> {
     let left = deadline.saturating_duration_since(Instant::now());
     if left.is_zero() {
-        return Err(io::Error::new(io::ErrorKind::TimedOut, "deadline"));
+        return Err(io::ErrorKind::TimedOut.into());
     }
     stream.set_read_timeout(Some(left.max(Duration::from_millis(1))))?;
     loop {
