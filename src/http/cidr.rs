@@ -52,31 +52,43 @@ impl Cidr {
             v4 => v4,
         };
         match (self.addr, peer) {
-            (IpAddr::V4(net), IpAddr::V4(p)) => prefix_eq(
-                u32::from(net) as u128,
-                u32::from(p) as u128,
-                self.prefix,
-                32,
-            ),
-            (IpAddr::V6(net), IpAddr::V6(p)) => {
-                prefix_eq(u128::from(net), u128::from(p), self.prefix, 128)
-            }
+            (IpAddr::V4(net), IpAddr::V4(p)) => prefix_eq(&net.octets(), &p.octets(), self.prefix),
+            (IpAddr::V6(net), IpAddr::V6(p)) => prefix_eq(&net.octets(), &p.octets(), self.prefix),
             _ => false,
         }
     }
 }
 
-fn prefix_eq(a: u128, b: u128, prefix: u8, width: u32) -> bool {
-    let shift = width.saturating_sub(u32::from(prefix));
-    a.checked_shr(shift).unwrap_or(0) == b.checked_shr(shift).unwrap_or(0)
+/// Whether the first `prefix` bits of `a` and `b` are equal (byte-wise: no 128-bit shifts, which
+/// are long code on a 32-bit CPU).
+fn prefix_eq(a: &[u8], b: &[u8], prefix: u8) -> bool {
+    let full = usize::from(prefix / 8);
+    let bits = prefix % 8;
+    if a.get(..full) != b.get(..full) {
+        return false;
+    }
+    if bits == 0 {
+        return true;
+    }
+    let mask = 0xffu8 << (8 - bits);
+    match (a.get(full), b.get(full)) {
+        (Some(x), Some(y)) => x & mask == y & mask,
+        _ => false,
+    }
 }
 
 /// Parses the configured list, or the default list when it is empty.
 pub fn parse_allowlist(items: &[String]) -> Result<Vec<Cidr>, String> {
+    let mut out = Vec::with_capacity(items.len().max(DEFAULT_ALLOWED.len()));
     if items.is_empty() {
-        return DEFAULT_ALLOWED.iter().map(|s| Cidr::parse(s)).collect();
+        for s in DEFAULT_ALLOWED {
+            out.push(Cidr::parse(s)?);
+        }
     }
-    items.iter().map(|s| Cidr::parse(s)).collect()
+    for s in items {
+        out.push(Cidr::parse(s)?);
+    }
+    Ok(out)
 }
 
 pub fn allowed(list: &[Cidr], peer: IpAddr) -> bool {
