@@ -113,7 +113,9 @@ struct FileGuard {
 }
 
 impl FileGuard {
-    fn update<T>(&self, f: impl FnOnce(&mut StormGuard, u64) -> T) -> Result<T, String> {
+    /// One locked read-modify-write; `f` gets the state and the Unix time. (A `dyn` callback:
+    /// admit and release share one copy of this code in the router binary.)
+    fn update(&self, f: &mut dyn FnMut(&mut StormGuard, u64)) -> Result<(), String> {
         let mut file = fs::OpenOptions::new()
             .read(true)
             .write(true)
@@ -132,13 +134,12 @@ impl FileGuard {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
-        let out = f(&mut g, now);
+        f(&mut g, now);
         let written = file
             .seek(SeekFrom::Start(0))
             .and_then(|_| file.set_len(0))
             .and_then(|_| file.write_all(g.to_text().as_bytes()));
-        written.map_err(|e| format!("{}: {e}", self.path.display()))?;
-        Ok(out)
+        written.map_err(|e| format!("{}: {e}", self.path.display()))
     }
 }
 
@@ -147,8 +148,9 @@ impl GuardStore for FileGuard {
         if self.limit == 0 && self.window == 0 {
             return Ok(());
         }
-        match self.update(|g, now| g.admit(now, recipients, text)) {
-            Ok(r) => r,
+        let mut verdict = Ok(());
+        match self.update(&mut |g, now| verdict = g.admit(now, recipients, text)) {
+            Ok(()) => verdict,
             // fail closed: an unusable guard file must not let a storm through
             Err(e) => Err(Refusal::RateLimited {
                 limit: self.limit,
@@ -160,7 +162,7 @@ impl GuardStore for FileGuard {
         }
     }
     fn release(&self, recipients: &[String], text: &str) {
-        let _ = self.update(|g, _| g.release(recipients, text));
+        let _ = self.update(&mut |g, _| g.release(recipients, text));
     }
 }
 
