@@ -11,7 +11,6 @@
 
 use super::{reason, Gateway, HttpRequest, Reply};
 use crate::config::ServeConfig;
-use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -192,16 +191,17 @@ pub fn run(cfg: &ServeConfig, gateway: Arc<Gateway>) -> Result<(), String> {
     serve_listener(listener, gateway, Limits::from_config(cfg))
 }
 
-/// Accepted connections waiting for a worker: a bounded queue (a plain `Mutex` + `Condvar`, far
+/// Accepted connections waiting for a worker: a bounded FIFO (a plain `Mutex` + `Condvar`, far
 /// smaller in the router binary than an `mpsc` channel of its own type).
 struct Backlog {
-    queue: Mutex<VecDeque<(TcpStream, SocketAddr)>>,
+    /// Oldest first; short (4 per worker), so a `Vec` is fine and smaller than a `VecDeque`.
+    queue: Mutex<Vec<(TcpStream, SocketAddr)>>,
     ready: Condvar,
     capacity: usize,
 }
 
 impl Backlog {
-    fn lock(&self) -> MutexGuard<'_, VecDeque<(TcpStream, SocketAddr)>> {
+    fn lock(&self) -> MutexGuard<'_, Vec<(TcpStream, SocketAddr)>> {
         self.queue.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -211,7 +211,7 @@ impl Backlog {
         if q.len() >= self.capacity {
             return Err(conn);
         }
-        q.push_back((conn, peer));
+        q.push((conn, peer));
         drop(q);
         self.ready.notify_one();
         Ok(())
@@ -221,8 +221,8 @@ impl Backlog {
     fn pop(&self) -> (TcpStream, SocketAddr) {
         let mut q = self.lock();
         loop {
-            if let Some(next) = q.pop_front() {
-                return next;
+            if !q.is_empty() {
+                return q.remove(0);
             }
             q = self.ready.wait(q).unwrap_or_else(|p| p.into_inner());
         }
@@ -236,7 +236,7 @@ pub fn serve_listener(
     limits: Limits,
 ) -> Result<(), String> {
     let backlog = Arc::new(Backlog {
-        queue: Mutex::new(VecDeque::with_capacity(limits.queue)),
+        queue: Mutex::new(Vec::with_capacity(limits.queue)),
         ready: Condvar::new(),
         capacity: limits.queue,
     });
