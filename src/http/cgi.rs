@@ -127,8 +127,10 @@ impl FileGuard {
         if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
             return Err(format!("cannot lock {}", self.path.display()));
         }
-        let mut text = String::new();
-        let _ = (&file).take(1 << 20).read_to_string(&mut text);
+        let mut raw = Vec::new();
+        let _ = super::read_capped(&mut file, 1 << 20, &mut raw);
+        // unreadable (not UTF-8) state starts afresh, as `read_to_string` did
+        let text = String::from_utf8(raw).unwrap_or_default();
         let mut g = StormGuard::from_text(self.limit, self.window, &text);
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -179,7 +181,7 @@ fn request_from_env(stdin: &mut dyn Read) -> Result<HttpRequest, Reply> {
         return Err(Reply::text(413, "request body too large"));
     }
     let mut body = Vec::with_capacity(length);
-    let _ = stdin.take(length as u64).read_to_end(&mut body);
+    let _ = super::read_capped(stdin, length, &mut body);
     Ok(HttpRequest {
         method: env("REQUEST_METHOD").unwrap_or_else(|| "GET".into()),
         path: "/cgi-bin/sms".into(),
@@ -244,7 +246,7 @@ fn cgi_reply() -> Reply {
     };
     let spool = match Spool::open(Path::new(&cfg.spool)) {
         Ok(s) => Arc::new(s),
-        Err(e) => return Reply::text(503, format!("spool {}: {e}", cfg.spool)),
+        Err(e) => return Reply::text(503, &format!("spool {}: {e}", cfg.spool)),
     };
     let guard = FileGuard {
         path: Path::new(&cfg.spool).join(GUARD_FILE),

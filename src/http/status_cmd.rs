@@ -6,7 +6,7 @@
 use super::auth;
 use super::cgi::{parse_uci_options, DEFAULT_UCI_FILE};
 use crate::config::ServeConfig;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::Duration;
@@ -33,9 +33,7 @@ fn fetch_status(target: SocketAddr) -> Result<String, String> {
     s.write_all(b"GET /status HTTP/1.0\r\nAccept: application/json\r\n\r\n")
         .map_err(|e| e.to_string())?;
     let mut raw = Vec::new();
-    s.take(256 * 1024)
-        .read_to_end(&mut raw)
-        .map_err(|e| e.to_string())?;
+    super::read_capped(&mut s, 256 * 1024, &mut raw).map_err(|e| e.to_string())?;
     let text = String::from_utf8_lossy(&raw);
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let status_line = head.lines().next().unwrap_or("");
