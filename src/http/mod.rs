@@ -227,7 +227,7 @@ pub fn read_capped<R: std::io::Read + ?Sized>(
 /// The refusal for a client outside `--allow-client`.
 fn client_not_allowed(peer: IpAddr) -> String {
     let mut s = String::from("client address ");
-    s.push_str(&peer.to_string());
+    cidr::push_ip(&mut s, peer);
     s.push_str(" not allowed");
     s
 }
