@@ -70,7 +70,11 @@ impl Policy {
         }
         let intl = |n: &str| -> String {
             match n.strip_prefix('+') {
-                Some(rest) => format!("00{rest}"),
+                Some(rest) => {
+                    let mut s = String::from("00");
+                    s.push_str(rest);
+                    s
+                }
                 None => n.to_string(),
             }
         };

@@ -197,7 +197,12 @@ fn hex_value(b: u8) -> Option<u8> {
 
 /// Whether a request `Accept` header asks for JSON.
 pub fn wants_json(accept: Option<&str>) -> bool {
-    accept.is_some_and(|a| a.to_ascii_lowercase().contains("application/json"))
+    const JSON: &[u8] = b"application/json";
+    accept.is_some_and(|a| {
+        a.as_bytes()
+            .windows(JSON.len())
+            .any(|w| w.eq_ignore_ascii_case(JSON))
+    })
 }
 
 #[cfg(test)]
