@@ -89,14 +89,15 @@ pub fn parse_uci_options(text: &str, wanted: &[&str]) -> Result<ServeConfig, Str
                 if value.is_empty() || !wanted.contains(&name.as_str()) {
                     continue;
                 }
-                let opt = name.replace('_', "-");
-                if opt == "no-auth" {
+                if name == "no_auth" {
                     if value == "1" || value == "true" || value == "yes" || value == "on" {
                         args.push("--no-auth".into());
                     }
                     continue;
                 }
-                args.push(format!("--{opt}"));
+                let mut opt = String::from("--");
+                opt.extend(name.chars().map(|c| if c == '_' { '-' } else { c }));
+                args.push(opt);
                 args.push(value.clone());
             }
             _ => {}
