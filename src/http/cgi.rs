@@ -89,14 +89,15 @@ pub fn parse_uci_options(text: &str, wanted: &[&str]) -> Result<ServeConfig, Str
                 if value.is_empty() || !wanted.contains(&name.as_str()) {
                     continue;
                 }
-                let opt = name.replace('_', "-");
-                if opt == "no-auth" {
+                if name == "no_auth" {
                     if value == "1" || value == "true" || value == "yes" || value == "on" {
                         args.push("--no-auth".into());
                     }
                     continue;
                 }
-                args.push(format!("--{opt}"));
+                let mut opt = String::from("--");
+                opt.extend(name.chars().map(|c| if c == '_' { '-' } else { c }));
+                args.push(opt);
                 args.push(value.clone());
             }
             _ => {}
@@ -113,7 +114,9 @@ struct FileGuard {
 }
 
 impl FileGuard {
-    fn update<T>(&self, f: impl FnOnce(&mut StormGuard, u64) -> T) -> Result<T, String> {
+    /// One locked read-modify-write; `f` gets the state and the Unix time. (A `dyn` callback:
+    /// admit and release share one copy of this code in the router binary.)
+    fn update(&self, f: &mut dyn FnMut(&mut StormGuard, u64)) -> Result<(), String> {
         let mut file = fs::OpenOptions::new()
             .read(true)
             .write(true)
@@ -125,20 +128,21 @@ impl FileGuard {
         if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
             return Err(format!("cannot lock {}", self.path.display()));
         }
-        let mut text = String::new();
-        let _ = (&file).take(1 << 20).read_to_string(&mut text);
+        let mut raw = Vec::new();
+        let _ = super::read_capped(&mut file, 1 << 20, &mut raw);
+        // unreadable (not UTF-8) state starts afresh, as `read_to_string` did
+        let text = String::from_utf8(raw).unwrap_or_default();
         let mut g = StormGuard::from_text(self.limit, self.window, &text);
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
-        let out = f(&mut g, now);
+        f(&mut g, now);
         let written = file
             .seek(SeekFrom::Start(0))
             .and_then(|_| file.set_len(0))
             .and_then(|_| file.write_all(g.to_text().as_bytes()));
-        written.map_err(|e| format!("{}: {e}", self.path.display()))?;
-        Ok(out)
+        written.map_err(|e| format!("{}: {e}", self.path.display()))
     }
 }
 
@@ -147,8 +151,9 @@ impl GuardStore for FileGuard {
         if self.limit == 0 && self.window == 0 {
             return Ok(());
         }
-        match self.update(|g, now| g.admit(now, recipients, text)) {
-            Ok(r) => r,
+        let mut verdict = Ok(());
+        match self.update(&mut |g, now| verdict = g.admit(now, recipients, text)) {
+            Ok(()) => verdict,
             // fail closed: an unusable guard file must not let a storm through
             Err(e) => Err(Refusal::RateLimited {
                 limit: self.limit,
@@ -160,7 +165,7 @@ impl GuardStore for FileGuard {
         }
     }
     fn release(&self, recipients: &[String], text: &str) {
-        let _ = self.update(|g, _| g.release(recipients, text));
+        let _ = self.update(&mut |g, _| g.release(recipients, text));
     }
 }
 
@@ -177,7 +182,7 @@ fn request_from_env(stdin: &mut dyn Read) -> Result<HttpRequest, Reply> {
         return Err(Reply::text(413, "request body too large"));
     }
     let mut body = Vec::with_capacity(length);
-    let _ = stdin.take(length as u64).read_to_end(&mut body);
+    let _ = super::read_capped(stdin, length, &mut body);
     Ok(HttpRequest {
         method: env("REQUEST_METHOD").unwrap_or_else(|| "GET".into()),
         path: "/cgi-bin/sms".into(),
@@ -242,7 +247,7 @@ fn cgi_reply() -> Reply {
     };
     let spool = match Spool::open(Path::new(&cfg.spool)) {
         Ok(s) => Arc::new(s),
-        Err(e) => return Reply::text(503, format!("spool {}: {e}", cfg.spool)),
+        Err(e) => return Reply::text(503, &format!("spool {}: {e}", cfg.spool)),
     };
     let guard = FileGuard {
         path: Path::new(&cfg.spool).join(GUARD_FILE),

@@ -52,31 +52,112 @@ impl Cidr {
             v4 => v4,
         };
         match (self.addr, peer) {
-            (IpAddr::V4(net), IpAddr::V4(p)) => prefix_eq(
-                u32::from(net) as u128,
-                u32::from(p) as u128,
-                self.prefix,
-                32,
-            ),
-            (IpAddr::V6(net), IpAddr::V6(p)) => {
-                prefix_eq(u128::from(net), u128::from(p), self.prefix, 128)
-            }
+            (IpAddr::V4(net), IpAddr::V4(p)) => prefix_eq(&net.octets(), &p.octets(), self.prefix),
+            (IpAddr::V6(net), IpAddr::V6(p)) => prefix_eq(&net.octets(), &p.octets(), self.prefix),
             _ => false,
         }
     }
 }
 
-fn prefix_eq(a: u128, b: u128, prefix: u8, width: u32) -> bool {
-    let shift = width.saturating_sub(u32::from(prefix));
-    a.checked_shr(shift).unwrap_or(0) == b.checked_shr(shift).unwrap_or(0)
+/// Whether the first `prefix` bits of `a` and `b` are equal (byte-wise: no 128-bit shifts, which
+/// are long code on a 32-bit CPU).
+fn prefix_eq(a: &[u8], b: &[u8], prefix: u8) -> bool {
+    let full = usize::from(prefix / 8);
+    let bits = prefix % 8;
+    if a.get(..full) != b.get(..full) {
+        return false;
+    }
+    if bits == 0 {
+        return true;
+    }
+    let mask = 0xffu8 << (8 - bits);
+    match (a.get(full), b.get(full)) {
+        (Some(x), Some(y)) => x & mask == y & mask,
+        _ => false,
+    }
 }
 
 /// Parses the configured list, or the default list when it is empty.
 pub fn parse_allowlist(items: &[String]) -> Result<Vec<Cidr>, String> {
+    let mut out = Vec::with_capacity(items.len().max(DEFAULT_ALLOWED.len()));
     if items.is_empty() {
-        return DEFAULT_ALLOWED.iter().map(|s| Cidr::parse(s)).collect();
+        for s in DEFAULT_ALLOWED {
+            out.push(Cidr::parse(s)?);
+        }
     }
-    items.iter().map(|s| Cidr::parse(s)).collect()
+    for s in items {
+        out.push(Cidr::parse(s)?);
+    }
+    Ok(out)
+}
+
+/// Appends `ip` exactly as its `Display` does (RFC 5952 for IPv6: lowercase, longest zero run
+/// as `::`, IPv4-mapped as `::ffff:a.b.c.d`) without linking core's address formatters (~4 KB
+/// in the router binary).
+pub fn push_ip(out: &mut String, ip: IpAddr) {
+    let v6 = match ip {
+        IpAddr::V4(v4) => return push_ipv4(out, v4.octets()),
+        IpAddr::V6(v6) => v6,
+    };
+    if let Some(v4) = v6.to_ipv4_mapped() {
+        out.push_str("::ffff:");
+        return push_ipv4(out, v4.octets());
+    }
+    let seg = v6.segments();
+    // the longest run of two or more zero groups (the first of equal runs) becomes `::`
+    let (mut best, mut best_len, mut run, mut run_len) = (0usize, 0usize, 0usize, 0usize);
+    for (i, &g) in seg.iter().enumerate() {
+        if g == 0 {
+            if run_len == 0 {
+                run = i;
+            }
+            run_len += 1;
+            if run_len > best_len {
+                (best, best_len) = (run, run_len);
+            }
+        } else {
+            run_len = 0;
+        }
+    }
+    let skip = if best_len > 1 {
+        best..best + best_len
+    } else {
+        9..9
+    };
+    for (i, &g) in seg.iter().enumerate() {
+        if skip.contains(&i) {
+            if i == skip.start {
+                out.push_str("::");
+            }
+            continue;
+        }
+        if i > 0 && i != skip.end {
+            out.push(':');
+        }
+        push_hex(out, g);
+    }
+}
+
+fn push_ipv4(out: &mut String, octets: [u8; 4]) {
+    for (i, o) in octets.into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        super::push_u64(out, u64::from(o));
+    }
+}
+
+/// Lowercase hex without leading zeros.
+fn push_hex(out: &mut String, n: u16) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut started = false;
+    for shift in [12u32, 8, 4, 0] {
+        let d = usize::from((n >> shift) & 0xf);
+        if d != 0 || started || shift == 0 {
+            started = true;
+            out.push(char::from(HEX.get(d).copied().unwrap_or(b'0')));
+        }
+    }
 }
 
 pub fn allowed(list: &[Cidr], peer: IpAddr) -> bool {
@@ -89,6 +170,34 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn ip_text_matches_std_display() {
+        for a in [
+            "0.0.0.0",
+            "127.0.0.1",
+            "192.168.100.254",
+            "::",
+            "::1",
+            "1::",
+            "fe80::1",
+            "2001:db8::1:0:0:1",
+            "2001:db8:0:0:1:0:0:1",
+            "2001:0:0:1::1",
+            "1:0:2:0:3:0:4:0",
+            "1:2:3:4:5:6:7:8",
+            "ffff:abcd:0:0:0:0:0:0",
+            "0:0:1:0:0:0:0:2",
+            "::ffff:10.1.2.3",
+            "::1.2.3.4",
+            "64:ff9b::c000:221",
+        ] {
+            let ip = ip(a);
+            let mut s = String::new();
+            push_ip(&mut s, ip);
+            assert_eq!(s, ip.to_string(), "{a}");
+        }
     }
 
     #[test]

@@ -5,7 +5,6 @@
 //! in CGI mode, where the state is kept in a small text file via [`StormGuard::to_text`] /
 //! [`StormGuard::from_text`]). No I/O, no clocks, bounded memory, never panics.
 
-use std::collections::VecDeque;
 use std::fmt;
 
 const HOUR: u64 = 3600;
@@ -48,10 +47,11 @@ impl Refusal {
 pub struct StormGuard {
     limit_per_hour: u32,
     window: u64,
-    /// Acceptance times of the last hour, oldest first.
-    accepted: VecDeque<u64>,
+    /// Acceptance times of the last hour, oldest first. (`Vec`, not `VecDeque`: the lists are
+    /// short and the router binary is smaller without two more `VecDeque` instantiations.)
+    accepted: Vec<u64>,
     /// (fingerprint, time) of recent messages, oldest first.
-    recent: VecDeque<(u64, u64)>,
+    recent: Vec<(u64, u64)>,
 }
 
 /// FNV-1a of recipient and text: the duplicate fingerprint (collisions only cause a rare 429).
@@ -70,26 +70,19 @@ impl StormGuard {
         StormGuard {
             limit_per_hour,
             window: window_secs,
-            accepted: VecDeque::new(),
-            recent: VecDeque::new(),
+            accepted: Vec::new(),
+            recent: Vec::new(),
         }
     }
 
+    /// Forgets entries older than their period, and entries from the future (the clock went
+    /// backwards).
     fn expire(&mut self, now: u64) {
-        while self
-            .accepted
-            .front()
-            .is_some_and(|&t| now.saturating_sub(t) >= HOUR || t > now)
-        {
-            self.accepted.pop_front();
-        }
-        while self
-            .recent
-            .front()
-            .is_some_and(|&(_, t)| now.saturating_sub(t) >= self.window || t > now)
-        {
-            self.recent.pop_front();
-        }
+        let window = self.window;
+        self.accepted
+            .retain(|&t| now.saturating_sub(t) < HOUR && t <= now);
+        self.recent
+            .retain(|&(_, t)| now.saturating_sub(t) < window && t <= now);
     }
 
     /// Admits one message to each recipient, recording them, or refuses all of them.
@@ -113,7 +106,7 @@ impl StormGuard {
                 // the slot that frees first is the oldest still counted
                 let retry_after = self
                     .accepted
-                    .front()
+                    .first()
                     .map(|&t| t.saturating_add(HOUR).saturating_sub(now).max(1))
                     .unwrap_or(HOUR);
                 return Err(Refusal::RateLimited {
@@ -121,15 +114,14 @@ impl StormGuard {
                     retry_after,
                 });
             }
-            self.accepted.extend(recipients.iter().map(|_| now));
+            self.accepted
+                .resize(self.accepted.len().saturating_add(recipients.len()), now);
         }
         if self.window > 0 {
             for to in recipients {
-                self.recent.push_back((fingerprint(to, text), now));
+                self.recent.push((fingerprint(to, text), now));
             }
-            while self.recent.len() > MAX_FINGERPRINTS {
-                self.recent.pop_front();
-            }
+            keep_last(&mut self.recent, MAX_FINGERPRINTS);
         }
         Ok(())
     }
@@ -137,9 +129,8 @@ impl StormGuard {
     /// Undoes the last [`admit`](Self::admit) (the spool refused the message after all).
     pub fn release(&mut self, recipients: &[String], text: &str) {
         if self.limit_per_hour > 0 {
-            for _ in recipients {
-                self.accepted.pop_back();
-            }
+            let kept = self.accepted.len().saturating_sub(recipients.len());
+            self.accepted.truncate(kept);
         }
         if self.window > 0 {
             for to in recipients {
@@ -153,12 +144,22 @@ impl StormGuard {
 
     /// Line format for CGI mode: `a TIME` and `d FINGERPRINT TIME`.
     pub fn to_text(&self) -> String {
-        let mut s = String::new();
-        for t in &self.accepted {
-            s.push_str(&format!("a {t}\n"));
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut s = String::with_capacity(24 * self.accepted.len() + 40 * self.recent.len());
+        for &t in &self.accepted {
+            s.push_str("a ");
+            super::push_u64(&mut s, t);
+            s.push('\n');
         }
-        for (f, t) in &self.recent {
-            s.push_str(&format!("d {f:016x} {t}\n"));
+        for &(f, t) in &self.recent {
+            s.push_str("d ");
+            for shift in (0..16).rev() {
+                let digit = HEX.get((f >> (shift * 4)) as usize & 0xf).copied();
+                s.push(char::from(digit.unwrap_or(b'0')));
+            }
+            s.push(' ');
+            super::push_u64(&mut s, t);
+            s.push('\n');
         }
         s
     }
@@ -171,24 +172,29 @@ impl StormGuard {
             match (w.next(), w.next(), w.next()) {
                 (Some("a"), Some(t), None) => {
                     if let Ok(t) = t.parse() {
-                        g.accepted.push_back(t);
+                        g.accepted.push(t);
                     }
                 }
                 (Some("d"), Some(f), Some(t)) => {
                     if let (Ok(f), Ok(t)) = (u64::from_str_radix(f, 16), t.parse()) {
-                        g.recent.push_back((f, t));
+                        g.recent.push((f, t));
                     }
                 }
                 _ => {}
             }
         }
-        while g.accepted.len() > limit_per_hour as usize {
-            g.accepted.pop_front();
-        }
-        while g.recent.len() > MAX_FINGERPRINTS {
-            g.recent.pop_front();
-        }
+        keep_last(&mut g.accepted, limit_per_hour as usize);
+        keep_last(&mut g.recent, MAX_FINGERPRINTS);
         g
+    }
+}
+
+/// Drops the oldest (first) entries beyond `max`.
+fn keep_last<T: Copy>(v: &mut Vec<T>, max: usize) {
+    let excess = v.len().saturating_sub(max);
+    if excess > 0 {
+        v.copy_within(excess.., 0);
+        v.truncate(max);
     }
 }
 
@@ -251,7 +257,16 @@ mod tests {
         let mut g = StormGuard::new(5, 60);
         g.admit(7, &to("1"), "x").unwrap();
         g.admit(8, &to("2"), "y").unwrap();
-        let back = StormGuard::from_text(5, 60, &g.to_text());
+        let text = g.to_text();
+        assert_eq!(
+            text,
+            format!(
+                "a 7\na 8\nd {:016x} 7\nd {:016x} 8\n",
+                fingerprint("1", "x"),
+                fingerprint("2", "y")
+            )
+        );
+        let back = StormGuard::from_text(5, 60, &text);
         assert_eq!(back, g);
         let junk = StormGuard::from_text(5, 60, "zz\na x\nd 1\nd qq 5\n\u{0}");
         let mut edge = StormGuard::from_text(1, 60, &format!("a {}\n", u64::MAX));

@@ -2,7 +2,7 @@
 //!
 //! Owns request handling for `/cgi-bin/sms` (query and form bodies), auth, client and recipient
 //! allowlists, the alert-storm guard, `/status` and `/metrics`, and the hardened connection layer
-//! in front of tiny_http's response writer. It must not write spool files itself or talk to the
+//! and the response writer. It must not write spool files itself or talk to the
 //! modem: it calls `Spool::submit` and reads `GatewayStatus`.
 //!
 //! Layout: `query` (pure parameter parsing), `auth`, `cidr`, `guard` (pure storm guard),
@@ -70,7 +70,11 @@ impl Policy {
         }
         let intl = |n: &str| -> String {
             match n.strip_prefix('+') {
-                Some(rest) => format!("00{rest}"),
+                Some(rest) => {
+                    let mut s = String::from("00");
+                    s.push_str(rest);
+                    s
+                }
                 None => n.to_string(),
             }
         };
@@ -141,8 +145,8 @@ pub struct Reply {
 }
 
 impl Reply {
-    fn text(code: u16, body: impl Into<String>) -> Reply {
-        let mut body = body.into();
+    fn text(code: u16, body: &str) -> Reply {
+        let mut body = String::from(body);
         if !body.ends_with('\n') {
             body.push('\n');
         }
@@ -160,7 +164,7 @@ impl Reply {
             return Reply::text(code, msg);
         }
         let mut b = String::from("{\"status\":\"error\",\"code\":");
-        b.push_str(&code.to_string());
+        push_u64(&mut b, u64::from(code));
         b.push_str(",\"error\":");
         render::json_string(&mut b, msg);
         b.push_str("}\n");
@@ -179,6 +183,57 @@ impl Reply {
             "text/plain; charset=utf-8"
         }
     }
+}
+
+/// Appends `n` in decimal (no `core::fmt`: the router build counts every byte).
+pub fn push_u64(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        if let Some(d) = digits.get_mut(i) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || i == 0 {
+            break;
+        }
+    }
+    for &d in digits.get(i..).unwrap_or(&[]) {
+        out.push(char::from(d));
+    }
+}
+
+/// Reads to the end, at most `cap` more bytes, in a plain loop: std's `take` + `read_to_end`
+/// costs ~1.4 KB per reader type in the router binary, this a few hundred bytes.
+pub fn read_capped<R: std::io::Read + ?Sized>(
+    r: &mut R,
+    cap: usize,
+    out: &mut Vec<u8>,
+) -> std::io::Result<()> {
+    let mut chunk = [0u8; 2048];
+    let mut left = cap;
+    while left > 0 {
+        let buf = chunk.get_mut(..left.min(2048)).unwrap_or(&mut []);
+        match r.read(buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                out.extend_from_slice(buf.get(..n).unwrap_or(&[]));
+                left = left.saturating_sub(n);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// The refusal for a client outside `--allow-client`.
+fn client_not_allowed(peer: IpAddr) -> String {
+    let mut s = String::from("client address ");
+    cidr::push_ip(&mut s, peer);
+    s.push_str(" not allowed");
+    s
 }
 
 /// The standard reason phrase for the codes this gateway uses.
@@ -220,7 +275,7 @@ impl Gateway {
         // an unknown peer (CGI without REMOTE_ADDR) is refused: fail closed
         let refused = match req.peer {
             Some(peer) if cidr::allowed(&self.policy.clients, peer) => None,
-            Some(peer) => Some(format!("client address {peer} not allowed")),
+            Some(peer) => Some(client_not_allowed(peer)),
             None => Some("client address unknown".to_string()),
         };
         if let Some(why) = refused {
@@ -303,7 +358,10 @@ impl Gateway {
             .iter()
             .find(|n| !self.policy.recipient_allowed(n))
         {
-            return Reply::line(403, &format!("recipient {bad} not allowed"), json);
+            let mut msg = String::from("recipient ");
+            msg.push_str(bad);
+            msg.push_str(" not allowed");
+            return Reply::line(403, &msg, json);
         }
         let opts = EncodeOptions {
             flash: sms.flash,
@@ -341,17 +399,18 @@ impl Gateway {
                 Err(e) => {
                     let rest = sms.recipients.get(i..).unwrap_or(&[]);
                     self.guard.release(rest, &sms.text);
-                    let queued = if ids.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" (already queued: {})", ids.join(" "))
-                    };
+                    let mut msg = e.to_string();
+                    if !ids.is_empty() {
+                        msg.push_str(" (already queued: ");
+                        msg.push_str(&ids.join(" "));
+                        msg.push(')');
+                    }
                     let code = if matches!(e, SpoolError::Invalid(_)) {
                         400
                     } else {
                         503
                     };
-                    return Reply::line(code, &format!("{e}{queued}"), json);
+                    return Reply::line(code, &msg, json);
                 }
             }
         }
@@ -371,7 +430,9 @@ impl Gateway {
                 retry_after: None,
             }
         } else {
-            Reply::text(200, format!("done {}", ids.join(" ")))
+            let mut msg = String::from("done ");
+            msg.push_str(&ids.join(" "));
+            Reply::text(200, &msg)
         }
     }
 }
@@ -435,6 +496,25 @@ mod tests {
         assert!(!p.recipient_allowed("+491711234567"));
         let p = policy(&["0049"]);
         assert!(p.recipient_allowed("+4930123456"));
+    }
+
+    #[test]
+    fn capped_reads_stop_at_the_cap() {
+        let mut out = Vec::new();
+        read_capped(&mut &[7u8; 5000][..], 4097, &mut out).unwrap();
+        assert_eq!(out.len(), 4097);
+        let mut out = Vec::new();
+        read_capped(&mut &b"short"[..], 4097, &mut out).unwrap();
+        assert_eq!(out, b"short");
+    }
+
+    #[test]
+    fn decimal_digits() {
+        for n in [0, 7, 10, 429, 65_535, u64::from(u32::MAX), u64::MAX] {
+            let mut s = String::from("x");
+            push_u64(&mut s, n);
+            assert_eq!(s, format!("x{n}"));
+        }
     }
 
     #[test]

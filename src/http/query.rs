@@ -41,24 +41,25 @@ pub enum QueryError {
 
 impl fmt::Display for QueryError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            QueryError::TooLarge => write!(f, "request parameters too large"),
-            QueryError::BadEscape(p) => write!(f, "invalid %-escape in parameter '{p}'"),
-            QueryError::BadUtf8(p) => write!(f, "parameter '{p}' is not valid UTF-8"),
-            QueryError::Repeated(p) => write!(f, "parameter '{p}' given more than once"),
-            QueryError::Missing(p) => write!(f, "missing parameter '{p}'"),
-            QueryError::ControlCharacter(p) => {
-                write!(f, "parameter '{p}' contains a control character")
-            }
-            QueryError::BadFlag(p) => write!(f, "parameter '{p}' must be 0 or 1"),
-            QueryError::InvalidNumber(n) => write!(
-                f,
-                "invalid phone number '{n}': use digits with an optional leading +"
+        // (before, value, after): plain `write_str`s, no format arguments to build
+        let (before, value, after): (&str, &str, &str) = match self {
+            QueryError::TooLarge => ("request parameters too large", "", ""),
+            QueryError::BadEscape(p) => ("invalid %-escape in parameter '", p, "'"),
+            QueryError::BadUtf8(p) => ("parameter '", p, "' is not valid UTF-8"),
+            QueryError::Repeated(p) => ("parameter '", p, "' given more than once"),
+            QueryError::Missing(p) => ("missing parameter '", p, "'"),
+            QueryError::ControlCharacter(p) => ("parameter '", p, "' contains a control character"),
+            QueryError::BadFlag(p) => ("parameter '", p, "' must be 0 or 1"),
+            QueryError::InvalidNumber(n) => (
+                "invalid phone number '",
+                n,
+                "': use digits with an optional leading +",
             ),
-            QueryError::TooManyRecipients => {
-                write!(f, "too many recipients (at most {MAX_RECIPIENTS})")
-            }
-        }
+            QueryError::TooManyRecipients => ("too many recipients (at most 10)", "", ""),
+        };
+        f.write_str(before)?;
+        f.write_str(value)?;
+        f.write_str(after)
     }
 }
 
@@ -197,7 +198,12 @@ fn hex_value(b: u8) -> Option<u8> {
 
 /// Whether a request `Accept` header asks for JSON.
 pub fn wants_json(accept: Option<&str>) -> bool {
-    accept.is_some_and(|a| a.to_ascii_lowercase().contains("application/json"))
+    const JSON: &[u8] = b"application/json";
+    accept.is_some_and(|a| {
+        a.as_bytes()
+            .windows(JSON.len())
+            .any(|w| w.eq_ignore_ascii_case(JSON))
+    })
 }
 
 #[cfg(test)]
@@ -206,6 +212,27 @@ mod tests {
 
     fn parse(s: &str) -> Result<SmsRequest, QueryError> {
         parse_sms_query(s.as_bytes())
+    }
+
+    #[test]
+    fn error_messages() {
+        assert_eq!(MAX_RECIPIENTS, 10, "the TooManyRecipients message says 10");
+        assert_eq!(
+            QueryError::TooManyRecipients.to_string(),
+            "too many recipients (at most 10)"
+        );
+        assert_eq!(
+            QueryError::BadFlag("flash").to_string(),
+            "parameter 'flash' must be 0 or 1"
+        );
+        assert_eq!(
+            QueryError::InvalidNumber("12a".into()).to_string(),
+            "invalid phone number '12a': use digits with an optional leading +"
+        );
+        assert_eq!(
+            QueryError::Missing("phone").to_string(),
+            "missing parameter 'phone'"
+        );
     }
 
     #[test]

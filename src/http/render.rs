@@ -3,8 +3,8 @@
 //!
 //! Read-only: never changes status, never renders the token or the IMEI.
 
-use crate::status::GatewayStatus;
-use std::fmt::Write;
+use super::push_u64;
+use crate::status::{Counter, GatewayStatus};
 use std::sync::atomic::Ordering;
 
 /// Appends `s` as a JSON string literal (quotes included).
@@ -18,12 +18,33 @@ pub fn json_string(out: &mut String, s: &str) {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.push_str("\\u");
+                let n = c as u32;
+                for shift in [12, 8, 4, 0] {
+                    let digit = HEX
+                        .get(((n >> shift) & 0xf) as usize)
+                        .copied()
+                        .unwrap_or(b'0');
+                    out.push(char::from(digit));
+                }
             }
             c => out.push(c),
         }
     }
     out.push('"');
+}
+
+/// Appends a signed decimal.
+fn push_i64(out: &mut String, n: i64) {
+    if n < 0 {
+        out.push('-');
+    }
+    push_u64(out, n.unsigned_abs());
+}
+
+fn count(c: &Counter) -> u64 {
+    u64::from(c.load(Ordering::Relaxed))
 }
 
 /// `/status` body.
@@ -32,132 +53,164 @@ pub fn status_json(st: &GatewayStatus) -> String {
     let mut o = String::with_capacity(512);
     o.push_str("{\"version\":");
     json_string(&mut o, env!("CARGO_PKG_VERSION"));
-    let _ = write!(o, ",\"uptime_seconds\":{}", st.uptime_secs());
+    o.push_str(",\"uptime_seconds\":");
+    push_u64(&mut o, st.uptime_secs());
     o.push_str(",\"modem\":{\"state\":");
     json_string(&mut o, &m.state);
     o.push_str(",\"signal_dbm\":");
     match m.signal_dbm {
-        Some(d) => {
-            let _ = write!(o, "{d}");
-        }
+        Some(d) => push_i64(&mut o, i64::from(d)),
         None => o.push_str("null"),
     }
     o.push_str(",\"signal_quality\":");
     json_string(&mut o, m.signal_quality);
     o.push_str(",\"registration\":");
     json_string(&mut o, m.registration.as_str());
-    let _ = write!(o, ",\"registered\":{}", m.registration.is_registered());
-    o.push_str(",\"operator\":");
-    json_string(&mut o, &m.operator);
-    o.push_str(",\"manufacturer\":");
-    json_string(&mut o, &m.manufacturer);
-    o.push_str(",\"model\":");
-    json_string(&mut o, &m.model);
-    let c = |a: &crate::status::Counter| a.load(Ordering::Relaxed);
-    let _ = write!(
-        o,
-        "}},\"queue_depth\":{},\"sent\":{},\"failed\":{},\"retried\":{},\"accepted\":{},\"rejected\":{}",
-        c(&st.queue_depth),
-        c(&st.sent),
-        c(&st.failed),
-        c(&st.retried),
-        c(&st.accepted),
-        c(&st.rejected)
-    );
+    o.push_str(",\"registered\":");
+    o.push_str(if m.registration.is_registered() {
+        "true"
+    } else {
+        "false"
+    });
+    for (key, value) in [
+        (",\"operator\":", &m.operator),
+        (",\"manufacturer\":", &m.manufacturer),
+        (",\"model\":", &m.model),
+    ] {
+        o.push_str(key);
+        json_string(&mut o, value);
+    }
+    o.push('}');
+    for (key, counter) in [
+        (",\"queue_depth\":", &st.queue_depth),
+        (",\"sent\":", &st.sent),
+        (",\"failed\":", &st.failed),
+        (",\"retried\":", &st.retried),
+        (",\"accepted\":", &st.accepted),
+        (",\"rejected\":", &st.rejected),
+    ] {
+        o.push_str(key);
+        push_u64(&mut o, count(counter));
+    }
     o.push_str(",\"last_error\":");
     json_string(&mut o, &st.last_error());
     o.push_str("}\n");
     o
 }
 
-/// Escapes a Prometheus label value.
-fn label(s: &str) -> String {
-    s.chars()
-        .flat_map(|c| match c {
-            '\\' => vec!['\\', '\\'],
-            '"' => vec!['\\', '"'],
-            '\n' => vec!['\\', 'n'],
-            c => vec![c],
-        })
-        .collect()
+/// Appends `s` as an escaped Prometheus label value.
+fn label(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// Appends one metric: `# HELP`, `# TYPE` and the sample line.
+fn metric(o: &mut String, name: &str, kind: &str, help: &str, value: i64) {
+    o.push_str("# HELP ");
+    o.push_str(name);
+    o.push(' ');
+    o.push_str(help);
+    o.push_str("\n# TYPE ");
+    o.push_str(name);
+    o.push(' ');
+    o.push_str(kind);
+    o.push('\n');
+    o.push_str(name);
+    o.push(' ');
+    push_i64(o, value);
+    o.push('\n');
 }
 
 /// `/metrics` body.
 pub fn metrics_text(st: &GatewayStatus) -> String {
     let m = st.modem();
     let mut o = String::with_capacity(1024);
-    let mut metric = |name: &str, kind: &str, help: &str, value: String| {
-        let _ = write!(
-            o,
-            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
-        );
-    };
-    let c = |a: &crate::status::Counter| a.load(Ordering::Relaxed).to_string();
-    metric(
-        "smsgw_up",
-        "gauge",
-        "Always 1 while the daemon answers.",
-        "1".into(),
-    );
-    metric(
-        "smsgw_uptime_seconds",
-        "gauge",
-        "Seconds since the daemon started.",
-        st.uptime_secs().to_string(),
-    );
-    metric("smsgw_sent_total", "counter", "Messages sent.", c(&st.sent));
-    metric(
-        "smsgw_failed_total",
-        "counter",
-        "Messages given up on.",
-        c(&st.failed),
-    );
-    metric(
-        "smsgw_retried_total",
-        "counter",
-        "Send attempts retried.",
-        c(&st.retried),
-    );
-    metric(
-        "smsgw_http_accepted_total",
-        "counter",
-        "Messages accepted over HTTP.",
-        c(&st.accepted),
-    );
-    metric(
-        "smsgw_http_rejected_total",
-        "counter",
-        "HTTP send requests refused.",
-        c(&st.rejected),
-    );
-    metric(
-        "smsgw_queue_depth",
-        "gauge",
-        "Messages waiting in outgoing/.",
-        c(&st.queue_depth),
-    );
-    metric(
-        "smsgw_modem_registered",
-        "gauge",
-        "1 when registered (home or roaming).",
-        u8::from(m.registration.is_registered()).to_string(),
-    );
-    if let Some(d) = m.signal_dbm {
-        metric(
+    let c = |a: &Counter| count(a) as i64;
+    let uptime = i64::try_from(st.uptime_secs()).unwrap_or(i64::MAX);
+    let registered = i64::from(m.registration.is_registered());
+    let signal = m.signal_dbm.map(i64::from);
+    let metrics: [(&str, &str, &str, Option<i64>); 10] = [
+        (
+            "smsgw_up",
+            "gauge",
+            "Always 1 while the daemon answers.",
+            Some(1),
+        ),
+        (
+            "smsgw_uptime_seconds",
+            "gauge",
+            "Seconds since the daemon started.",
+            Some(uptime),
+        ),
+        (
+            "smsgw_sent_total",
+            "counter",
+            "Messages sent.",
+            Some(c(&st.sent)),
+        ),
+        (
+            "smsgw_failed_total",
+            "counter",
+            "Messages given up on.",
+            Some(c(&st.failed)),
+        ),
+        (
+            "smsgw_retried_total",
+            "counter",
+            "Send attempts retried.",
+            Some(c(&st.retried)),
+        ),
+        (
+            "smsgw_http_accepted_total",
+            "counter",
+            "Messages accepted over HTTP.",
+            Some(c(&st.accepted)),
+        ),
+        (
+            "smsgw_http_rejected_total",
+            "counter",
+            "HTTP send requests refused.",
+            Some(c(&st.rejected)),
+        ),
+        (
+            "smsgw_queue_depth",
+            "gauge",
+            "Messages waiting in outgoing/.",
+            Some(c(&st.queue_depth)),
+        ),
+        (
+            "smsgw_modem_registered",
+            "gauge",
+            "1 when registered (home or roaming).",
+            Some(registered),
+        ),
+        (
             "smsgw_modem_signal_dbm",
             "gauge",
             "Signal strength from +CSQ.",
-            d.to_string(),
-        );
+            signal,
+        ),
+    ];
+    for (name, kind, help, value) in metrics {
+        if let Some(v) = value {
+            metric(&mut o, name, kind, help, v);
+        }
     }
-    let _ = write!(
-        o,
-        "# HELP smsgw_modem_info Modem facts as labels.\n# TYPE smsgw_modem_info gauge\nsmsgw_modem_info{{state=\"{}\",registration=\"{}\",operator=\"{}\",model=\"{}\"}} 1\n",
-        label(&m.state),
-        label(m.registration.as_str()),
-        label(&m.operator),
-        label(&m.model)
-    );
+    o.push_str("# HELP smsgw_modem_info Modem facts as labels.\n# TYPE smsgw_modem_info gauge\nsmsgw_modem_info{state=\"");
+    label(&mut o, &m.state);
+    o.push_str("\",registration=\"");
+    label(&mut o, m.registration.as_str());
+    o.push_str("\",operator=\"");
+    label(&mut o, &m.operator);
+    o.push_str("\",model=\"");
+    label(&mut o, &m.model);
+    o.push_str("\"} 1\n");
     o
 }
 
@@ -201,5 +254,14 @@ mod tests {
         assert!(m.contains("\nsmsgw_sent_total 1\n"), "{m}");
         assert!(m.contains("smsgw_modem_signal_dbm -69"), "{m}");
         assert!(m.contains("operator=\"Op \\\"X\\\"\""), "{m}");
+        assert!(m.starts_with("# HELP smsgw_up Always 1 while the daemon answers.\n# TYPE smsgw_up gauge\nsmsgw_up 1\n"), "{m}");
+        assert!(m.ends_with("\",model=\"\"} 1\n"), "{m}");
+        let quiet = metrics_text(&GatewayStatus::default());
+        assert!(!quiet.contains("signal_dbm"), "{quiet}");
+        assert!(j.starts_with("{\"version\":\""), "{j}");
+        assert!(
+            j.contains("\"model\":\"\"},\"queue_depth\":0,\"sent\":1,\"failed\":0,"),
+            "{j}"
+        );
     }
 }

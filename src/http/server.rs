@@ -1,20 +1,19 @@
 //! The daemon's connection layer: our own accept loop, a fixed pool of worker threads, and a
-//! bounded request reader; tiny_http writes the responses.
+//! bounded request reader and the response writer.
 //!
 //! Why not `tiny_http::Server`: its flaws sit where no outside code can reach (DESIGN.md field
 //! notes) — it accepts and reads on its own threads (spawned without bound), reads header lines
 //! without a size cap, allocates the whole unread body (`Content-Length`) at once when a request
 //! is dropped, and ends its accept loop for good on the first `accept()` error. So this module
 //! owns accept, threads, timeouts and the request head/body (pure [`parse_head`], never panics),
-//! and hands the finished [`Reply`] to `tiny_http::Response::raw_print`. It must not decide
+//! and writes the finished [`Reply`] itself (plain `push_str`, no `core::fmt`). It must not decide
 //! anything about SMS: that is [`Gateway::handle`].
 
 use super::{reason, Gateway, HttpRequest, Reply};
 use crate::config::ServeConfig;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// Longest request head (request line + headers).
@@ -192,53 +191,85 @@ pub fn run(cfg: &ServeConfig, gateway: Arc<Gateway>) -> Result<(), String> {
     serve_listener(listener, gateway, Limits::from_config(cfg))
 }
 
+/// Accepted connections waiting for a worker: a bounded FIFO (a plain `Mutex` + `Condvar`, far
+/// smaller in the router binary than an `mpsc` channel of its own type).
+struct Backlog {
+    /// Oldest first; short (4 per worker), so a `Vec` is fine and smaller than a `VecDeque`.
+    queue: Mutex<Vec<(TcpStream, SocketAddr)>>,
+    ready: Condvar,
+    capacity: usize,
+}
+
+impl Backlog {
+    fn lock(&self) -> MutexGuard<'_, Vec<(TcpStream, SocketAddr)>> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queues a connection, or gives it back when the queue is full.
+    fn push(&self, conn: TcpStream, peer: SocketAddr) -> Result<(), TcpStream> {
+        let mut q = self.lock();
+        if q.len() >= self.capacity {
+            return Err(conn);
+        }
+        q.push((conn, peer));
+        drop(q);
+        self.ready.notify_one();
+        Ok(())
+    }
+
+    /// Waits for the next connection.
+    fn pop(&self) -> (TcpStream, SocketAddr) {
+        let mut q = self.lock();
+        loop {
+            if !q.is_empty() {
+                return q.remove(0);
+            }
+            q = self.ready.wait(q).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
+
 /// Serves connections from `listener` forever with a fixed worker pool.
 pub fn serve_listener(
     listener: TcpListener,
     gateway: Arc<Gateway>,
     limits: Limits,
 ) -> Result<(), String> {
-    let (tx, rx): (SyncSender<(TcpStream, SocketAddr)>, _) = mpsc::sync_channel(limits.queue);
-    let rx = Arc::new(Mutex::new(rx));
+    let backlog = Arc::new(Backlog {
+        queue: Mutex::new(Vec::with_capacity(limits.queue)),
+        ready: Condvar::new(),
+        capacity: limits.queue,
+    });
     for i in 0..limits.workers {
-        let (rx, gw) = (rx.clone(), gateway.clone());
+        let (backlog, gw) = (backlog.clone(), gateway.clone());
         std::thread::Builder::new()
-            .name(format!("http-{i}"))
+            .name({
+                let mut name = String::from("http-");
+                super::push_u64(&mut name, i as u64);
+                name
+            })
             .stack_size(WORKER_STACK)
-            .spawn(move || worker(&rx, &gw, limits))
+            .spawn(move || loop {
+                let (stream, peer) = backlog.pop();
+                handle_connection(stream, peer, &gw, limits);
+            })
             .map_err(|e| format!("cannot start HTTP worker: {e}"))?;
     }
-    accept_loop(&listener, &tx)
-}
-
-fn worker(rx: &Mutex<Receiver<(TcpStream, SocketAddr)>>, gw: &Gateway, limits: Limits) {
-    loop {
-        let next = match rx.lock() {
-            Ok(r) => r.recv(),
-            Err(p) => p.into_inner().recv(),
-        };
-        let Ok((stream, peer)) = next else { return };
-        handle_connection(stream, peer, gw, limits);
-    }
+    accept_loop(&listener, &backlog)
 }
 
 /// Accepts forever. Errors never end the loop: on fd exhaustion a reserve descriptor is given up
 /// so the waiting client can still be told "busy", then the loop backs off briefly.
-fn accept_loop(
-    listener: &TcpListener,
-    tx: &SyncSender<(TcpStream, SocketAddr)>,
-) -> Result<(), String> {
+fn accept_loop(listener: &TcpListener, backlog: &Backlog) -> Result<(), String> {
     let mut reserve = std::fs::File::open("/dev/null").ok();
     let mut last_log: Option<Instant> = None;
     loop {
         match listener.accept() {
-            Ok((stream, peer)) => match tx.try_send((stream, peer)) {
-                Ok(()) => {}
-                Err(TrySendError::Full((stream, _))) => busy(stream),
-                Err(TrySendError::Disconnected(_)) => {
-                    return Err("all HTTP workers have stopped".into())
+            Ok((stream, peer)) => {
+                if let Err(stream) = backlog.push(stream, peer) {
+                    busy(stream);
                 }
-            },
+            }
             Err(e) => {
                 if last_log.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
                     eprintln!("smsgw: accept failed (continuing): {e}");
@@ -323,7 +354,7 @@ fn is_timeout(e: &io::Error) -> bool {
 fn read_some(stream: &mut TcpStream, buf: &mut [u8], deadline: Instant) -> io::Result<usize> {
     let left = deadline.saturating_duration_since(Instant::now());
     if left.is_zero() {
-        return Err(io::Error::new(io::ErrorKind::TimedOut, "deadline"));
+        return Err(io::ErrorKind::TimedOut.into());
     }
     stream.set_read_timeout(Some(left.max(Duration::from_millis(1))))?;
     loop {
@@ -341,8 +372,12 @@ fn handle_connection(mut stream: TcpStream, peer: SocketAddr, gw: &Gateway, limi
     // refuse other networks before reading a byte of their request
     if !super::cidr::allowed(&gw.policy.clients, peer.ip()) {
         crate::status::GatewayStatus::count(&gw.status.rejected);
-        let msg = format!("client address {} not allowed", peer.ip());
-        respond_raw(&mut stream, 403, &msg, true);
+        respond_raw(
+            &mut stream,
+            403,
+            &super::client_not_allowed(peer.ip()),
+            true,
+        );
         return;
     }
     let mut buf = Vec::with_capacity(1024);
@@ -400,49 +435,91 @@ fn handle_connection(mut stream: TcpStream, peer: SocketAddr, gw: &Gateway, limi
     let _ = stream.shutdown(Shutdown::Write);
 }
 
-/// Writes a reply with tiny_http's response writer (status line, Date, Content-Length...).
+/// Writes a reply and flushes.
 fn write_reply(stream: &mut TcpStream, reply: &Reply, minor: u8, head_only: bool) {
-    let mut resp =
-        tiny_http::Response::from_string(reply.body.as_str()).with_status_code(reply.code);
-    let retry = reply.retry_after.map(|s| s.to_string());
-    let headers = [
-        Some(("Content-Type", reply.content_type())),
-        Some(("Cache-Control", "no-store")),
-        retry.as_deref().map(|r| ("Retry-After", r)),
-        (reply.code == 401).then_some(("WWW-Authenticate", "Bearer")),
-    ];
-    for (name, value) in headers.into_iter().flatten() {
-        // all names and values here are ASCII, so from_bytes cannot fail; skip if it ever does
-        if let Ok(h) = tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()) {
-            resp.add_header(h);
-        }
-    }
-    let version = tiny_http::HTTPVersion(1, minor);
-    let mut out = Vec::with_capacity(256 + reply.body.len());
-    if resp
-        .raw_print(&mut out, version, &[], head_only, None)
-        .is_err()
-    {
-        return;
-    }
-    // tiny_http drops a `Connection` header it is given; we always close, so say so.
-    if let Some(eol) = out.windows(2).position(|w| w == b"\r\n") {
-        out.splice(eol + 2..eol + 2, b"Connection: close\r\n".iter().copied());
-    }
-    let _ = stream.write_all(&out);
+    let _ = stream.write_all(reply_bytes(reply, minor, head_only).as_bytes());
     let _ = stream.flush();
+}
+
+/// The whole response: status line, `Connection: close`, `Date`, the reply's headers and
+/// `Content-Length`, then the body (none for `HEAD`).
+fn reply_bytes(reply: &Reply, minor: u8, head_only: bool) -> String {
+    let mut out = String::with_capacity(256 + reply.body.len());
+    out.push_str(if minor == 0 { "HTTP/1.0 " } else { "HTTP/1.1 " });
+    super::push_u64(&mut out, u64::from(reply.code));
+    out.push(' ');
+    out.push_str(reason(reply.code));
+    out.push_str("\r\nConnection: close\r\nDate: ");
+    push_http_date(&mut out, std::time::SystemTime::now());
+    out.push_str("\r\nContent-Type: ");
+    out.push_str(reply.content_type());
+    out.push_str("\r\nCache-Control: no-store\r\n");
+    if let Some(s) = reply.retry_after {
+        out.push_str("Retry-After: ");
+        super::push_u64(&mut out, s);
+        out.push_str("\r\n");
+    }
+    if reply.code == 401 {
+        out.push_str("WWW-Authenticate: Bearer\r\n");
+    }
+    out.push_str("Content-Length: ");
+    super::push_u64(&mut out, reply.body.len() as u64);
+    out.push_str("\r\n\r\n");
+    if !head_only {
+        out.push_str(&reply.body);
+    }
+    out
+}
+
+/// Appends an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, RFC 9110) for `t`.
+pub fn push_http_date(out: &mut String, t: std::time::SystemTime) {
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    // 32-bit arithmetic below (no 64-bit division on mips32): days fit in u32 for any real clock
+    let days = u32::try_from(secs / 86_400).unwrap_or(0);
+    let rem = (secs % 86_400) as u32;
+    // days since 1970-01-01 to a civil date (H. Hinnant's algorithm), proleptic Gregorian
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u32::from(month <= 2);
+    const WEEKDAYS: &str = "ThuFriSatSunMonTueWed";
+    const MONTHS: &str = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    let wd = (days % 7) as usize * 3;
+    out.push_str(WEEKDAYS.get(wd..wd + 3).unwrap_or("Thu"));
+    out.push_str(", ");
+    push_2(out, day);
+    out.push(' ');
+    let mi = (month as usize).saturating_sub(1) * 3;
+    out.push_str(MONTHS.get(mi..mi + 3).unwrap_or("Jan"));
+    out.push(' ');
+    super::push_u64(out, u64::from(year));
+    out.push(' ');
+    push_2(out, rem / 3600);
+    out.push(':');
+    push_2(out, rem / 60 % 60);
+    out.push(':');
+    push_2(out, rem % 60);
+    out.push_str(" GMT");
+}
+
+/// Two decimal digits (`n` < 100).
+fn push_2(out: &mut String, n: u32) {
+    out.push(char::from(b'0' + (n / 10 % 10) as u8));
+    out.push(char::from(b'0' + (n % 10) as u8));
 }
 
 /// Answers a refused head. `drain`: the client may still be sending (a body we will not read);
 /// read a bounded amount briefly so the kernel does not reset the connection before the answer
 /// arrives. Nothing of it is kept.
 fn respond_raw(stream: &mut TcpStream, code: u16, msg: &str, drain: bool) {
-    let body = format!("{msg}\n");
-    let out = format!(
-        "HTTP/1.1 {code} {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        reason(code),
-        body.len()
-    );
+    let out = reply_bytes(&Reply::text(code, msg), 1, false);
     let _ = stream.write_all(out.as_bytes());
     let _ = stream.shutdown(Shutdown::Write);
     if drain {
@@ -477,6 +554,20 @@ mod tests {
         assert_eq!(l.request_timeout, Duration::from_secs(3600));
         assert_eq!(l.workers, 1);
         let _ = Instant::now() + l.request_timeout;
+    }
+
+    #[test]
+    fn formats_http_dates() {
+        let date = |secs: u64| {
+            let mut s = String::new();
+            push_http_date(&mut s, std::time::UNIX_EPOCH + Duration::from_secs(secs));
+            s
+        };
+        assert_eq!(date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(date(420_895_020), "Wed, 04 May 1983 11:17:00 GMT");
+        assert_eq!(date(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(date(1_709_210_096), "Thu, 29 Feb 2024 12:34:56 GMT");
+        assert_eq!(date(4_133_980_799), "Fri, 31 Dec 2100 23:59:59 GMT");
     }
 
     #[test]

@@ -5,8 +5,9 @@
 
 use super::auth;
 use super::cgi::{parse_uci_options, DEFAULT_UCI_FILE};
+use super::cidr::push_ip;
 use crate::config::ServeConfig;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::Duration;
@@ -33,9 +34,7 @@ fn fetch_status(target: SocketAddr) -> Result<String, String> {
     s.write_all(b"GET /status HTTP/1.0\r\nAccept: application/json\r\n\r\n")
         .map_err(|e| e.to_string())?;
     let mut raw = Vec::new();
-    s.take(256 * 1024)
-        .read_to_end(&mut raw)
-        .map_err(|e| e.to_string())?;
+    super::read_capped(&mut s, 256 * 1024, &mut raw).map_err(|e| e.to_string())?;
     let text = String::from_utf8_lossy(&raw);
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let status_line = head.lines().next().unwrap_or("");
@@ -43,6 +42,26 @@ fn fetch_status(target: SocketAddr) -> Result<String, String> {
         return Err(format!("answered '{status_line}': {}", body.trim()));
     }
     Ok(body.trim().to_string())
+}
+
+/// `addr` as its `Display` writes it (`a.b.c.d:port`, `[v6%scope]:port`), via [`push_ip`].
+fn socket_addr_text(addr: SocketAddr) -> String {
+    let mut s = String::with_capacity(48);
+    match addr {
+        SocketAddr::V4(a) => push_ip(&mut s, (*a.ip()).into()),
+        SocketAddr::V6(a) => {
+            s.push('[');
+            push_ip(&mut s, (*a.ip()).into());
+            if a.scope_id() != 0 {
+                s.push('%');
+                super::push_u64(&mut s, u64::from(a.scope_id()));
+            }
+            s.push(']');
+        }
+    }
+    s.push(':');
+    super::push_u64(&mut s, u64::from(addr.port()));
+    s
 }
 
 /// Runs the subcommand; returns the exit code.
@@ -98,11 +117,13 @@ pub fn status_main(args: &[String]) -> i32 {
     };
     match fetch_status(target) {
         Ok(body) => {
+            let target = socket_addr_text(target);
             println!("daemon: http://{target}/status");
             println!("{body}");
             0
         }
         Err(e) => {
+            let target = socket_addr_text(target);
             println!("daemon: not reachable at {target}: {e}");
             1
         }
@@ -112,6 +133,19 @@ pub fn status_main(args: &[String]) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn socket_addresses_print_like_display() {
+        for a in [
+            "127.0.0.1:8767",
+            "[::1]:80",
+            "[fe80::1%3]:8080",
+            "[::ffff:1.2.3.4]:1",
+        ] {
+            let addr: SocketAddr = a.parse().unwrap();
+            assert_eq!(socket_addr_text(addr), addr.to_string());
+        }
+    }
 
     #[test]
     fn wildcard_listen_maps_to_loopback() {
