@@ -26,11 +26,15 @@ const ENCODE_USAGE: &str =
     "usage: smsgw encode [--to NUMBER] [--smsc NUMBER] [--flash] [--report] \
 [--ucs2] [--validity VP] [--max-parts N] [--ref N] [--] TEXT";
 
-fn number_arg<T: std::str::FromStr>(flag: &str, v: &str) -> Result<T, i32> {
-    v.parse().map_err(|_| {
-        eprintln!("smsgw encode: {flag} needs a number in range, got '{v}'");
-        2
-    })
+/// A decimal option value no larger than `max` (one non-generic parser for every option).
+fn number_arg(flag: &str, v: &str, max: usize) -> Result<usize, i32> {
+    match v.parse::<usize>() {
+        Ok(n) if n <= max => Ok(n),
+        _ => {
+            eprintln!("smsgw encode: {flag} needs a number in range, got '{v}'");
+            Err(2)
+        }
+    }
 }
 use crate::status::GatewayStatus;
 use std::sync::Arc;
@@ -76,9 +80,10 @@ fn encode_inner(args: &[String]) -> Result<(), i32> {
                 match flag {
                     "--to" => to = v.clone(),
                     "--smsc" => opts.smsc = Some(v.clone()),
-                    "--validity" => opts.validity = Some(number_arg(flag, v)?),
-                    "--max-parts" => opts.max_parts = number_arg(flag, v)?,
-                    _ => reference = number_arg(flag, v)?,
+                    // The range checks make the casts lossless.
+                    "--validity" => opts.validity = Some(number_arg(flag, v, 255)? as u8),
+                    "--max-parts" => opts.max_parts = number_arg(flag, v, usize::MAX)?,
+                    _ => reference = number_arg(flag, v, 255)? as u8,
                 }
             }
             _ => {

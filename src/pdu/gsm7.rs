@@ -32,9 +32,27 @@
 /// The escape septet that introduces an extension-table character.
 pub const ESC: u8 = 0x1B;
 
+/// The table as UTF-16 units: every entry is in the Basic Multilingual Plane, and half the size of
+/// `[char; 128]` in the router binary.
+const fn chars_to_u16(chars: [char; 128]) -> [u16; 128] {
+    let mut out = [0u16; 128];
+    let mut i = 0;
+    while i < 128 {
+        out[i] = chars[i] as u16;
+        i += 1;
+    }
+    out
+}
+
+/// The default-alphabet character of a septet (the high bit is ignored).
+pub fn default_char(septet: u8) -> char {
+    let unit = DEFAULT_ALPHABET[usize::from(septet & 0x7F)];
+    char::from_u32(u32::from(unit)).unwrap_or(' ')
+}
+
 /// Default alphabet, indexed by septet. Slot 0x1B (ESC) is never produced by decoding and never
 /// matched when encoding.
-pub static DEFAULT_ALPHABET: [char; 128] = [
+pub static DEFAULT_ALPHABET: [u16; 128] = chars_to_u16([
     '@', '£', '$', '¥', 'è', 'é', 'ù', 'ì', 'ò', 'Ç', '\n', 'Ø', 'ø', '\r', 'Å', 'å', //
     'Δ', '_', 'Φ', 'Γ', 'Λ', 'Ω', 'Π', 'Ψ', 'Σ', 'Θ', 'Ξ', '\u{1B}', 'Æ', 'æ', 'ß', 'É', //
     ' ', '!', '"', '#', '¤', '%', '&', '\'', '(', ')', '*', '+', ',', '-', '.', '/', //
@@ -43,7 +61,7 @@ pub static DEFAULT_ALPHABET: [char; 128] = [
     'P', 'Q', 'R', 'S', 'T', 'U', 'V', 'W', 'X', 'Y', 'Z', 'Ä', 'Ö', 'Ñ', 'Ü', '§', //
     '¿', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o', //
     'p', 'q', 'r', 's', 't', 'u', 'v', 'w', 'x', 'y', 'z', 'ä', 'ö', 'ñ', 'ü', 'à', //
-];
+]);
 
 /// Extension table: (code after ESC, character).
 pub static EXTENSION: [(u8, char); 10] = [
@@ -70,7 +88,10 @@ pub enum Gsm7Char {
 
 /// Looks a character up in both tables; `None` if the default alphabet cannot represent it.
 pub fn lookup(c: char) -> Option<Gsm7Char> {
-    if let Some(pos) = DEFAULT_ALPHABET.iter().position(|&d| d == c) {
+    if let Some(pos) = DEFAULT_ALPHABET
+        .iter()
+        .position(|&d| u32::from(d) == u32::from(c))
+    {
         if pos != ESC as usize {
             return Some(Gsm7Char::Single(pos as u8));
         }
@@ -107,13 +128,13 @@ pub fn decode_septets(septets: &[u8]) -> String {
             let c = match EXTENSION.iter().find(|&&(code, _)| code == s) {
                 Some(&(_, c)) => c,
                 None if s == ESC => ' ',
-                None => DEFAULT_ALPHABET[s as usize],
+                None => default_char(s),
             };
             text.push(c);
         } else if s == ESC {
             escaped = true;
         } else {
-            text.push(DEFAULT_ALPHABET[s as usize]);
+            text.push(default_char(s));
         }
     }
     text
@@ -232,13 +253,15 @@ mod tests {
 
     #[test]
     fn every_table_character_round_trips() {
-        for (i, &c) in DEFAULT_ALPHABET.iter().enumerate() {
-            if i == ESC as usize {
+        for i in 0..128u8 {
+            let c = default_char(i);
+            assert_eq!(u32::from(c), u32::from(DEFAULT_ALPHABET[usize::from(i)]));
+            if i == ESC {
                 assert_eq!(lookup(c), None);
                 continue;
             }
-            assert_eq!(lookup(c), Some(Gsm7Char::Single(i as u8)));
-            assert_eq!(decode_septets(&[i as u8]), c.to_string());
+            assert_eq!(lookup(c), Some(Gsm7Char::Single(i)));
+            assert_eq!(decode_septets(&[i]), c.to_string());
         }
     }
 
