@@ -15,7 +15,7 @@ use crate::pdu::SubmitPart;
 use crate::status::{GatewayStatus, Registration};
 use session::{InitError, Timeouts};
 use std::fmt;
-use std::io::{Read, Write};
+use std::io::{self, Read, Write};
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -44,9 +44,41 @@ pub trait SmsSender: Send {
     fn send_part(&mut self, part: &SubmitPart) -> Result<u8, SendError>;
 }
 
-/// A byte stream to a modem (serial port or the simulated one).
-pub trait ModemPort: Read + Write + Send {}
-impl<T: Read + Write + Send> ModemPort for T {}
+/// A byte stream to a modem (serial port or the simulated one). Only the three calls the AT layer
+/// needs are in its vtable: a `dyn Read + Write` vtable would keep every provided `Read`/`Write`
+/// method of both port types in the router binary (several KB).
+pub trait ModemPort: Send {
+    fn read_port(&mut self, buf: &mut [u8]) -> io::Result<usize>;
+    fn write_port(&mut self, buf: &[u8]) -> io::Result<usize>;
+    fn flush_port(&mut self) -> io::Result<()>;
+}
+
+impl<T: Read + Write + Send> ModemPort for T {
+    fn read_port(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.read(buf)
+    }
+    fn write_port(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write(buf)
+    }
+    fn flush_port(&mut self) -> io::Result<()> {
+        self.flush()
+    }
+}
+
+impl Read for dyn ModemPort {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.read_port(buf)
+    }
+}
+
+impl Write for dyn ModemPort {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_port(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.flush_port()
+    }
+}
 
 /// How often status is refreshed when idle and registered.
 const REFRESH: Duration = Duration::from_secs(60);
