@@ -6,6 +6,7 @@
 //! retrying the part in flight. Also the built-in simulated modem (`sim.rs`, `--device sim`).
 //! It must not touch the spool, HTTP or PDU internals: it sends the hex it is given.
 
+pub mod serial;
 pub mod session;
 pub mod sim;
 
@@ -92,13 +93,11 @@ const DEVICE_POLL: Duration = Duration::from_millis(300);
 const INIT_RETRY: Duration = Duration::from_secs(3);
 
 /// Opens the serial device at `path` (8N1, `baud`), with a short read timeout for the AT loop.
-pub fn open_serial(path: &str, baud: u32) -> Result<serialport::TTYPort, String> {
+pub fn open_serial(path: &str, baud: u32) -> Result<serial::SerialPort, String> {
     if !Path::new(path).exists() {
         return Err(format!("{path} is not present"));
     }
-    serialport::new(path, baud)
-        .timeout(Duration::from_millis(100))
-        .open_native()
+    serial::SerialPort::open(path, baud, Duration::from_millis(100))
         .map_err(|e| format!("{path}: {e}"))
 }
 
