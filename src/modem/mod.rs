@@ -97,7 +97,10 @@ pub fn open_serial(path: &str, baud: u32) -> Result<serial::SerialPort, String> 
     if !Path::new(path).exists() {
         return Err(format!("{path} is not present"));
     }
-    serial::SerialPort::open(path, baud, Duration::from_millis(100))
+    let Some(speed) = serial::speed(baud) else {
+        return Err(format!("{path}: unsupported baud rate {baud}"));
+    };
+    serial::SerialPort::open(path, speed, Duration::from_millis(100))
         .map_err(|e| format!("{path}: {e}"))
 }
 
