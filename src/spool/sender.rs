@@ -296,21 +296,31 @@ pub fn one_line(s: &str) -> String {
 }
 
 /// smsd's time stamp `yy-mm-dd hh:mm:ss` (UTC: the router has no time zone database).
+/// Written digit by digit in 32-bit arithmetic (no `core::fmt`, no 64-bit division on the router).
 pub fn smsd_time(t: SystemTime) -> String {
     let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Days fit 32 bits for any year below about 270 000; later times are clamped there.
+    let days = u32::try_from(secs / 86_400)
+        .unwrap_or(u32::MAX)
+        .min(100_000_000);
+    let rem = (secs % 86_400) as u32;
     let (y, m, d) = civil_from_days(days);
-    format!(
-        "{:02}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        y % 100,
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
+    let mut out = *b"00-00-00 00:00:00";
+    for (i, v) in [y % 100, m, d, rem / 3600, rem / 60 % 60, rem % 60]
+        .into_iter()
+        .enumerate()
+    {
+        if let Some([hi, lo]) = out.get_mut(3 * i..3 * i + 2) {
+            *hi = b'0' + (v / 10 % 10) as u8;
+            *lo = b'0' + (v % 10) as u8;
+        }
+    }
+    out.iter().map(|&b| char::from(b)).collect()
 }
 
 /// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
+/// `days` must stay below about 4.29e9 - 719 468 (the caller clamps).
+fn civil_from_days(days: u32) -> (u32, u32, u32) {
     let z = days + 719_468;
     let era = z / 146_097;
     let doe = z - era * 146_097;
@@ -319,7 +329,7 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
     let mp = (5 * doy + 2) / 153;
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + u64::from(m <= 2);
+    let y = yoe + era * 400 + u32::from(m <= 2);
     (y, m, d)
 }
 
@@ -355,11 +365,8 @@ pub fn expired(
 }
 
 fn prune(dir: &Path, keep: usize, keep_days: u64, now: SystemTime) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let files = rd
-        .filter_map(|e| e.ok())
+    let files = super::entries(dir)
+        .into_iter()
         .filter(|e| !e.file_name().as_bytes().starts_with(b"."))
         .filter_map(|e| Some((e.file_name(), e.metadata().ok()?.modified().ok()?)))
         .collect();
@@ -522,6 +529,8 @@ mod tests {
         assert_eq!(smsd_time(t), "26-11-21 08:00:19");
         let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
         assert_eq!(smsd_time(leap), "00-02-29 00:00:00");
+        let far = UNIX_EPOCH + Duration::from_secs(u64::MAX / 2);
+        assert_eq!(smsd_time(far).len(), 17);
     }
 
     #[test]
