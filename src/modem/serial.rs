@@ -19,41 +19,44 @@ pub struct SerialPort {
     timeout_ms: libc::c_int,
 }
 
-/// `termios` speed constant of `baud` (the rates serialport accepts on Linux/musl).
+/// The rates serialport accepts on Linux/musl and their `termios` constants (a table: a `match`
+/// compiles to a much larger compare chain on MIPS).
+const SPEEDS: [(u32, libc::speed_t); 30] = [
+    (50, libc::B50),
+    (75, libc::B75),
+    (110, libc::B110),
+    (134, libc::B134),
+    (150, libc::B150),
+    (200, libc::B200),
+    (300, libc::B300),
+    (600, libc::B600),
+    (1200, libc::B1200),
+    (1800, libc::B1800),
+    (2400, libc::B2400),
+    (4800, libc::B4800),
+    (9600, libc::B9600),
+    (19_200, libc::B19200),
+    (38_400, libc::B38400),
+    (57_600, libc::B57600),
+    (115_200, libc::B115200),
+    (230_400, libc::B230400),
+    (460_800, libc::B460800),
+    (500_000, libc::B500000),
+    (576_000, libc::B576000),
+    (921_600, libc::B921600),
+    (1_000_000, libc::B1000000),
+    (1_152_000, libc::B1152000),
+    (1_500_000, libc::B1500000),
+    (2_000_000, libc::B2000000),
+    (2_500_000, libc::B2500000),
+    (3_000_000, libc::B3000000),
+    (3_500_000, libc::B3500000),
+    (4_000_000, libc::B4000000),
+];
+
+/// `termios` speed constant of `baud`.
 pub fn speed(baud: u32) -> Option<libc::speed_t> {
-    Some(match baud {
-        50 => libc::B50,
-        75 => libc::B75,
-        110 => libc::B110,
-        134 => libc::B134,
-        150 => libc::B150,
-        200 => libc::B200,
-        300 => libc::B300,
-        600 => libc::B600,
-        1200 => libc::B1200,
-        1800 => libc::B1800,
-        2400 => libc::B2400,
-        4800 => libc::B4800,
-        9600 => libc::B9600,
-        19_200 => libc::B19200,
-        38_400 => libc::B38400,
-        57_600 => libc::B57600,
-        115_200 => libc::B115200,
-        230_400 => libc::B230400,
-        460_800 => libc::B460800,
-        500_000 => libc::B500000,
-        576_000 => libc::B576000,
-        921_600 => libc::B921600,
-        1_000_000 => libc::B1000000,
-        1_152_000 => libc::B1152000,
-        1_500_000 => libc::B1500000,
-        2_000_000 => libc::B2000000,
-        2_500_000 => libc::B2500000,
-        3_000_000 => libc::B3000000,
-        3_500_000 => libc::B3500000,
-        4_000_000 => libc::B4000000,
-        _ => return None,
-    })
+    SPEEDS.iter().find(|(b, _)| *b == baud).map(|&(_, s)| s)
 }
 
 fn check(r: libc::c_int) -> io::Result<()> {
