@@ -10,7 +10,7 @@ use super::{
     MAX_FILE_BYTES, OUTGOING, SENT,
 };
 use crate::config::ServeConfig;
-use crate::modem::{SendError, SmsSender};
+use crate::modem::{spawn_named, SendError, SmsSender};
 use crate::pdu::{self, EncodeOptions};
 use crate::status::GatewayStatus;
 use std::ffi::{CString, OsString};
@@ -390,9 +390,9 @@ fn run_hook(cfg: &ServeConfig, event: &'static str, path: &Path) {
     };
     let timeout = cfg.hook_timeout;
     let what = format!("{hook} {event} {}", path.display());
-    let watcher = std::thread::Builder::new()
-        .name("hook".into())
-        .spawn(move || {
+    let watcher = spawn_named(
+        "hook",
+        Box::new(move || {
             let started = Instant::now();
             loop {
                 let mut st: libc::c_int = 0;
@@ -417,7 +417,8 @@ fn run_hook(cfg: &ServeConfig, event: &'static str, path: &Path) {
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }
-        });
+        }),
+    );
     if let Err(e) = watcher {
         // Without a watcher the hook runs unsupervised; it is reaped as a zombie at exit.
         eprintln!("smsgw: hook: cannot start watcher thread: {e}");
@@ -491,9 +492,9 @@ fn watch_outgoing(spool: &Arc<Spool>) -> bool {
         return false;
     }
     let spool = spool.clone();
-    std::thread::Builder::new()
-        .name("spool-watch".into())
-        .spawn(move || {
+    spawn_named(
+        "spool-watch",
+        Box::new(move || {
             let mut buf = [0u8; 1024];
             loop {
                 // SAFETY: reads into a buffer we own, at most its length.
@@ -505,8 +506,9 @@ fn watch_outgoing(spool: &Arc<Spool>) -> bool {
                 }
                 spool.poke();
             }
-        })
-        .is_ok()
+        }),
+    )
+    .is_ok()
 }
 
 #[cfg(test)]
