@@ -27,7 +27,7 @@ const RECOVER_EVERY: Duration = Duration::from_secs(60);
 
 /// Deterministic pause points for crash tests: `SMSGW_FAULT=pause-before-claim|pause-after-claim|
 /// pause-after-send` makes the sender announce `smsgw: fault: paused at X` and sleep there.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Fault {
     None,
     BeforeClaim,
@@ -47,7 +47,13 @@ impl Fault {
 
     fn pause(self, at: Fault) {
         if self != Fault::None && self == at {
-            eprintln!("smsgw: fault: paused at {at:?}");
+            let name = match at {
+                Fault::None => "None",
+                Fault::BeforeClaim => "BeforeClaim",
+                Fault::AfterClaim => "AfterClaim",
+                Fault::AfterSend => "AfterSend",
+            };
+            eprintln!("smsgw: fault: paused at {name}");
             std::thread::sleep(Duration::from_secs(3600));
         }
     }
@@ -176,19 +182,22 @@ fn process(
         Ok(p) => p,
         Err(e) => return fail(spool, claim, file, &e.to_string(), cfg, status),
     };
-    let mut refs: Vec<String> = file
-        .header("Message_id")
-        .map(|m| m.split(' ').map(str::to_string).collect())
-        .unwrap_or_default();
+    // Message references of the parts sent so far (from an interrupted earlier try), space-separated.
+    let mut refs = file.header("Message_id").unwrap_or("").to_string();
     for (i, part) in parts.iter().enumerate().skip(already) {
         match modem.send_part(part) {
-            Ok(mr) => refs.push(mr.to_string()),
+            Ok(mr) => {
+                if !refs.is_empty() {
+                    refs.push(' ');
+                }
+                refs.push_str(&mr.to_string());
+            }
             Err(SendError::Permanent(m)) => return fail(spool, claim, file, &m, cfg, status),
             Err(SendError::Transient(m)) => {
                 if i > 0 {
                     let _ = file.set_header(HDR_PARTS_SENT, &i.to_string());
                     let _ = file.set_header(HDR_CONCAT_REF, &reference.to_string());
-                    let _ = file.set_header("Message_id", &refs.join(" "));
+                    let _ = file.set_header("Message_id", &refs);
                 }
                 return retry(spool, claim, file, &m, cfg, status);
             }
@@ -197,7 +206,7 @@ fn process(
     fault.pause(Fault::AfterSend);
     let now = SystemTime::now();
     let _ = file.set_header("Sent", &smsd_time(now));
-    let _ = file.set_header("Message_id", &refs.join(" "));
+    let _ = file.set_header("Message_id", &refs);
     if parts.len() > 1 {
         let _ = file.set_header("Parts", &parts.len().to_string());
     }
