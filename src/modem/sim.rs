@@ -11,6 +11,17 @@ use std::time::Duration;
 
 const MAX_INPUT: usize = 4096;
 
+/// Commands with an information line before `OK` (a table is smaller than a `match` here).
+const ANSWERS: &[(&str, &str)] = &[
+    ("AT+CPIN?", "+CPIN: READY"),
+    ("AT+CSQ", "+CSQ: 22,99"),
+    ("AT+CREG?", "+CREG: 0,1"),
+    ("AT+COPS?", "+COPS: 0,0,\"smsgw sim\",7"),
+    ("AT+CGMI", "huawei"),
+    ("AT+CGMM", "E3372 (simulated)"),
+    ("AT+CGSN", "000000000000000"),
+];
+
 /// A well-behaved E3372 with a SIM that needs no PIN, registered at home.
 #[derive(Debug)]
 pub struct SimModem {
@@ -55,38 +66,23 @@ impl SimModem {
         if !cmd.starts_with("AT") {
             return;
         }
-        let answer: &[&str] = match cmd.as_str() {
-            "ATE0" => {
-                self.echo = false;
-                &[]
-            }
-            "ATE1" => {
-                self.echo = true;
-                &[]
-            }
-            "AT+CPIN?" => &["+CPIN: READY"],
-            "AT+CSQ" => &["+CSQ: 22,99"],
-            "AT+CREG?" => &["+CREG: 0,1"],
-            "AT+COPS?" => &["+COPS: 0,0,\"smsgw sim\",7"],
-            "AT+CGMI" => &["huawei"],
-            "AT+CGMM" => &["E3372 (simulated)"],
-            "AT+CGSN" => &["000000000000000"],
-            _ => {
-                if let Some(len) = cmd.strip_prefix("AT+CMGS=") {
-                    match len.trim().parse::<usize>() {
-                        Ok(n) if (1..=200).contains(&n) => {
-                            self.pdu_len = Some(n);
-                            self.output.extend_from_slice(b"\r\n> ");
-                        }
-                        _ => self.say("+CMS ERROR: 304"),
-                    }
-                    return;
+        match cmd.as_str() {
+            "ATE0" => self.echo = false,
+            "ATE1" => self.echo = true,
+            _ => {}
+        }
+        if let Some(len) = cmd.strip_prefix("AT+CMGS=") {
+            match len.trim().parse::<usize>() {
+                Ok(n) if (1..=200).contains(&n) => {
+                    self.pdu_len = Some(n);
+                    self.output.extend_from_slice(b"\r\n> ");
                 }
-                &[]
+                _ => self.say("+CMS ERROR: 304"),
             }
-        };
-        for a in answer {
-            self.say(a);
+            return;
+        }
+        if let Some((_, answer)) = ANSWERS.iter().find(|(c, _)| *c == cmd) {
+            self.say(answer);
         }
         self.say("OK");
     }
