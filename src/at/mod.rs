@@ -7,7 +7,6 @@
 //! open devices: the caller hands it a stream. [`Digester`] is pure (bytes in, classified lines
 //! out); [`AtPort`] is the thin I/O loop around it.
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::time::{Duration, Instant};
@@ -118,7 +117,9 @@ pub struct Digester {
     pending: Option<Pending>,
     /// A two-line URC waiting for its second line.
     urc_head: Option<String>,
-    urcs: VecDeque<String>,
+    /// Oldest first; a `Vec` (at most `MAX_URCS`, so dropping the oldest is cheap): a
+    /// `VecDeque<String>` drained into a `Vec` cost over 1 KB in the router binary.
+    urcs: Vec<String>,
     lines: Vec<String>,
     outcome: Option<Outcome>,
     /// Bytes that arrived after the prompt, before the caller wrote the PDU.
@@ -194,7 +195,7 @@ impl Digester {
 
     /// URCs collected so far (oldest first).
     pub fn take_urcs(&mut self) -> Vec<String> {
-        self.urcs.drain(..).collect()
+        std::mem::take(&mut self.urcs)
     }
 
     /// Feeds raw bytes from the modem.
@@ -252,9 +253,9 @@ impl Digester {
 
     fn push_urc(&mut self, urc: String) {
         if self.urcs.len() >= MAX_URCS {
-            self.urcs.pop_front();
+            self.urcs.remove(0);
         }
-        self.urcs.push_back(urc);
+        self.urcs.push(urc);
     }
 
     fn classify(&mut self, line: String) {
@@ -484,6 +485,7 @@ impl<S: Read + Write> AtPort<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::VecDeque;
 
     /// Feeds a transcript; returns (urcs, info lines, outcome).
     fn digest(

@@ -6,6 +6,7 @@
 //! retrying the part in flight. Also the built-in simulated modem (`sim.rs`, `--device sim`).
 //! It must not touch the spool, HTTP or PDU internals: it sends the hex it is given.
 
+pub mod serial;
 pub mod session;
 pub mod sim;
 
@@ -15,7 +16,7 @@ use crate::pdu::SubmitPart;
 use crate::status::{GatewayStatus, Registration};
 use session::{InitError, Timeouts};
 use std::fmt;
-use std::io::{Read, Write};
+use std::io::{self, Read, Write};
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -44,9 +45,41 @@ pub trait SmsSender: Send {
     fn send_part(&mut self, part: &SubmitPart) -> Result<u8, SendError>;
 }
 
-/// A byte stream to a modem (serial port or the simulated one).
-pub trait ModemPort: Read + Write + Send {}
-impl<T: Read + Write + Send> ModemPort for T {}
+/// A byte stream to a modem (serial port or the simulated one). Only the three calls the AT layer
+/// needs are in its vtable: a `dyn Read + Write` vtable would keep every provided `Read`/`Write`
+/// method of both port types in the router binary (several KB).
+pub trait ModemPort: Send {
+    fn read_port(&mut self, buf: &mut [u8]) -> io::Result<usize>;
+    fn write_port(&mut self, buf: &[u8]) -> io::Result<usize>;
+    fn flush_port(&mut self) -> io::Result<()>;
+}
+
+impl<T: Read + Write + Send> ModemPort for T {
+    fn read_port(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.read(buf)
+    }
+    fn write_port(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write(buf)
+    }
+    fn flush_port(&mut self) -> io::Result<()> {
+        self.flush()
+    }
+}
+
+impl Read for dyn ModemPort {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.read_port(buf)
+    }
+}
+
+impl Write for dyn ModemPort {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_port(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.flush_port()
+    }
+}
 
 /// How often status is refreshed when idle and registered.
 const REFRESH: Duration = Duration::from_secs(60);
@@ -60,14 +93,25 @@ const DEVICE_POLL: Duration = Duration::from_millis(300);
 const INIT_RETRY: Duration = Duration::from_secs(3);
 
 /// Opens the serial device at `path` (8N1, `baud`), with a short read timeout for the AT loop.
-pub fn open_serial(path: &str, baud: u32) -> Result<serialport::TTYPort, String> {
+pub fn open_serial(path: &str, baud: u32) -> Result<serial::SerialPort, String> {
     if !Path::new(path).exists() {
         return Err(format!("{path} is not present"));
     }
-    serialport::new(path, baud)
-        .timeout(Duration::from_millis(100))
-        .open_native()
+    let Some(speed) = serial::speed(baud) else {
+        return Err(format!("{path}: unsupported baud rate {baud}"));
+    };
+    serial::SerialPort::open(path, speed, Duration::from_millis(100))
         .map_err(|e| format!("{path}: {e}"))
+}
+
+/// Starts a detached named thread. The modem's and the spool's threads all start through this one
+/// non-generic function: every `std::thread::Builder::spawn` instantiation costs about 0.6 KB in
+/// the router binary.
+pub fn spawn_named(name: &str, f: Box<dyn FnOnce() + Send>) -> io::Result<()> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .map(|_| ())
 }
 
 /// Opens `device` (`sim` = built-in simulated modem) for direct AT use (`smsgw at`).
@@ -106,9 +150,7 @@ pub fn open(cfg: &ServeConfig, status: Arc<GatewayStatus>) -> Box<dyn SmsSender>
         problem: "modem not initialised yet".into(),
         state: String::new(),
     };
-    let spawned = std::thread::Builder::new()
-        .name("modem".into())
-        .spawn(move || engine.run(mailbox));
+    let spawned = spawn_named("modem", Box::new(move || engine.run(mailbox)));
     if let Err(e) = spawned {
         eprintln!("smsgw: cannot start the modem thread: {e}");
     }

@@ -98,12 +98,8 @@ pub fn init<S: Read + Write>(
     at.command("ATE0", t.command).map_err(device)?;
     let _ = soft(at, "AT+CMEE=1", t.command)?;
     unlock_sim(at, cfg, t, pin_rejected)?;
-    let extra: Vec<&str> = if cfg.init.is_empty() {
-        DEFAULT_INIT.to_vec()
-    } else {
-        cfg.init.iter().map(String::as_str).collect()
-    };
-    for cmd in extra {
+    let defaults = DEFAULT_INIT.iter().copied().filter(|_| cfg.init.is_empty());
+    for cmd in defaults.chain(cfg.init.iter().map(String::as_str)) {
         if let Err(e) = soft(at, cmd, t.command)? {
             eprintln!("modem: init command {cmd} failed: {e}");
         }

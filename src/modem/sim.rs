@@ -6,17 +6,28 @@
 //! It must stay small (it ships in the router binary) and must not know the engine's internals.
 
 use crate::pdu;
-use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::time::Duration;
 
 const MAX_INPUT: usize = 4096;
 
+/// Commands with an information line before `OK` (a table is smaller than a `match` here).
+const ANSWERS: &[(&str, &str)] = &[
+    ("AT+CPIN?", "+CPIN: READY"),
+    ("AT+CSQ", "+CSQ: 22,99"),
+    ("AT+CREG?", "+CREG: 0,1"),
+    ("AT+COPS?", "+COPS: 0,0,\"smsgw sim\",7"),
+    ("AT+CGMI", "huawei"),
+    ("AT+CGMM", "E3372 (simulated)"),
+    ("AT+CGSN", "000000000000000"),
+];
+
 /// A well-behaved E3372 with a SIM that needs no PIN, registered at home.
 #[derive(Debug)]
 pub struct SimModem {
     input: Vec<u8>,
-    output: VecDeque<u8>,
+    /// What the modem "says", oldest first (a plain `Vec`: smaller than a `VecDeque` here).
+    output: Vec<u8>,
     echo: bool,
     /// `Some(len)` after `AT+CMGS=<len>`: collecting the PDU until Ctrl-Z.
     pdu_len: Option<usize>,
@@ -27,7 +38,7 @@ impl Default for SimModem {
     fn default() -> Self {
         SimModem {
             input: Vec::new(),
-            output: VecDeque::new(),
+            output: Vec::new(),
             echo: true,
             pdu_len: None,
             next_mr: 0,
@@ -41,52 +52,37 @@ impl SimModem {
     }
 
     fn say(&mut self, text: &str) {
-        self.output.extend(b"\r\n");
-        self.output.extend(text.as_bytes());
-        self.output.extend(b"\r\n");
+        self.output.extend_from_slice(b"\r\n");
+        self.output.extend_from_slice(text.as_bytes());
+        self.output.extend_from_slice(b"\r\n");
     }
 
     fn command(&mut self, line: &str) {
         if self.echo {
-            self.output.extend(line.as_bytes());
-            self.output.push_back(b'\r');
+            self.output.extend_from_slice(line.as_bytes());
+            self.output.push(b'\r');
         }
         let cmd = line.trim().to_ascii_uppercase();
         if !cmd.starts_with("AT") {
             return;
         }
-        let answer: &[&str] = match cmd.as_str() {
-            "ATE0" => {
-                self.echo = false;
-                &[]
-            }
-            "ATE1" => {
-                self.echo = true;
-                &[]
-            }
-            "AT+CPIN?" => &["+CPIN: READY"],
-            "AT+CSQ" => &["+CSQ: 22,99"],
-            "AT+CREG?" => &["+CREG: 0,1"],
-            "AT+COPS?" => &["+COPS: 0,0,\"smsgw sim\",7"],
-            "AT+CGMI" => &["huawei"],
-            "AT+CGMM" => &["E3372 (simulated)"],
-            "AT+CGSN" => &["000000000000000"],
-            _ => {
-                if let Some(len) = cmd.strip_prefix("AT+CMGS=") {
-                    match len.trim().parse::<usize>() {
-                        Ok(n) if (1..=200).contains(&n) => {
-                            self.pdu_len = Some(n);
-                            self.output.extend(b"\r\n> ");
-                        }
-                        _ => self.say("+CMS ERROR: 304"),
-                    }
-                    return;
+        match cmd.as_str() {
+            "ATE0" => self.echo = false,
+            "ATE1" => self.echo = true,
+            _ => {}
+        }
+        if let Some(len) = cmd.strip_prefix("AT+CMGS=") {
+            match len.trim().parse::<usize>() {
+                Ok(n) if (1..=200).contains(&n) => {
+                    self.pdu_len = Some(n);
+                    self.output.extend_from_slice(b"\r\n> ");
                 }
-                &[]
+                _ => self.say("+CMS ERROR: 304"),
             }
-        };
-        for a in answer {
-            self.say(a);
+            return;
+        }
+        if let Some((_, answer)) = ANSWERS.iter().find(|(c, _)| *c == cmd) {
+            self.say(answer);
         }
         self.say("OK");
     }
@@ -141,14 +137,11 @@ impl Read for SimModem {
             std::thread::sleep(Duration::from_millis(20));
             return Err(io::ErrorKind::TimedOut.into());
         }
-        let mut n = 0;
-        for slot in buf.iter_mut() {
-            match self.output.pop_front() {
-                Some(b) => *slot = b,
-                None => break,
-            }
-            n += 1;
+        let n = buf.len().min(self.output.len());
+        if let (Some(dst), Some(src)) = (buf.get_mut(..n), self.output.get(..n)) {
+            dst.copy_from_slice(src);
         }
+        self.output.drain(..n);
         Ok(n)
     }
 }

@@ -317,6 +317,9 @@ pub fn parse_validity(v: &str) -> Option<u8> {
 
 /// Relative TP-VP (3GPP TS 23.040 9.2.3.12.1) for at least `minutes`.
 pub fn validity_minutes(minutes: u64) -> u8 {
+    // Anything from 63 weeks on is 255: clamp so the rest is 32-bit arithmetic (no 64-bit division
+    // calls on the router).
+    let minutes = minutes.min(1_000_000) as u32;
     let vp = if minutes <= 720 {
         minutes.div_ceil(5).saturating_sub(1)
     } else if minutes <= 1440 {

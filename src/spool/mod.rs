@@ -200,10 +200,7 @@ impl Spool {
     /// Lists what `outgoing/` holds that may be taken now (see `take_next` for the order). Also returns the earliest future retry time seen, if any.
     fn scan(&self, now: SystemTime) -> (Vec<QueueEntry>, Option<SystemTime>) {
         let dir = self.dir(OUTGOING);
-        let Ok(rd) = fs::read_dir(&dir) else {
-            return (Vec::new(), None);
-        };
-        let names: Vec<OsString> = rd.filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
+        let names: Vec<OsString> = entries(&dir).iter().map(|e| e.file_name()).collect();
         let mut entries = Vec::new();
         let mut next_retry: Option<SystemTime> = None;
         for name in &names {
@@ -262,25 +259,20 @@ impl Spool {
     pub fn recover(&self, now: SystemTime) -> usize {
         let sending = self.dir(SENDING);
         let mut recovered = 0;
-        if let Ok(rd) = fs::read_dir(&sending) {
-            for e in rd.filter_map(|e| e.ok()) {
-                let path = e.path();
-                let Ok(file) = File::open(&path) else {
-                    continue;
-                };
-                if lock_exclusive(&file).is_err() || !same_file(&file, &path) {
-                    continue;
-                }
-                if fs::rename(&path, self.dir(OUTGOING).join(e.file_name())).is_ok() {
-                    recovered += 1;
-                }
+        for e in entries(&sending) {
+            let path = e.path();
+            let Ok(file) = File::open(&path) else {
+                continue;
+            };
+            if lock_exclusive(&file).is_err() || !same_file(&file, &path) {
+                continue;
+            }
+            if fs::rename(&path, self.dir(OUTGOING).join(e.file_name())).is_ok() {
+                recovered += 1;
             }
         }
         for dir in [TMP, OUTGOING, SENT, FAILED] {
-            let Ok(rd) = fs::read_dir(self.dir(dir)) else {
-                continue;
-            };
-            for e in rd.filter_map(|e| e.ok()) {
+            for e in entries(&self.dir(dir)) {
                 if dir != TMP
                     && !e
                         .file_name()
@@ -336,20 +328,26 @@ impl Spool {
     /// Number of messages waiting or being sent.
     pub fn depth(&self) -> u32 {
         let count = |d: &str| {
-            fs::read_dir(self.dir(d))
-                .map(|rd| {
-                    rd.filter_map(|e| e.ok())
-                        .filter(|e| {
-                            let n = e.file_name();
-                            let b = n.as_encoded_bytes();
-                            !b.starts_with(b".") && !b.ends_with(b".LOCK")
-                        })
-                        .count() as u32
+            entries(&self.dir(d))
+                .iter()
+                .filter(|e| {
+                    let n = e.file_name();
+                    let b = n.as_encoded_bytes();
+                    !b.starts_with(b".") && !b.ends_with(b".LOCK")
                 })
-                .unwrap_or(0)
+                .count() as u32
         };
         count(OUTGOING) + count(SENDING)
     }
+}
+
+/// The entries of `dir` (none when it cannot be read). Every listing of the spool goes through
+/// this one non-generic loop (smaller than an iterator chain over `ReadDir` at each place).
+#[inline(never)]
+pub(crate) fn entries(dir: &Path) -> Vec<fs::DirEntry> {
+    fs::read_dir(dir)
+        .map(|rd| rd.filter_map(|e| e.ok()).collect())
+        .unwrap_or_default()
 }
 
 /// A file in `outgoing/` that may be taken.
@@ -408,7 +406,8 @@ fn retry_at(file: &SpoolFile) -> Option<SystemTime> {
 fn read_head(path: &Path) -> Vec<u8> {
     let mut buf = Vec::new();
     if let Ok(f) = File::open(path) {
-        let _ = f.take(4096).read_to_end(&mut buf);
+        // `&File` like `claim`: one `read_to_end` instantiation in the binary, not two.
+        let _ = (&f).take(4096).read_to_end(&mut buf);
     }
     buf
 }

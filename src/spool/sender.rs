@@ -10,7 +10,7 @@ use super::{
     MAX_FILE_BYTES, OUTGOING, SENT,
 };
 use crate::config::ServeConfig;
-use crate::modem::{SendError, SmsSender};
+use crate::modem::{spawn_named, SendError, SmsSender};
 use crate::pdu::{self, EncodeOptions};
 use crate::status::GatewayStatus;
 use std::ffi::{CString, OsString};
@@ -27,7 +27,7 @@ const RECOVER_EVERY: Duration = Duration::from_secs(60);
 
 /// Deterministic pause points for crash tests: `SMSGW_FAULT=pause-before-claim|pause-after-claim|
 /// pause-after-send` makes the sender announce `smsgw: fault: paused at X` and sleep there.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Fault {
     None,
     BeforeClaim,
@@ -47,7 +47,13 @@ impl Fault {
 
     fn pause(self, at: Fault) {
         if self != Fault::None && self == at {
-            eprintln!("smsgw: fault: paused at {at:?}");
+            let name = match at {
+                Fault::None => "None",
+                Fault::BeforeClaim => "BeforeClaim",
+                Fault::AfterClaim => "AfterClaim",
+                Fault::AfterSend => "AfterSend",
+            };
+            eprintln!("smsgw: fault: paused at {name}");
             std::thread::sleep(Duration::from_secs(3600));
         }
     }
@@ -176,19 +182,22 @@ fn process(
         Ok(p) => p,
         Err(e) => return fail(spool, claim, file, &e.to_string(), cfg, status),
     };
-    let mut refs: Vec<String> = file
-        .header("Message_id")
-        .map(|m| m.split(' ').map(str::to_string).collect())
-        .unwrap_or_default();
+    // Message references of the parts sent so far (from an interrupted earlier try), space-separated.
+    let mut refs = file.header("Message_id").unwrap_or("").to_string();
     for (i, part) in parts.iter().enumerate().skip(already) {
         match modem.send_part(part) {
-            Ok(mr) => refs.push(mr.to_string()),
+            Ok(mr) => {
+                if !refs.is_empty() {
+                    refs.push(' ');
+                }
+                refs.push_str(&mr.to_string());
+            }
             Err(SendError::Permanent(m)) => return fail(spool, claim, file, &m, cfg, status),
             Err(SendError::Transient(m)) => {
                 if i > 0 {
                     let _ = file.set_header(HDR_PARTS_SENT, &i.to_string());
                     let _ = file.set_header(HDR_CONCAT_REF, &reference.to_string());
-                    let _ = file.set_header("Message_id", &refs.join(" "));
+                    let _ = file.set_header("Message_id", &refs);
                 }
                 return retry(spool, claim, file, &m, cfg, status);
             }
@@ -197,7 +206,7 @@ fn process(
     fault.pause(Fault::AfterSend);
     let now = SystemTime::now();
     let _ = file.set_header("Sent", &smsd_time(now));
-    let _ = file.set_header("Message_id", &refs.join(" "));
+    let _ = file.set_header("Message_id", &refs);
     if parts.len() > 1 {
         let _ = file.set_header("Parts", &parts.len().to_string());
     }
@@ -296,21 +305,31 @@ pub fn one_line(s: &str) -> String {
 }
 
 /// smsd's time stamp `yy-mm-dd hh:mm:ss` (UTC: the router has no time zone database).
+/// Written digit by digit in 32-bit arithmetic (no `core::fmt`, no 64-bit division on the router).
 pub fn smsd_time(t: SystemTime) -> String {
     let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Days fit 32 bits for any year below about 270 000; later times are clamped there.
+    let days = u32::try_from(secs / 86_400)
+        .unwrap_or(u32::MAX)
+        .min(100_000_000);
+    let rem = (secs % 86_400) as u32;
     let (y, m, d) = civil_from_days(days);
-    format!(
-        "{:02}-{m:02}-{d:02} {:02}:{:02}:{:02}",
-        y % 100,
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
+    let mut out = *b"00-00-00 00:00:00";
+    for (i, v) in [y % 100, m, d, rem / 3600, rem / 60 % 60, rem % 60]
+        .into_iter()
+        .enumerate()
+    {
+        if let Some([hi, lo]) = out.get_mut(3 * i..3 * i + 2) {
+            *hi = b'0' + (v / 10 % 10) as u8;
+            *lo = b'0' + (v % 10) as u8;
+        }
+    }
+    out.iter().map(|&b| char::from(b)).collect()
 }
 
 /// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
+/// `days` must stay below about 4.29e9 - 719 468 (the caller clamps).
+fn civil_from_days(days: u32) -> (u32, u32, u32) {
     let z = days + 719_468;
     let era = z / 146_097;
     let doe = z - era * 146_097;
@@ -319,7 +338,7 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
     let mp = (5 * doy + 2) / 153;
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + u64::from(m <= 2);
+    let y = yoe + era * 400 + u32::from(m <= 2);
     (y, m, d)
 }
 
@@ -355,11 +374,8 @@ pub fn expired(
 }
 
 fn prune(dir: &Path, keep: usize, keep_days: u64, now: SystemTime) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let files = rd
-        .filter_map(|e| e.ok())
+    let files = super::entries(dir)
+        .into_iter()
         .filter(|e| !e.file_name().as_bytes().starts_with(b"."))
         .filter_map(|e| Some((e.file_name(), e.metadata().ok()?.modified().ok()?)))
         .collect();
@@ -383,9 +399,9 @@ fn run_hook(cfg: &ServeConfig, event: &'static str, path: &Path) {
     };
     let timeout = cfg.hook_timeout;
     let what = format!("{hook} {event} {}", path.display());
-    let watcher = std::thread::Builder::new()
-        .name("hook".into())
-        .spawn(move || {
+    let watcher = spawn_named(
+        "hook",
+        Box::new(move || {
             let started = Instant::now();
             loop {
                 let mut st: libc::c_int = 0;
@@ -410,7 +426,8 @@ fn run_hook(cfg: &ServeConfig, event: &'static str, path: &Path) {
                 }
                 std::thread::sleep(Duration::from_millis(50));
             }
-        });
+        }),
+    );
     if let Err(e) = watcher {
         // Without a watcher the hook runs unsupervised; it is reaped as a zombie at exit.
         eprintln!("smsgw: hook: cannot start watcher thread: {e}");
@@ -484,9 +501,9 @@ fn watch_outgoing(spool: &Arc<Spool>) -> bool {
         return false;
     }
     let spool = spool.clone();
-    std::thread::Builder::new()
-        .name("spool-watch".into())
-        .spawn(move || {
+    spawn_named(
+        "spool-watch",
+        Box::new(move || {
             let mut buf = [0u8; 1024];
             loop {
                 // SAFETY: reads into a buffer we own, at most its length.
@@ -498,8 +515,9 @@ fn watch_outgoing(spool: &Arc<Spool>) -> bool {
                 }
                 spool.poke();
             }
-        })
-        .is_ok()
+        }),
+    )
+    .is_ok()
 }
 
 #[cfg(test)]
@@ -522,6 +540,8 @@ mod tests {
         assert_eq!(smsd_time(t), "26-11-21 08:00:19");
         let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
         assert_eq!(smsd_time(leap), "00-02-29 00:00:00");
+        let far = UNIX_EPOCH + Duration::from_secs(u64::MAX / 2);
+        assert_eq!(smsd_time(far).len(), 17);
     }
 
     #[test]
