@@ -6,7 +6,6 @@
 //! retrying the part in flight. Also the built-in simulated modem (`sim.rs`, `--device sim`).
 //! It must not touch the spool, HTTP or PDU internals: it sends the hex it is given.
 
-pub mod serial;
 pub mod session;
 pub mod sim;
 
@@ -93,14 +92,13 @@ const DEVICE_POLL: Duration = Duration::from_millis(300);
 const INIT_RETRY: Duration = Duration::from_secs(3);
 
 /// Opens the serial device at `path` (8N1, `baud`), with a short read timeout for the AT loop.
-pub fn open_serial(path: &str, baud: u32) -> Result<serial::SerialPort, String> {
+pub fn open_serial(path: &str, baud: u32) -> Result<serialport::TTYPort, String> {
     if !Path::new(path).exists() {
         return Err(format!("{path} is not present"));
     }
-    let Some(speed) = serial::speed(baud) else {
-        return Err(format!("{path}: unsupported baud rate {baud}"));
-    };
-    serial::SerialPort::open(path, speed, Duration::from_millis(100))
+    serialport::new(path, baud)
+        .timeout(Duration::from_millis(100))
+        .open_native()
         .map_err(|e| format!("{path}: {e}"))
 }
 
