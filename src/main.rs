@@ -4,9 +4,6 @@
 //! This file only wires: it picks the mode (CGI, daemon, diagnostic subcommand), builds the shared
 //! pieces and starts the threads. Logic lives in the modules.
 
-// Placeholder modules leave parts of the shared interfaces unused until they land.
-#![allow(dead_code)]
-
 mod at;
 mod cli;
 mod config;

@@ -348,6 +348,7 @@ impl<S: Read + Write> AtPort<S> {
         }
     }
 
+    #[cfg(test)] // used by the tests only
     pub fn get_mut(&mut self) -> &mut S {
         &mut self.io
     }

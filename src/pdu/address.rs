@@ -27,6 +27,7 @@ pub struct Address {
 }
 
 impl Address {
+    #[cfg(test)] // used by the tests only
     /// Type of number 101: an alphanumeric sender name such as `Vodafone`.
     pub fn is_alphanumeric(&self) -> bool {
         self.toa & 0x70 == 0x50

@@ -134,6 +134,7 @@ pub fn encode_submit(
     submit::encode(to, text, opts, reference)
 }
 
+#[cfg(test)] // used by the tests only
 /// How a text would be sent, without building PDUs (for limits and error messages).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MessagePlan {
@@ -143,6 +144,7 @@ pub struct MessagePlan {
     pub parts: usize,
 }
 
+#[cfg(test)] // used by the tests only
 /// Alphabet, length and number of parts `encode_submit` would use for `text`.
 pub fn plan(text: &str, opts: &EncodeOptions) -> MessagePlan {
     match gsm7::encode_text(text).filter(|_| !opts.force_ucs2) {
@@ -178,17 +180,6 @@ pub enum Tpdu {
     Submit(SubmitPdu),
     Deliver(DeliverPdu),
     StatusReport(StatusReportPdu),
-}
-
-impl Tpdu {
-    /// The user data, if this type carries one.
-    pub fn user_data(&self) -> Option<&UserData> {
-        match self {
-            Tpdu::Submit(s) => Some(&s.user_data),
-            Tpdu::Deliver(d) => Some(&d.user_data),
-            Tpdu::StatusReport(_) => None,
-        }
-    }
 }
 
 /// A whole PDU as seen in 27.005 PDU mode: SMSC field, then the TPDU.

@@ -18,10 +18,6 @@ impl<'a> Reader<'a> {
         self.pos
     }
 
-    pub fn remaining(&self) -> usize {
-        self.bytes.len().saturating_sub(self.pos)
-    }
-
     pub fn octet(&mut self, field: &'static str) -> Result<u8, PduError> {
         let b = *self.bytes.get(self.pos).ok_or(PduError::Malformed(field))?;
         self.pos += 1;

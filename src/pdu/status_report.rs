@@ -29,11 +29,13 @@ pub struct StatusReportPdu {
 }
 
 impl StatusReportPdu {
+    #[cfg(test)] // used by the tests only
     /// The message reached the recipient (TP-ST 0x00-0x1F).
     pub fn delivered(&self) -> bool {
         self.status < 0x20
     }
 
+    #[cfg(test)] // used by the tests only
     /// No further reports will follow for this message (delivered or failed for good).
     pub fn is_final(&self) -> bool {
         !(0x20..0x40).contains(&self.status)

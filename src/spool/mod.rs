@@ -112,6 +112,7 @@ impl Spool {
         })
     }
 
+    #[cfg(test)] // used by the tests only
     pub fn root(&self) -> &Path {
         &self.root
     }
