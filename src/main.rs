@@ -5,6 +5,7 @@
 //! pieces and starts the threads. Logic lives in the modules.
 
 mod at;
+mod civil;
 mod cli;
 mod config;
 mod http;

@@ -479,16 +479,7 @@ pub fn push_http_date(out: &mut String, t: std::time::SystemTime) {
     // 32-bit arithmetic below (no 64-bit division on mips32): days fit in u32 for any real clock
     let days = u32::try_from(secs / 86_400).unwrap_or(0);
     let rem = (secs % 86_400) as u32;
-    // days since 1970-01-01 to a civil date (H. Hinnant's algorithm), proleptic Gregorian
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u32::from(month <= 2);
+    let (year, month, day) = crate::civil::civil_from_days(days);
     const WEEKDAYS: &str = "ThuFriSatSunMonTueWed";
     const MONTHS: &str = "JanFebMarAprMayJunJulAugSepOctNovDec";
     let wd = (days % 7) as usize * 3;

@@ -313,7 +313,7 @@ pub fn smsd_time(t: SystemTime) -> String {
         .unwrap_or(u32::MAX)
         .min(100_000_000);
     let rem = (secs % 86_400) as u32;
-    let (y, m, d) = civil_from_days(days);
+    let (y, m, d) = crate::civil::civil_from_days(days);
     let mut out = *b"00-00-00 00:00:00";
     for (i, v) in [y % 100, m, d, rem / 3600, rem / 60 % 60, rem % 60]
         .into_iter()
@@ -325,21 +325,6 @@ pub fn smsd_time(t: SystemTime) -> String {
         }
     }
     out.iter().map(|&b| char::from(b)).collect()
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's algorithm).
-/// `days` must stay below about 4.29e9 - 719 468 (the caller clamps).
-fn civil_from_days(days: u32) -> (u32, u32, u32) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + u32::from(m <= 2);
-    (y, m, d)
 }
 
 /// Which files retention removes: beyond the newest `keep` (0 = no count limit) or older than
