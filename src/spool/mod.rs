@@ -201,7 +201,8 @@ impl Spool {
     /// Lists what `outgoing/` holds that may be taken now (see `take_next` for the order). Also returns the earliest future retry time seen, if any.
     fn scan(&self, now: SystemTime) -> (Vec<QueueEntry>, Option<SystemTime>) {
         let dir = self.dir(OUTGOING);
-        let names: Vec<OsString> = entries(&dir).iter().map(|e| e.file_name()).collect();
+        let mut names: Vec<OsString> = entries(&dir).iter().map(|e| e.file_name()).collect();
+        names.sort_unstable(); // `is_candidate_name` binary-searches for `.LOCK` companions
         let mut entries = Vec::new();
         let mut next_retry: Option<SystemTime> = None;
         for name in &names {
@@ -376,7 +377,8 @@ pub fn take_next(entries: &mut Vec<QueueEntry>) -> Option<QueueEntry> {
 }
 
 /// smsd's rules for names in `outgoing/`: no dot files, no `*.LOCK`, nothing with a `NAME.LOCK`
-/// companion (the writer still holds it).
+/// companion (the writer still holds it). `all` must be sorted (a backlog of n files then costs
+/// n log n, not n² comparisons per scan).
 pub fn is_candidate_name(name: &OsStr, all: &[OsString]) -> bool {
     let b = name.as_encoded_bytes();
     if b.is_empty() || b.starts_with(b".") || b.ends_with(b".LOCK") {
@@ -384,7 +386,7 @@ pub fn is_candidate_name(name: &OsStr, all: &[OsString]) -> bool {
     }
     let mut lock = name.to_os_string();
     lock.push(".LOCK");
-    !all.contains(&lock)
+    all.binary_search(&lock).is_err()
 }
 
 /// An empty file is a placeholder still to be filled (`mktemp` in `outgoing/` followed by `mv`
