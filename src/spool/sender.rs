@@ -24,6 +24,28 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 const RESCAN: Duration = Duration::from_secs(1);
 /// Look for orphaned claims of dead processes this often.
 const RECOVER_EVERY: Duration = Duration::from_secs(60);
+/// One listing of `outgoing/` serves the messages taken within this time. With a real modem (seconds
+/// per SMS) every message still starts from a fresh listing, so a new `Priority: high` file goes
+/// next; with an instant modem and a backlog of thousands, the sender no longer lists, stats and
+/// reads every waiting file once per message (which took CPU from the HTTP workers in a burst).
+const LISTING_FOR: Duration = Duration::from_millis(250);
+
+/// The sender's current listing of `outgoing/` (what `Spool::scan` found takeable).
+#[derive(Default)]
+pub(super) struct Listing {
+    queue: Vec<super::QueueEntry>,
+    next_retry: Option<SystemTime>,
+    taken: Option<Instant>,
+    /// When retention last ran, and whether a message was finished since.
+    pruned: Option<Instant>,
+    unpruned: bool,
+}
+
+/// Bounds `sent/` and `failed/` (count and age).
+fn retention(spool: &Spool, cfg: &ServeConfig, now: SystemTime) {
+    prune(&spool.dir(SENT), cfg.keep_sent, cfg.keep_days, now);
+    prune(&spool.dir(FAILED), cfg.keep_failed, cfg.keep_days, now);
+}
 
 /// Deterministic pause points for crash tests: `SMSGW_FAULT=pause-before-claim|pause-after-claim|
 /// pause-after-send` makes the sender announce `smsgw: fault: paused at X` and sleep there.
@@ -76,19 +98,9 @@ pub fn run_sender(
     if recovered > 0 {
         eprintln!("smsgw: recovered {recovered} interrupted message(s) from sending/");
     }
-    prune(
-        &spool.dir(SENT),
-        cfg.keep_sent,
-        cfg.keep_days,
-        SystemTime::now(),
-    );
-    prune(
-        &spool.dir(FAILED),
-        cfg.keep_failed,
-        cfg.keep_days,
-        SystemTime::now(),
-    );
+    retention(&spool, cfg, SystemTime::now());
     let mut last_recover = Instant::now();
+    let mut listing = Listing::default();
     loop {
         let now = SystemTime::now();
         if last_recover.elapsed() >= RECOVER_EVERY {
@@ -103,6 +115,7 @@ pub fn run_sender(
             fault,
             &mut reference,
             now,
+            &mut listing,
         );
         if let Step::Idle(next_retry) = step {
             let wait = next_retry
@@ -122,7 +135,9 @@ pub(super) enum Step {
     Idle(Option<SystemTime>),
 }
 
-/// Claims and handles the first takeable message of the queue.
+/// Claims and handles the first takeable message of the queue, from `listing` while it is fresh
+/// (see [`LISTING_FOR`]), else from a new listing of `outgoing/`.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn send_next(
     spool: &Spool,
     modem: &mut dyn SmsSender,
@@ -131,21 +146,41 @@ pub(super) fn send_next(
     fault: Fault,
     reference: &mut u8,
     now: SystemTime,
+    listing: &mut Listing,
 ) -> Step {
-    let (mut queue, next_retry) = spool.scan(now);
-    status.queue_depth.store(spool.depth(), Ordering::Relaxed);
-    while let Some(entry) = take_next(&mut queue) {
+    let stale = listing.taken.is_none_or(|t| t.elapsed() >= LISTING_FOR);
+    if listing.queue.is_empty() || stale {
+        (listing.queue, listing.next_retry) = spool.scan(now);
+        listing.taken = Some(Instant::now());
+        status.queue_depth.store(spool.depth(), Ordering::Relaxed);
+    }
+    while let Some(entry) = take_next(&mut listing.queue) {
         fault.pause(Fault::BeforeClaim);
+        // A file another sender took or that vanished since the listing is simply skipped.
         let Some(claim) = spool.claim(&entry.name) else {
             continue;
         };
         fault.pause(Fault::AfterClaim);
         *reference = reference.wrapping_add(1);
         process(spool, &claim, modem, cfg, status, fault, *reference);
-        status.queue_depth.store(spool.depth(), Ordering::Relaxed);
-        return Step::Worked; // rescan: a newer high-priority message goes next
+        let left = status.queue_depth.load(Ordering::Relaxed).saturating_sub(1);
+        status.queue_depth.store(left, Ordering::Relaxed);
+        // Retention after the send (not before it: it would delay the message), at most a few
+        // times a second in a burst, and once more when the queue runs empty.
+        listing.unpruned = true;
+        if listing.pruned.is_none_or(|t| t.elapsed() >= LISTING_FOR) {
+            retention(spool, cfg, now);
+            listing.pruned = Some(Instant::now());
+            listing.unpruned = false;
+        }
+        return Step::Worked;
     }
-    Step::Idle(next_retry)
+    if listing.unpruned {
+        retention(spool, cfg, now);
+        listing.unpruned = false;
+    }
+    listing.taken = None;
+    Step::Idle(listing.next_retry)
 }
 
 fn process(
@@ -216,7 +251,6 @@ fn process(
             GatewayStatus::count(&status.sent);
             eprintln!("smsgw: sent {name} to {} ({} part(s))", msg.to, parts.len());
             run_hook(cfg, "SENT", &path);
-            prune(&spool.dir(SENT), cfg.keep_sent, cfg.keep_days, now);
         }
         Err(e) => {
             // Stays in sending/ and is recovered (and sent again: at-least-once) later.
@@ -282,7 +316,6 @@ fn fail(
         Ok(path) => {
             eprintln!("smsgw: failed {name}: {reason}");
             run_hook(cfg, "FAILED", &path);
-            prune(&spool.dir(FAILED), cfg.keep_failed, cfg.keep_days, now);
         }
         Err(e) => eprintln!("smsgw: failed {name} ({reason}) and cannot move it: {e}"),
     }

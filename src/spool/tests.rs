@@ -1,6 +1,6 @@
 //! Unit tests of the spool queue and the sender loop with a fake modem.
 
-use super::sender::{send_next, Fault, Step};
+use super::sender::{send_next, Fault, Listing, Step};
 use super::*;
 use crate::config::ServeConfig;
 use crate::modem::{SendError, SmsSender};
@@ -76,6 +76,8 @@ impl Rig {
             Fault::None,
             &mut self.reference,
             now,
+            // A fresh listing per step: each test step sees `outgoing/` as it is now.
+            &mut Listing::default(),
         )
     }
 
@@ -512,4 +514,60 @@ fn oversized_files_fail_without_being_read_whole() {
     assert_eq!(r.names(FAILED), vec!["huge"]);
     assert_eq!(fs::read(r.spool.dir(FAILED).join("huge")).unwrap(), big);
     assert!(r.status.last_error().contains("larger than"));
+}
+
+#[test]
+fn one_listing_serves_a_burst_and_skips_files_gone_meanwhile() {
+    let mut r = Rig::new();
+    r.drop_file("a", b"To: 491721234567\n\nfirst");
+    r.drop_file("b", b"To: 491721234567\n\nsecond");
+    r.drop_file("c", b"To: 491721234567\n\nthird");
+    let mut listing = Listing::default();
+    let mut step = |r: &mut Rig| {
+        send_next(
+            &r.spool,
+            &mut r.modem,
+            &r.cfg,
+            &r.status,
+            Fault::None,
+            &mut r.reference,
+            SystemTime::now(),
+            &mut listing,
+        )
+    };
+    assert_eq!(step(&mut r), Step::Worked);
+    // Another sender takes one of the listed files before this one gets to it.
+    let taken = r.names(OUTGOING)[0].clone();
+    fs::remove_file(r.spool.dir(OUTGOING).join(&taken)).unwrap();
+    assert_eq!(step(&mut r), Step::Worked);
+    assert_eq!(step(&mut r), Step::Idle(None));
+    assert_eq!(r.names(SENT).len(), 2, "each remaining file sent once");
+    assert_eq!(r.modem.sent.len(), 2);
+    assert!(r.names(OUTGOING).is_empty());
+    assert_eq!(r.status.queue_depth.load(Ordering::Relaxed), 0);
+}
+
+#[test]
+fn retention_in_a_burst_catches_up_when_the_queue_runs_empty() {
+    let mut r = Rig::new();
+    r.cfg.keep_sent = 1;
+    for i in 0..3 {
+        r.drop_file(&format!("m{i}"), b"To: 491721234567\n\nburst");
+    }
+    let mut listing = Listing::default();
+    let mut step = |r: &mut Rig| {
+        send_next(
+            &r.spool,
+            &mut r.modem,
+            &r.cfg,
+            &r.status,
+            Fault::None,
+            &mut r.reference,
+            SystemTime::now(),
+            &mut listing,
+        )
+    };
+    while step(&mut r) == Step::Worked {}
+    assert_eq!(r.modem.sent.len(), 3);
+    assert_eq!(r.names(SENT).len(), 1, "bounded once the burst is over");
 }
