@@ -68,6 +68,12 @@ impl Rig {
     }
 
     fn step_at(&mut self, now: SystemTime) -> Step {
+        // A fresh listing per step: each test step sees `outgoing/` as it is now.
+        self.step_with(now, &mut Listing::default())
+    }
+
+    /// One step that keeps `listing` across calls, as the sender loop does.
+    fn step_with(&mut self, now: SystemTime, listing: &mut Listing) -> Step {
         send_next(
             &self.spool,
             &mut self.modem,
@@ -76,8 +82,7 @@ impl Rig {
             Fault::None,
             &mut self.reference,
             now,
-            // A fresh listing per step: each test step sees `outgoing/` as it is now.
-            &mut Listing::default(),
+            listing,
         )
     }
 
@@ -523,18 +528,7 @@ fn one_listing_serves_a_burst_and_skips_files_gone_meanwhile() {
     r.drop_file("b", b"To: 491721234567\n\nsecond");
     r.drop_file("c", b"To: 491721234567\n\nthird");
     let mut listing = Listing::default();
-    let mut step = |r: &mut Rig| {
-        send_next(
-            &r.spool,
-            &mut r.modem,
-            &r.cfg,
-            &r.status,
-            Fault::None,
-            &mut r.reference,
-            SystemTime::now(),
-            &mut listing,
-        )
-    };
+    let mut step = |r: &mut Rig| r.step_with(SystemTime::now(), &mut listing);
     assert_eq!(step(&mut r), Step::Worked);
     // Another sender takes one of the listed files before this one gets to it.
     let taken = r.names(OUTGOING)[0].clone();
@@ -555,18 +549,7 @@ fn retention_in_a_burst_catches_up_when_the_queue_runs_empty() {
         r.drop_file(&format!("m{i}"), b"To: 491721234567\n\nburst");
     }
     let mut listing = Listing::default();
-    let mut step = |r: &mut Rig| {
-        send_next(
-            &r.spool,
-            &mut r.modem,
-            &r.cfg,
-            &r.status,
-            Fault::None,
-            &mut r.reference,
-            SystemTime::now(),
-            &mut listing,
-        )
-    };
+    let mut step = |r: &mut Rig| r.step_with(SystemTime::now(), &mut listing);
     while step(&mut r) == Step::Worked {}
     assert_eq!(r.modem.sent.len(), 3);
     assert_eq!(r.names(SENT).len(), 1, "bounded once the burst is over");
