@@ -6,7 +6,7 @@
 
 use crate::at::{AtError, AtPort};
 use crate::config::{self, ServeConfig};
-use crate::modem;
+use crate::modem::{self, SmsSender as _};
 use crate::pdu::{self, EncodeOptions};
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -220,7 +220,7 @@ fn split_options(args: &[String]) -> (Vec<String>, Vec<String>) {
     while let Some(a) = it.next() {
         if a.starts_with("--") && a.len() > 2 {
             opts.push(a.clone());
-            if !a.contains('=') && a != "--no-auth" {
+            if !a.contains('=') && a != "--no-auth" && a != "--no-receive" {
                 opts.extend(it.next().cloned());
             }
         } else {
@@ -263,7 +263,7 @@ pub fn at(args: &[String]) -> i32 {
     let mut at = AtPort::new(port);
     let mut code = 0;
     for cmd in &cmds {
-        let result = at.command(cmd, modem::session::Timeouts::from_config(&cfg).command);
+        let result = at.command(cmd, modem::driver::engine_config(&cfg, false).command);
         for urc in at.take_urcs() {
             println!("URC: {urc}");
         }
@@ -314,7 +314,13 @@ pub fn send(args: &[String]) -> i32 {
             return 1;
         }
     };
-    let mut modem = modem::open(&cfg, Arc::new(GatewayStatus::default()));
+    // The spool's rejected-PIN memory is shared with `serve` when the spool exists.
+    let pin_file = std::path::Path::new(&cfg.spool).join(modem::driver::PIN_FILE);
+    let pin_file = pin_file
+        .parent()
+        .is_some_and(|d| d.is_dir())
+        .then_some(pin_file);
+    let mut modem = modem::open(&cfg, Arc::new(GatewayStatus::default()), None, pin_file);
     let total = parts.len();
     for (i, part) in parts.iter().enumerate() {
         match modem.send_part(part) {
@@ -326,6 +332,31 @@ pub fn send(args: &[String]) -> i32 {
         }
     }
     0
+}
+
+/// `smsgw ussd [--device PATH|sim] [--pin P] ... CODE`: sends a USSD code (`*100#`) through the
+/// full modem engine and prints the network's reply.
+pub fn ussd(args: &[String]) -> i32 {
+    let (cfg, words) = match modem_config("ussd", args) {
+        Ok(v) => v,
+        Err(code) => return code,
+    };
+    let [code] = words.as_slice() else {
+        eprintln!("usage: smsgw ussd [--device PATH|sim] [--pin PIN] [serve modem options] CODE");
+        return 2;
+    };
+    let modem = modem::open(&cfg, Arc::new(GatewayStatus::default()), None, None);
+    let wait = cfg.registration_timeout + std::time::Duration::from_secs(40);
+    match modem.ussd_client().request(code, wait) {
+        Ok(reply) => {
+            emit(&format!("{reply}\n"));
+            0
+        }
+        Err(e) => {
+            eprintln!("smsgw ussd: {e}");
+            1
+        }
+    }
 }
 
 /// `smsgw status`: the API token and the running daemon's `/status` (see `http::status_cmd`).

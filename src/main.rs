@@ -24,6 +24,7 @@ const USAGE: &str = "usage: smsgw <command> [options]
   decode HEX
   at [--device PATH] CMD
   send [--device PATH] TO TEXT
+  ussd [--device PATH] CODE
   status [--listen ADDR:PORT]
 Run as a CGI program (GATEWAY_INTERFACE set) it answers GET /cgi-bin/sms.";
 
@@ -45,6 +46,7 @@ fn main() -> ExitCode {
         "decode" => code(cli::decode(rest)),
         "at" => code(cli::at(rest)),
         "send" => code(cli::send(rest)),
+        "ussd" => code(cli::ussd(rest)),
         "status" => code(cli::status(rest)),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
@@ -64,7 +66,9 @@ fn serve(cfg: config::ServeConfig) -> ExitCode {
         Ok(s) => Arc::new(s),
         Err(e) => return fail(&format!("spool {}: {e}", cfg.spool)),
     };
-    let modem = modem::open(&cfg, status.clone());
+    let pin_file = Some(Path::new(&cfg.spool).join(modem::driver::PIN_FILE));
+    let modem: Box<dyn modem::SmsSender> =
+        Box::new(modem::open(&cfg, status.clone(), None, pin_file));
     {
         let (spool, status, cfg) = (spool.clone(), status.clone(), cfg.clone());
         let started = std::thread::Builder::new()
