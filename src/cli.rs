@@ -8,6 +8,7 @@ use crate::at::{AtError, AtPort};
 use crate::config::{self, ServeConfig};
 use crate::modem::{self, SmsSender as _};
 use crate::pdu::{self, EncodeOptions};
+use crate::spool::incoming;
 use std::fmt::Write as _;
 use std::io::Write as _;
 
@@ -314,13 +315,8 @@ pub fn send(args: &[String]) -> i32 {
             return 1;
         }
     };
-    // The spool's rejected-PIN memory is shared with `serve` when the spool exists.
-    let pin_file = std::path::Path::new(&cfg.spool).join(modem::driver::PIN_FILE);
-    let pin_file = pin_file
-        .parent()
-        .is_some_and(|d| d.is_dir())
-        .then_some(pin_file);
-    let mut modem = modem::open(&cfg, Arc::new(GatewayStatus::default()), None, pin_file);
+    // A rejected PIN is remembered for this run only; `serve` keeps it in the spool.
+    let mut modem = modem::open(&cfg, Arc::new(GatewayStatus::default()), None, None);
     let total = parts.len();
     for (i, part) in parts.iter().enumerate() {
         match modem.send_part(part) {
@@ -355,6 +351,69 @@ pub fn ussd(args: &[String]) -> i32 {
         Err(e) => {
             eprintln!("smsgw ussd: {e}");
             1
+        }
+    }
+}
+
+const INBOX_USAGE: &str = "usage: smsgw inbox [--spool DIR] [list | show ID | delete ID]";
+
+/// `smsgw inbox [--spool DIR] [list | show ID | delete ID]`: the received messages in
+/// `SPOOL/incoming/`, newest first (`list`: one line each: id, sender, sent time, start of the
+/// text), one whole (`show`), or removed (`delete`).
+pub fn inbox(args: &[String]) -> i32 {
+    let (opts, words) = split_options(args);
+    let cfg = match config::parse_serve(&opts) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("smsgw inbox: {e}");
+            return 2;
+        }
+    };
+    let root = std::path::Path::new(&cfg.spool);
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    match words.as_slice() {
+        [] | ["list"] => {
+            let mut out = String::new();
+            for (id, _) in incoming::list(root) {
+                let Ok(f) = incoming::read(root, &id) else {
+                    continue;
+                };
+                let text = String::from_utf8_lossy(&f.body);
+                let first: String = text
+                    .chars()
+                    .take(40)
+                    .map(|c| if c.is_control() { ' ' } else { c })
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "{id}  {}  {}  {first}",
+                    f.header("From").unwrap_or("?"),
+                    f.header("Sent").unwrap_or("-")
+                );
+            }
+            emit(&out);
+            0
+        }
+        ["show", id] => match incoming::read(root, id) {
+            Ok(f) => {
+                emit(&String::from_utf8_lossy(&f.to_bytes().unwrap_or_default()));
+                0
+            }
+            Err(e) => {
+                eprintln!("smsgw inbox: {id}: {e}");
+                1
+            }
+        },
+        ["delete", id] => match incoming::delete(root, id) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("smsgw inbox: {id}: {e}");
+                1
+            }
+        },
+        _ => {
+            eprintln!("{INBOX_USAGE}");
+            2
         }
     }
 }

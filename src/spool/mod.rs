@@ -7,6 +7,8 @@
 //! speak AT: it hands encoded parts to an `SmsSender`.
 
 pub mod format;
+pub mod incoming;
+mod reassembly;
 mod sender;
 
 pub use sender::run_sender;
@@ -112,7 +114,6 @@ impl Spool {
         })
     }
 
-    #[cfg(test)] // used by the tests only
     pub fn root(&self) -> &Path {
         &self.root
     }
