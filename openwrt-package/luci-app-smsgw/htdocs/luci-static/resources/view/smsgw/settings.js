@@ -100,7 +100,7 @@ return view.extend({
 		/* modem */
 		flag(s, 'modem', 'enabled', _('Enable service'), _('Start smsgw at boot and keep it running.'), '1');
 		value(s, 'modem', 'device', _('Device'),
-			_('AT port of the stick in serial mode (usually /dev/ttyUSB0), <code>sim</code> for the built-in simulated modem, or the http:// address of a HiLink stick.'),
+			_('AT port of the stick in serial mode (usually /dev/ttyUSB0), "sim" for the built-in simulated modem, or the http:// address of a HiLink stick.'),
 			'/dev/ttyUSB0', function(id, v) {
 				return (v == null || v === '' || String(v).trim() !== '') ? true : _('Expecting a device path');
 			});
