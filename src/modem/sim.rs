@@ -36,6 +36,9 @@ pub struct SimModem {
     pdu_len: Option<usize>,
     next_mr: u8,
     store: SmsStore,
+    /// Every command line received (tests).
+    #[cfg(test)]
+    pub commands: Vec<String>,
 }
 
 impl Default for SimModem {
@@ -50,6 +53,8 @@ impl Default for SimModem {
                 slots: 20,
                 ..StoreOptions::default()
             }),
+            #[cfg(test)]
+            commands: Vec::new(),
         }
     }
 }
@@ -57,6 +62,44 @@ impl Default for SimModem {
 impl SimModem {
     pub fn new() -> SimModem {
         SimModem::default()
+    }
+
+    /// A stick with these storage options (tests: small storage, lost hints, lagging counts).
+    #[cfg(test)]
+    pub fn with_store(opts: StoreOptions) -> SimModem {
+        SimModem {
+            store: SmsStore::new(opts),
+            ..SimModem::default()
+        }
+    }
+
+    /// An SMS-DELIVER (hex) arrives from the network.
+    #[cfg(test)]
+    pub fn inject(&mut self, pdu: &str) {
+        for urc in self.store.deliver(pdu) {
+            self.say(&urc);
+        }
+    }
+
+    /// The stick restarts (unplug/replug): echo on, `AT+CNMI` back to 0; the storage stays.
+    #[cfg(test)]
+    pub fn power_cycle(&mut self) {
+        self.echo = true;
+        self.input.clear();
+        self.output.clear();
+        self.pdu_len = None;
+        self.store.power_up();
+    }
+
+    /// What the stick said since the last call (no waiting).
+    #[cfg(test)]
+    pub fn take_output(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.output)
+    }
+
+    #[cfg(test)]
+    pub fn store(&mut self) -> &mut SmsStore {
+        &mut self.store
     }
 
     fn say(&mut self, text: &str) {
@@ -71,6 +114,8 @@ impl SimModem {
             self.output.push(b'\r');
         }
         let cmd = line.trim().to_ascii_uppercase();
+        #[cfg(test)]
+        self.commands.push(cmd.clone());
         if !cmd.starts_with("AT") {
             return;
         }

@@ -177,7 +177,9 @@ impl UssdJob {
             self.finish(Err(why.to_string()), events);
             return;
         }
-        let reply = decode_reply(text, dcs);
+        let reply = decode_reply(text, dcs)
+            .replace("\r\n", "\n")
+            .replace('\r', "\n");
         if m == 1 {
             self.cancel = true;
         }
