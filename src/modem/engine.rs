@@ -9,13 +9,12 @@
 //! does that and feeds the results in.
 
 use super::inbox::{Inbox, Storage};
-use super::init::{self, Step};
+use super::init::{self, Step, Steps};
 use super::ussd::UssdJob;
 use super::{ReceivedSms, SendError};
 use crate::at::{Digester, Final, Outcome, CTRL_Z, ESC};
 use crate::pdu::SubmitPart;
 use crate::status::{ModemInfo, ModemState, Registration};
-use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 /// How often status is refreshed when idle and registered.
@@ -140,12 +139,12 @@ pub struct Engine {
     dig: Digester,
     link: Link,
     out: Vec<u8>,
-    events: VecDeque<Event>,
+    events: Vec<Event>,
     inflight: Option<InFlight>,
     settle_until: Option<Instant>,
     /// Init steps still to run (nothing else runs before they are done).
-    pub(super) init: VecDeque<Step>,
-    refresh: VecDeque<Step>,
+    pub(super) init: Steps,
+    refresh: Steps,
     next_refresh: Instant,
     pub(super) registered: bool,
     pub(super) info: ModemInfo,
@@ -168,11 +167,11 @@ impl Engine {
             dig: Digester::new(),
             link: Link::Closed { retry_at: now },
             out: Vec::new(),
-            events: VecDeque::new(),
+            events: Vec::new(),
             inflight: None,
             settle_until: None,
-            init: VecDeque::new(),
-            refresh: VecDeque::new(),
+            init: Steps::new(),
+            refresh: Steps::new(),
             next_refresh: now,
             registered: false,
             info: ModemInfo::default(),
@@ -270,7 +269,7 @@ impl Engine {
             if now >= retry_at {
                 self.link = Link::Opening;
                 self.set_state(ModemState::Initializing);
-                self.events.push_back(Event::Open);
+                self.events.push(Event::Open);
             }
         }
         self.drive(now);
@@ -328,7 +327,7 @@ impl Engine {
             self.info_dirty = false;
             return Some(Event::Info(self.info.clone()));
         }
-        self.events.pop_front()
+        (!self.events.is_empty()).then(|| self.events.remove(0))
     }
 
     /// When [`Engine::handle_timeout`] must be called next (`None`: only on input).
@@ -374,7 +373,7 @@ impl Engine {
     // ---- internals ----------------------------------------------------------------------
 
     pub(super) fn log(&mut self, line: String) {
-        self.events.push_back(Event::Log(line));
+        self.events.push(Event::Log(line));
     }
 
     pub(super) fn set_state(&mut self, state: ModemState) {
@@ -405,7 +404,7 @@ impl Engine {
         self.settle_until = None;
         self.init.clear();
         self.registered = false;
-        self.events.push_back(Event::Close);
+        self.events.push(Event::Close);
         self.link = Link::Closed {
             retry_at: now + after,
         };
@@ -413,7 +412,7 @@ impl Engine {
     }
 
     pub(super) fn push_event(&mut self, ev: Event) {
-        self.events.push_back(ev);
+        self.events.push(ev);
     }
 
     /// No command for `d` (the SIM settling after its PIN); input is still read.
@@ -436,7 +435,7 @@ impl Engine {
     }
 
     fn answer_send(&mut self, job: SendJob, result: Result<u8, SendError>) {
-        self.events.push_back(Event::Sent { id: job.id, result });
+        self.events.push(Event::Sent { id: job.id, result });
     }
 
     /// A waiting part whose deadline passed is answered with why the modem is not ready.
@@ -477,7 +476,7 @@ impl Engine {
             // A routed message (should not happen with CNMI mt=1): keep it, nothing to delete.
             if let Some((_, hex)) = pdu.split_once('\n') {
                 let sms = super::inbox::decode_received(hex);
-                self.events.push_back(Event::Received { slot: None, sms });
+                self.events.push(Event::Received { slot: None, sms });
             }
         } else if urc.starts_with("+CUSD:") {
             self.ussd.urc(urc, &mut self.events);
@@ -522,7 +521,9 @@ impl Engine {
     /// Returns a step that was picked but not started to its queue.
     fn put_back(&mut self, step: Step) {
         match step {
-            Step::Csq | Step::Creg | Step::Cops | Step::Cnmi => self.refresh.push_front(step),
+            Step::Csq | Step::Creg | Step::Cops | Step::Cnmi => {
+                let _ = self.refresh.push_front(step);
+            }
             Step::Cusd(_) => self.ussd.put_back(step),
             other => self.inbox.put_back(other),
         }
@@ -538,13 +539,15 @@ impl Engine {
         }
         if self.refresh.is_empty() && now >= self.next_refresh {
             if self.registered {
-                self.refresh.extend([Step::Csq, Step::Creg, Step::Cops]);
+                for step in [Step::Csq, Step::Creg, Step::Cops] {
+                    let _ = self.refresh.push_back(step);
+                }
                 if self.cfg.receive {
                     // A stick that restarted behind our back has CNMI 0 again.
-                    self.refresh.push_back(Step::Cnmi);
+                    let _ = self.refresh.push_back(Step::Cnmi);
                 }
             } else {
-                self.refresh.push_back(Step::Creg);
+                let _ = self.refresh.push_back(Step::Creg);
             }
             let every = if self.registered {
                 REFRESH

@@ -6,7 +6,7 @@
 //! driver says it is stored (then it is deleted) or not (then it is read again later). Bounded by
 //! type (heapless). It must not do I/O, read a clock or know the spool.
 
-use super::init::Step;
+use super::init::{Step, Steps};
 use super::ReceivedSms;
 use crate::pdu::{self, Alphabet, Tpdu};
 use std::time::{Duration, Instant};
@@ -45,7 +45,7 @@ pub struct Inbox {
     /// The storage `AT+CPMS="X"` last selected for reading and deleting.
     current: Option<Storage>,
     /// The steps of the poll in progress.
-    plan: heapless::Deque<Step, 8>,
+    plan: Steps,
     deletes: heapless::Deque<Slot, IN_HAND>,
     in_hand: heapless::Vec<Slot, IN_HAND>,
     next_poll: Option<Instant>,
@@ -59,7 +59,7 @@ impl Inbox {
             enabled,
             storages: heapless::Vec::new(),
             current: None,
-            plan: heapless::Deque::new(),
+            plan: Steps::new(),
             deletes: heapless::Deque::new(),
             in_hand: heapless::Vec::new(),
             next_poll: None,

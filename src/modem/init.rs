@@ -11,7 +11,6 @@ use super::inbox::Storage;
 use super::session;
 use super::ussd::UssdForm;
 use crate::at::Final;
-use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 /// Extra init when the user configured none: Huawei, silence `^RSSI`/`^HCSQ`/... URCs.
@@ -57,30 +56,40 @@ pub enum Step {
     Cusd(UssdForm),
 }
 
+/// A queue of steps, bounded by type (one instantiation for init, refresh and the inbox poll).
+pub type Steps = heapless::Deque<Step, 40>;
+
+/// Extra init commands sent at most (`--init`).
+const MAX_EXTRA: usize = 16;
+
 /// The init sequence, after the ESC and the quiet time.
-pub fn sequence(cfg: &EngineConfig) -> VecDeque<Step> {
-    let mut s = VecDeque::from([
+pub fn sequence(cfg: &EngineConfig) -> Steps {
+    let extra = if cfg.init.is_empty() {
+        DEFAULT_INIT.len()
+    } else {
+        cfg.init.len().min(MAX_EXTRA)
+    };
+    let smsc = cfg.smsc.iter().map(|_| Step::Csca);
+    let receive = [Step::CpmsList, Step::CpmsInit, Step::Csms, Step::Cnmi];
+    let receive = receive.into_iter().filter(|_| cfg.receive);
+    let mut s = Steps::new();
+    let all = [
         Step::Probe(0),
         Step::Echo,
         Step::Cmee,
         Step::Iccid,
         Step::CpinQuery,
-    ]);
-    let extra = if cfg.init.is_empty() {
-        DEFAULT_INIT.len()
-    } else {
-        cfg.init.len()
-    };
-    s.extend((0..extra).map(Step::Extra));
-    s.push_back(Step::Cmgf);
-    if cfg.smsc.is_some() {
-        s.push_back(Step::Csca);
+    ]
+    .into_iter()
+    .chain((0..extra).map(Step::Extra))
+    .chain([Step::Cmgf])
+    .chain(smsc)
+    .chain([Step::Ident(0), Step::Ident(1), Step::Ident(2)])
+    .chain(receive)
+    .chain([Step::Csq, Step::Creg, Step::Cops, Step::Done]);
+    for step in all {
+        let _ = s.push_back(step);
     }
-    s.extend([Step::Ident(0), Step::Ident(1), Step::Ident(2)]);
-    if cfg.receive {
-        s.extend([Step::CpmsList, Step::CpmsInit, Step::Csms, Step::Cnmi]);
-    }
-    s.extend([Step::Csq, Step::Creg, Step::Cops, Step::Done]);
     s
 }
 
@@ -160,7 +169,7 @@ pub fn answered(e: &mut Engine, step: Step, result: Result<Vec<String>, Final>, 
         Step::Probe(n) => {
             if result.is_err() {
                 if n < 4 {
-                    e.init.push_front(Step::Probe(n + 1));
+                    let _ = e.init.push_front(Step::Probe(n + 1));
                 } else {
                     e.init_failed("modem does not answer AT".into(), now);
                 }
@@ -174,7 +183,9 @@ pub fn answered(e: &mut Engine, step: Step, result: Result<Vec<String>, Final>, 
         }
         Step::Iccid => match result {
             Ok(lines) => e.iccid = first_value(&lines, "^ICCID:"),
-            Err(_) => e.init.push_front(Step::IccidCrsm),
+            Err(_) => {
+                let _ = e.init.push_front(Step::IccidCrsm);
+            }
         },
         Step::IccidCrsm => {
             let id = result.ok().and_then(|lines| {
@@ -200,7 +211,7 @@ pub fn answered(e: &mut Engine, step: Step, result: Result<Vec<String>, Final>, 
                 );
                 e.init_failed(msg, now);
             } else {
-                e.init.push_front(Step::CpinWait(0));
+                let _ = e.init.push_front(Step::CpinWait(0));
             }
         }
         Step::CpinWait(n) => {
@@ -208,7 +219,7 @@ pub fn answered(e: &mut Engine, step: Step, result: Result<Vec<String>, Final>, 
             if !ready {
                 if n < 9 {
                     e.pause(Duration::from_millis(500), now);
-                    e.init.push_front(Step::CpinWait(n + 1));
+                    let _ = e.init.push_front(Step::CpinWait(n + 1));
                 } else {
                     e.init_failed("SIM not ready after the PIN".into(), now);
                 }
@@ -366,7 +377,7 @@ fn sim_state(e: &mut Engine, state: &str, now: Instant) {
                 e.init_failed(msg.into(), now);
                 return;
             }
-            e.init.push_front(Step::CpinEnter);
+            let _ = e.init.push_front(Step::CpinEnter);
         }
         other => {
             let other = if other.is_empty() { "unknown" } else { other };

@@ -8,8 +8,6 @@
 //! Self-contained on purpose (no crate imports): it is the modem's side, not smsgw's.
 #![allow(dead_code)]
 
-use std::collections::VecDeque;
-
 /// A command's answer: info lines then OK, or a failure line.
 pub type Answer = Result<Vec<String>, String>;
 
@@ -41,7 +39,7 @@ pub struct SmsStore {
     mem3: usize,
     pub cnmi_mt: u8,
     /// Messages the network will retry (storage was full).
-    backlog: VecDeque<String>,
+    backlog: Vec<String>,
     /// Every message ever deleted (PDU), for tests.
     pub deleted: Vec<String>,
     ussd_waiting: Option<String>,
@@ -56,7 +54,7 @@ impl SmsStore {
             mem1: 0,
             mem3: 0,
             cnmi_mt: 0,
-            backlog: VecDeque::new(),
+            backlog: Vec::new(),
             deleted: Vec::new(),
             ussd_waiting: None,
         }
@@ -98,14 +96,15 @@ impl SmsStore {
 
     /// An SMS-DELIVER (hex, SMSC field first) arrives from the network; returns the URCs.
     pub fn deliver(&mut self, pdu: &str) -> Vec<String> {
-        self.backlog.push_back(pdu.to_string());
+        self.backlog.push(pdu.to_string());
         self.retry()
     }
 
     /// The network retries what did not fit; returns the URCs.
     pub fn retry(&mut self) -> Vec<String> {
         let mut urcs = Vec::new();
-        while let Some(pdu) = self.backlog.pop_front() {
+        while !self.backlog.is_empty() {
+            let pdu = self.backlog.remove(0);
             let mem = self.mem3;
             let slots = &mut self.mems[mem];
             match slots.iter().position(Option::is_none) {
@@ -120,7 +119,7 @@ impl SmsStore {
                     }
                 }
                 None => {
-                    self.backlog.push_front(pdu);
+                    self.backlog.insert(0, pdu);
                     urcs.push(format!("^SMMEMFULL: \"{}\"", NAMES[mem]));
                     break;
                 }
@@ -289,23 +288,37 @@ fn octets(hex: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// Upper-case hex of `bytes`.
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        for n in [b >> 4, b & 0x0F] {
+            out.push(char::from(
+                DIGITS.get(usize::from(n)).copied().unwrap_or(b'0'),
+            ));
+        }
+    }
+    out
+}
+
 /// GSM 7-bit packing of ASCII text that the default alphabet shares (digits, letters, `*#+ .:-`).
 pub fn pack_ascii(text: &str) -> String {
-    let mut out = String::new();
+    let mut out = Vec::new();
     let (mut acc, mut bits) = (0u32, 0u32);
     for b in text.bytes() {
         acc |= u32::from(b & 0x7F) << bits;
         bits += 7;
         while bits >= 8 {
-            out.push_str(&format!("{:02X}", acc & 0xFF));
+            out.push((acc & 0xFF) as u8);
             acc >>= 8;
             bits -= 8;
         }
     }
     if bits > 0 {
-        out.push_str(&format!("{:02X}", acc & 0xFF));
+        out.push((acc & 0xFF) as u8);
     }
-    out
+    hex(&out)
 }
 
 /// The reverse of [`pack_ascii`] (a trailing CR pad dropped); `None` if not hex.
@@ -354,5 +367,5 @@ pub fn submit_to_deliver(submit_hex: &str, scts: [u8; 7]) -> Option<String> {
     out.extend_from_slice(pid_dcs);
     out.extend_from_slice(&scts);
     out.extend_from_slice(ud);
-    Some(out.iter().map(|b| format!("{b:02X}")).collect())
+    Some(hex(&out))
 }

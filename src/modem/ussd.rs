@@ -8,7 +8,6 @@
 
 use super::engine::Event;
 use super::init::Step;
-use std::collections::VecDeque;
 use std::time::Instant;
 
 /// USSD requests waiting at most (more are refused at once).
@@ -35,7 +34,7 @@ struct Current {
 
 #[derive(Debug, Default)]
 pub struct UssdJob {
-    queue: VecDeque<(u64, String, Instant)>,
+    queue: Vec<(u64, String, Instant)>,
     current: Option<Current>,
     step: Option<Step>,
     /// The session must be closed (`AT+CUSD=2`) once the line is free.
@@ -43,13 +42,7 @@ pub struct UssdJob {
 }
 
 impl UssdJob {
-    pub fn request(
-        &mut self,
-        id: u64,
-        code: &str,
-        deadline: Instant,
-        events: &mut VecDeque<Event>,
-    ) {
+    pub fn request(&mut self, id: u64, code: &str, deadline: Instant, events: &mut Vec<Event>) {
         let code = code.trim();
         let valid = !code.is_empty()
             && code.len() <= 160
@@ -58,12 +51,12 @@ impl UssdJob {
                 .all(|b| b.is_ascii_alphanumeric() || b"*#+ ".contains(&b));
         if !valid {
             let result = Err("a USSD code is digits, *, # and + (e.g. *100#)".to_string());
-            events.push_back(Event::Ussd { id, result });
+            events.push(Event::Ussd { id, result });
         } else if self.queue.len() >= QUEUE {
             let result = Err("too many USSD requests waiting".to_string());
-            events.push_back(Event::Ussd { id, result });
+            events.push(Event::Ussd { id, result });
         } else {
-            self.queue.push_back((id, code.to_string(), deadline));
+            self.queue.push((id, code.to_string(), deadline));
         }
     }
 
@@ -85,7 +78,10 @@ impl UssdJob {
                 self.cancel = false;
                 return Some(Step::Cusd(UssdForm::Cancel));
             }
-            let (id, code, deadline) = self.queue.pop_front()?;
+            if self.queue.is_empty() {
+                return None;
+            }
+            let (id, code, deadline) = self.queue.remove(0);
             let form = if pack(&code).is_some() {
                 UssdForm::Packed
             } else {
@@ -120,7 +116,7 @@ impl UssdJob {
         &mut self,
         form: UssdForm,
         result: Result<(), String>,
-        events: &mut VecDeque<Event>,
+        events: &mut Vec<Event>,
     ) {
         match (form, result) {
             (UssdForm::Cancel, _) | (_, Ok(())) => {}
@@ -140,7 +136,7 @@ impl UssdJob {
     }
 
     /// `+CUSD: <m>[,"<str>"[,<dcs>]]`.
-    pub fn urc(&mut self, line: &str, events: &mut VecDeque<Event>) {
+    pub fn urc(&mut self, line: &str, events: &mut Vec<Event>) {
         let Some(c) = self.current.as_ref() else {
             return; // a network-initiated message nobody asked for
         };
@@ -186,14 +182,14 @@ impl UssdJob {
         self.finish(Ok(reply), events);
     }
 
-    fn finish(&mut self, result: Result<String, String>, events: &mut VecDeque<Event>) {
+    fn finish(&mut self, result: Result<String, String>, events: &mut Vec<Event>) {
         if let Some(c) = self.current.take() {
             self.step = None;
-            events.push_back(Event::Ussd { id: c.id, result });
+            events.push(Event::Ussd { id: c.id, result });
         }
     }
 
-    pub fn expire(&mut self, now: Instant, events: &mut VecDeque<Event>) {
+    pub fn expire(&mut self, now: Instant, events: &mut Vec<Event>) {
         if self.current.as_ref().is_some_and(|c| now >= c.deadline) {
             if let Some(c) = self.current.as_ref() {
                 let why = format!("no USSD reply to {} in time", c.code);
@@ -202,14 +198,13 @@ impl UssdJob {
             }
         }
         while let Some(pos) = self.queue.iter().position(|q| now >= q.2) {
-            if let Some((id, code, _)) = self.queue.remove(pos) {
-                let result = Err(format!("the modem was busy; {code} was not sent"));
-                events.push_back(Event::Ussd { id, result });
-            }
+            let (id, code, _) = self.queue.remove(pos);
+            let result = Err(format!("the modem was busy; {code} was not sent"));
+            events.push(Event::Ussd { id, result });
         }
     }
 
-    pub fn fail_waiting(&mut self, events: &mut VecDeque<Event>, why: &str) {
+    pub fn fail_waiting(&mut self, events: &mut Vec<Event>, why: &str) {
         self.finish(Err(why.to_string()), events);
     }
 }

@@ -42,21 +42,26 @@ fn fnv(chunks: &[&[u8]]) -> u64 {
 /// smsd's `yy-mm-dd hh:mm:ss` of a service centre time stamp (the sender's local time; the zone
 /// goes to `Sent_timezone`).
 fn sent_time(t: &Timestamp) -> String {
-    let two = |v: u32| format!("{:02}", v % 100);
-    [
-        two(u32::from(t.year)),
-        "-".into(),
-        two(t.month.into()),
-        "-".into(),
-        two(t.day.into()),
-        " ".into(),
-        two(t.hour.into()),
-        ":".into(),
-        two(t.minute.into()),
-        ":".into(),
-        two(t.second.into()),
-    ]
-    .concat()
+    let mut out = String::with_capacity(17);
+    let fields = [
+        t.year % 100,
+        t.month.into(),
+        t.day.into(),
+        t.hour.into(),
+        t.minute.into(),
+        t.second.into(),
+    ];
+    for (i, v) in fields.into_iter().enumerate() {
+        match i {
+            1 | 2 => out.push('-'),
+            3 => out.push(' '),
+            4 | 5 => out.push(':'),
+            _ => {}
+        }
+        out.push(char::from(b'0' + (v / 10 % 10) as u8));
+        out.push(char::from(b'0' + (v % 10) as u8));
+    }
+    out
 }
 
 /// `91 international, ISDN/telephone` as smsd writes `From_TOA`.
@@ -75,7 +80,9 @@ fn toa_text(toa: u8) -> String {
     } else {
         "unknown"
     };
-    format!("{toa:02X} {ton}, {npi}")
+    let mut hex = String::with_capacity(2);
+    crate::pdu::push_hex(&[toa], &mut hex);
+    [hex.as_str(), " ", ton, ", ", npi].concat()
 }
 
 /// Header-safe: control characters become spaces.
