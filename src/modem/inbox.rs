@@ -237,6 +237,7 @@ impl Inbox {
 
 /// A PDU from `AT+CMGL`/`+CMT` as a received message. A PDU that is not a readable SMS-DELIVER
 /// is kept as hex with an error, so it is not lost and does not block the storage.
+#[inline(never)] // two callers; one copy in the router binary
 pub fn decode_received(hex: &str) -> ReceivedSms {
     let bad = |why: String| ReceivedSms {
         from: String::new(),

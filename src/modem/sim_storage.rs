@@ -167,14 +167,6 @@ impl SmsStore {
             }
             return ok(vec![format!("+CPMS: {}", parts.join(","))]);
         }
-        if cmd == "+CPMS?" {
-            let (u1, t1) = self.counts(self.mem1);
-            let (u3, t3) = self.counts(self.mem3);
-            let (a, c) = (NAMES[self.mem1], NAMES[self.mem3]);
-            return ok(vec![format!(
-                "+CPMS: \"{a}\",{u1},{t1},\"{a}\",{u1},{t1},\"{c}\",{u3},{t3}"
-            )]);
-        }
         if let Some(args) = cmd.strip_prefix("+CNMI=") {
             self.cnmi_mt = args
                 .split(',')
@@ -182,9 +174,6 @@ impl SmsStore {
                 .and_then(|v| v.trim().parse().ok())
                 .unwrap_or(0);
             return ok(vec![]);
-        }
-        if cmd == "+CNMI?" {
-            return ok(vec![format!("+CNMI: 2,{},0,0,0", self.cnmi_mt)]);
         }
         if cmd.starts_with("+CSMS=") {
             return ok(vec!["+CSMS: 1,1,1".into()]);
