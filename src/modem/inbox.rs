@@ -46,7 +46,8 @@ pub struct Inbox {
     current: Option<Storage>,
     /// The steps of the poll in progress.
     plan: Steps,
-    deletes: heapless::Deque<Slot, IN_HAND>,
+    /// Stored messages to delete, oldest first (the same type as `in_hand`: one copy of its code).
+    deletes: heapless::Vec<Slot, IN_HAND>,
     in_hand: heapless::Vec<Slot, IN_HAND>,
     next_poll: Option<Instant>,
     /// (used, total) per storage, in `storages` order.
@@ -60,7 +61,7 @@ impl Inbox {
             storages: heapless::Vec::new(),
             current: None,
             plan: Steps::new(),
-            deletes: heapless::Deque::new(),
+            deletes: heapless::Vec::new(),
             in_hand: heapless::Vec::new(),
             next_poll: None,
             counts: heapless::Vec::new(),
@@ -87,8 +88,8 @@ impl Inbox {
             o.split(')').next().unwrap_or("").to_ascii_uppercase()
         });
         let has = |name: &str| first.as_deref().is_none_or(|f| f.contains(name));
-        for s in [Storage::Me, Storage::Sm] {
-            if has(&format!("\"{}\"", s.as_str())) {
+        for (s, quoted) in [(Storage::Me, "\"ME\""), (Storage::Sm, "\"SM\"")] {
+            if has(quoted) {
                 let _ = self.storages.push(s);
             }
         }
@@ -121,11 +122,11 @@ impl Inbox {
         if !self.enabled || self.storages.is_empty() {
             return None;
         }
-        if let Some(&(m, i)) = self.deletes.front() {
+        if let Some(&(m, i)) = self.deletes.first() {
             if self.current != Some(m) {
                 return Some(Step::Select(m));
             }
-            self.deletes.pop_front();
+            self.deletes.remove(0);
             return Some(Step::Delete(m, i));
         }
         if self.plan.is_empty() && self.next_poll.is_some_and(|t| now >= t) {
@@ -149,7 +150,7 @@ impl Inbox {
     pub fn put_back(&mut self, step: Step) {
         match step {
             Step::Delete(m, i) => {
-                let _ = self.deletes.push_front((m, i));
+                let _ = self.deletes.insert(0, (m, i));
             }
             Step::Select(_) if !self.deletes.is_empty() && self.plan.is_empty() => {}
             other => {
@@ -182,13 +183,7 @@ impl Inbox {
                 }
             }
         }
-        for _ in 0..self.deletes.len() {
-            if let Some(slot) = self.deletes.pop_front() {
-                if slot.0 != m {
-                    let _ = self.deletes.push_back(slot);
-                }
-            }
-        }
+        self.deletes.retain(|s| s.0 != m);
     }
 
     /// (used, total) over the polled storages.
@@ -221,7 +216,7 @@ impl Inbox {
 
     /// Stored: delete it from the modem.
     pub fn delete(&mut self, slot: Slot) {
-        if self.deletes.push_back(slot).is_err() {
+        if self.deletes.push(slot).is_err() {
             self.release(slot); // read (and recognised) again next time
         }
     }

@@ -251,27 +251,14 @@ pub fn decode_reply(text: &str, dcs: Option<u8>) -> String {
             .collect();
     }
     // Packed GSM 7-bit: only when it unpacks to printable text (else it was digits as text).
-    let mut septets = Vec::with_capacity(octets.len() * 8 / 7);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for o in &octets {
-        acc |= u32::from(*o) << bits;
-        bits += 8;
-        while bits >= 7 {
-            septets.push((acc & 0x7F) as u8);
-            acc >>= 7;
-            bits -= 7;
+    match super::sim_storage::unpack_ascii(text) {
+        Some(t)
+            if t.chars()
+                .all(|c| (' '..'\u{7f}').contains(&c) || c == '\n' || c == '\r') =>
+        {
+            t
         }
-    }
-    if octets.len() % 7 == 0 && septets.last() == Some(&b'\r') {
-        septets.pop();
-    }
-    let text_ok = septets
-        .iter()
-        .all(|s| (0x20..0x7F).contains(s) || matches!(s, b'\n' | b'\r'));
-    if text_ok {
-        septets.iter().map(|&s| char::from(s)).collect()
-    } else {
-        text.to_string()
+        _ => text.to_string(),
     }
 }
 
