@@ -52,6 +52,8 @@ pub struct Inbox {
     next_poll: Option<Instant>,
     /// (used, total) per storage, in `storages` order.
     counts: heapless::Vec<(u16, u16), 3>,
+    /// Storages that could not be selected in this session.
+    failed: heapless::Vec<Storage, 3>,
 }
 
 impl Inbox {
@@ -65,6 +67,7 @@ impl Inbox {
             in_hand: heapless::Vec::new(),
             next_poll: None,
             counts: heapless::Vec::new(),
+            failed: heapless::Vec::new(),
         }
     }
 
@@ -77,6 +80,7 @@ impl Inbox {
         self.deletes.clear();
         self.in_hand.clear();
         self.next_poll = None;
+        self.failed.clear();
     }
 
     /// From `AT+CPMS=?`'s first list (`("ME","MT","SM","SR")`): ME and SM are polled; MT only
@@ -173,9 +177,15 @@ impl Inbox {
         }
     }
 
-    /// The storage cannot be selected: skip its listing (and deletes) this round.
-    pub fn select_failed(&mut self, m: Storage) {
+    /// The storage cannot be selected: skip its listing (and deletes) this round. Returns whether
+    /// this is the first failure of `m` in the session (a stick without that storage is logged
+    /// once, not at every poll).
+    pub fn select_failed(&mut self, m: Storage) -> bool {
         self.current = None;
+        let first = !self.failed.contains(&m);
+        if first {
+            let _ = self.failed.push(m);
+        }
         for _ in 0..self.plan.len() {
             if let Some(step) = self.plan.pop_front() {
                 if step != Step::List(m) {
@@ -184,6 +194,7 @@ impl Inbox {
             }
         }
         self.deletes.retain(|s| s.0 != m);
+        first
     }
 
     /// (used, total) over the polled storages.
