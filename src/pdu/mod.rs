@@ -324,4 +324,6 @@ pub fn describe(hex: &str) -> String {
 }
 
 #[cfg(test)]
+mod receive_tests;
+#[cfg(test)]
 mod tests;
