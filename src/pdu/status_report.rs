@@ -241,6 +241,7 @@ impl DeliveryStatus {
     }
 
     /// The TP-ST octet.
+    #[allow(dead_code)] // for the delivery-report engine; tested here
     pub fn code(self) -> u8 {
         match self {
             DeliveryStatus::Unknown(code) => code,
