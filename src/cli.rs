@@ -138,16 +138,7 @@ fn write_user_data(out: &mut String, ud: &pdu::UserData) -> std::fmt::Result {
 }
 
 fn write_address(out: &mut String, label: &str, a: &pdu::Address) -> std::fmt::Result {
-    let kind = match a.type_of_number() {
-        pdu::TypeOfNumber::Unknown => "unknown",
-        pdu::TypeOfNumber::International => "international",
-        pdu::TypeOfNumber::National => "national",
-        pdu::TypeOfNumber::NetworkSpecific => "network specific",
-        pdu::TypeOfNumber::Subscriber => "subscriber",
-        pdu::TypeOfNumber::Alphanumeric => "alphanumeric",
-        pdu::TypeOfNumber::Abbreviated => "abbreviated",
-        pdu::TypeOfNumber::Reserved => "reserved",
-    };
+    let kind = a.type_of_number().name();
     writeln!(out, "{label}{a} ({kind}, TOA 0x{:02X})", a.toa)
 }
 
@@ -183,8 +174,8 @@ fn write_fields(out: &mut String, pdu: &pdu::DecodedPdu) -> std::fmt::Result {
             writeln!(out, "type:       SMS-DELIVER")?;
             write_address(out, "from:       ", &d.from)?;
             writeln!(out, "time:       {}", d.timestamp)?;
-            writeln!(out, "pid:        0x{:02X}", d.protocol_id)?;
-            writeln!(out, "dcs:        0x{:02X}", d.dcs)?;
+            let (pid, dcs) = (d.protocol_id, d.dcs);
+            writeln!(out, "pid:        0x{pid:02X}\ndcs:        0x{dcs:02X}")?;
             for (set, flag) in [
                 (d.more_messages, "more messages waiting"),
                 (d.reply_path, "reply path"),
