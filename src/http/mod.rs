@@ -16,7 +16,6 @@ pub mod guard;
 pub mod query;
 pub mod render;
 pub mod server;
-pub mod status_cmd;
 
 use crate::config::ServeConfig;
 use crate::pdu::{self, EncodeOptions, PduError};
@@ -444,14 +443,14 @@ pub fn serve(
     status: Arc<GatewayStatus>,
 ) -> Result<(), String> {
     let token = if cfg.no_auth {
-        eprintln!("smsgw: WARNING: --no-auth: any allowed client can send SMS");
+        crate::log_warn!("--no-auth: any allowed client can send SMS");
         None
     } else {
         let (token, generated) =
             auth::load_or_create(cfg.token.as_deref(), Path::new(&cfg.token_file))?;
         if generated {
-            eprintln!(
-                "smsgw: generated API token {token} (stored in {}; shown by `smsgw status`)",
+            crate::log_info!(
+                "generated API token {token} (stored in {}; shown by `smsgw status`)",
                 cfg.token_file
             );
         }

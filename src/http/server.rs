@@ -184,10 +184,10 @@ impl Limits {
 
 /// Binds `cfg.listen` and serves forever.
 pub fn run(cfg: &ServeConfig, gateway: Arc<Gateway>) -> Result<(), String> {
-    let addr = crate::config::parse_socket_addr(&cfg.listen)?;
+    let addr = crate::config::parse_socket_addr(&cfg.listen).map_err(|e| e.to_string())?;
     let listener =
         TcpListener::bind(addr).map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
-    eprintln!("smsgw: listening on {}", cfg.listen);
+    crate::log_info!("listening on {}", cfg.listen);
     serve_listener(listener, gateway, Limits::from_config(cfg))
 }
 
@@ -272,7 +272,7 @@ fn accept_loop(listener: &TcpListener, backlog: &Backlog) -> Result<(), String> 
             }
             Err(e) => {
                 if last_log.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
-                    eprintln!("smsgw: accept failed (continuing): {e}");
+                    crate::log_error!("accept failed (continuing): {e}");
                     last_log = Some(Instant::now());
                 }
                 let exhausted = matches!(
