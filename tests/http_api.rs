@@ -301,7 +301,10 @@ fn normal_messages_are_not_logged_as_errors() {
     let s = Server::start(&["--no-auth"]);
     assert!(s.stdout_text().contains("listening on"), "{}", s.log_text());
     assert!(!s.stderr_text().contains("listening on"));
-    assert!(s.stderr_text().contains("--no-auth"), "a warning is for the admin: stderr");
+    assert!(
+        s.stderr_text().contains("--no-auth"),
+        "a warning is for the admin: stderr"
+    );
 }
 
 #[test]
