@@ -6,7 +6,7 @@
 //! `flock` so concurrent CGI processes agree. There is no sender thread here: the daemon picks the
 //! file up from `outgoing/`. Must not talk to the modem.
 
-use super::guard::{Refusal, StormGuard};
+use super::guard::{GuardClock, Refusal, StormGuard};
 use super::{auth, Gateway, GuardStore, HttpRequest, Policy, Reply};
 use crate::config::{uci, DEFAULT_UCI_FILE};
 use crate::spool::Spool;
@@ -20,11 +20,30 @@ use std::sync::Arc;
 /// File in the spool root holding the CGI storm-guard state.
 pub const GUARD_FILE: &str = ".http-guard";
 
-/// The CGI guard: state in a file, one `flock`ed read-modify-write per call; Unix-time seconds.
+/// Seconds since boot (`CLOCK_BOOTTIME`: counts suspend, never stepped by NTP or `date`).
+fn boot_seconds() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec into the valid, exclusively borrowed `ts`.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) };
+    // on failure 0: treated like a reboot, the guard's time stands still (never expires early)
+    if rc == 0 {
+        u64::try_from(ts.tv_sec).unwrap_or(0)
+    } else {
+        0
+    }
+}
+
+/// The CGI guard: state in a file, one `flock`ed read-modify-write per call; time is the
+/// [`GuardClock`] kept in the same file, never the wall clock.
 struct FileGuard {
     path: PathBuf,
     limit: u32,
     window: u64,
+    /// Seconds since boot ([`boot_seconds`]; injected in tests).
+    boot_clock: fn() -> u64,
 }
 
 impl FileGuard {
@@ -47,15 +66,14 @@ impl FileGuard {
         // unreadable (not UTF-8) state starts afresh, as `read_to_string` did
         let text = String::from_utf8(raw).unwrap_or_default();
         let mut g = StormGuard::from_text(self.limit, self.window, &text);
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        f(&mut g, now);
+        let clock = GuardClock::advance(GuardClock::from_text(&text), (self.boot_clock)());
+        f(&mut g, clock.now);
+        let mut state = g.to_text();
+        clock.push_text(&mut state);
         let written = file
             .seek(SeekFrom::Start(0))
             .and_then(|_| file.set_len(0))
-            .and_then(|_| file.write_all(g.to_text().as_bytes()));
+            .and_then(|_| file.write_all(state.as_bytes()));
         written.map_err(|e| format!("{}: {e}", self.path.display()))
     }
 }
@@ -167,6 +185,7 @@ fn cgi_reply() -> Reply {
         path: Path::new(&cfg.spool).join(GUARD_FILE),
         limit: cfg.rate_limit_per_hour,
         window: cfg.duplicate_window.as_secs(),
+        boot_clock: boot_seconds,
     };
     let gateway = Gateway {
         policy,
@@ -183,4 +202,45 @@ fn cgi_reply() -> Reply {
 fn unavailable(why: &str) -> Reply {
     crate::log_error!("cgi: {why}");
     Reply::text(503, "SMS gateway not configured (see the router's log)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    static BOOT: AtomicU64 = AtomicU64::new(1000);
+
+    fn fake_boot() -> u64 {
+        BOOT.load(Ordering::SeqCst)
+    }
+
+    #[test]
+    fn cgi_guard_state_survives_clock_steps_and_reboots() {
+        let dir = std::env::temp_dir().join(format!("smsgw-cgi-guard-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let guard = FileGuard {
+            path: dir.join(GUARD_FILE),
+            limit: 2,
+            window: 300,
+            boot_clock: fake_boot,
+        };
+        let to = |n: &str| vec![n.to_string()];
+        assert!(guard.admit(&to("+491701234567"), "disk full").is_ok());
+        // the wall clock is never read: a step of years either way changes nothing; a reboot
+        // 10 s into the new boot counts as "10 s later"
+        BOOT.store(10, Ordering::SeqCst);
+        assert!(matches!(
+            guard.admit(&to("00491701234567"), "disk full"),
+            Err(Refusal::Duplicate { ago: 10, .. })
+        ));
+        assert!(guard.admit(&to("+491701234568"), "x").is_ok());
+        assert!(matches!(
+            guard.admit(&to("+491701234569"), "y"),
+            Err(Refusal::RateLimited { .. })
+        ));
+        BOOT.store(10 + 3600, Ordering::SeqCst);
+        assert!(guard.admit(&to("+491701234569"), "y").is_ok());
+        let _ = fs::remove_dir_all(&dir);
+    }
 }

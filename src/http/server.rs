@@ -255,16 +255,21 @@ pub fn serve_listener(
             })
             .map_err(|e| format!("cannot start HTTP worker: {e}"))?;
     }
-    accept_loop(&listener, &backlog)
+    accept_loop(&listener, &backlog, &gateway)
 }
 
 /// Accepts forever. Errors never end the loop: on fd exhaustion a reserve descriptor is given up
 /// so the waiting client can still be told "busy", then the loop backs off briefly.
-fn accept_loop(listener: &TcpListener, backlog: &Backlog) -> Result<(), String> {
+fn accept_loop(listener: &TcpListener, backlog: &Backlog, gw: &Gateway) -> Result<(), String> {
     let mut reserve = std::fs::File::open("/dev/null").ok();
     let mut last_log: Option<Instant> = None;
     loop {
         match listener.accept() {
+            // other networks are refused here, before they can take a worker or a queue slot
+            Ok((stream, peer)) if !super::cidr::allowed(&gw.policy.clients, peer.ip()) => {
+                crate::status::GatewayStatus::count(&gw.status.rejected);
+                refuse(stream, peer);
+            }
             Ok((stream, peer)) => {
                 if let Err(stream) = backlog.push(stream, peer) {
                     busy(stream);
@@ -305,6 +310,22 @@ fn busy(mut stream: TcpStream) {
         b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 25\r\nRetry-After: 1\r\nConnection: close\r\n\r\nserver busy, retry later\n",
     );
     let _ = stream.shutdown(Shutdown::Write);
+}
+
+/// The 403 for a client outside `--allow-client`, written from the accept thread: never blocks
+/// and never waits for the client. What the client already sent is read (without waiting) so
+/// that closing sends a FIN after the answer, not a reset that could destroy it.
+fn refuse(mut stream: TcpStream, peer: SocketAddr) {
+    let _ = stream.set_nonblocking(true);
+    let reply = Reply::text(403, &super::client_not_allowed(peer.ip()));
+    let _ = stream.write_all(reply_bytes(&reply, 1, false).as_bytes());
+    let _ = stream.shutdown(Shutdown::Write);
+    let mut sink = [0u8; 2048];
+    for _ in 0..4 {
+        if !matches!(stream.read(&mut sink), Ok(n) if n > 0) {
+            break;
+        }
+    }
 }
 
 enum ReadHead {
@@ -369,17 +390,6 @@ fn handle_connection(mut stream: TcpStream, peer: SocketAddr, gw: &Gateway, limi
     let deadline = Instant::now() + limits.request_timeout;
     let _ = stream.set_write_timeout(Some(limits.request_timeout));
     let _ = stream.set_nodelay(true);
-    // refuse other networks before reading a byte of their request
-    if !super::cidr::allowed(&gw.policy.clients, peer.ip()) {
-        crate::status::GatewayStatus::count(&gw.status.rejected);
-        respond_raw(
-            &mut stream,
-            403,
-            &super::client_not_allowed(peer.ip()),
-            true,
-        );
-        return;
-    }
     let mut buf = Vec::with_capacity(1024);
     let head_len = match read_head(&mut stream, &mut buf, deadline) {
         ReadHead::Done { head_len } => head_len,
