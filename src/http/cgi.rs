@@ -207,12 +207,12 @@ fn unavailable(why: &str) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::atomic::{AtomicU32, Ordering};
 
-    static BOOT: AtomicU64 = AtomicU64::new(1000);
+    static BOOT: AtomicU32 = AtomicU32::new(1000);
 
     fn fake_boot() -> u64 {
-        BOOT.load(Ordering::SeqCst)
+        u64::from(BOOT.load(Ordering::SeqCst))
     }
 
     #[test]
