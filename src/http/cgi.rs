@@ -110,7 +110,7 @@ fn request_from_env(stdin: &mut dyn Read) -> Result<HttpRequest, Reply> {
     let length = env("CONTENT_LENGTH")
         .map(|v| v.trim().parse::<usize>().unwrap_or(usize::MAX))
         .unwrap_or(0);
-    if length > super::server::MAX_BODY_BYTES {
+    if length > super::MAX_BODY_BYTES {
         return Err(Reply::text(413, "request body too large"));
     }
     let mut body = Vec::with_capacity(length);

@@ -6,15 +6,20 @@
 //! modem: it calls `Spool::submit` and reads `GatewayStatus`.
 //!
 //! Layout: `query` (pure parameter parsing), `auth`, `cidr`, `guard` (pure storm guard),
-//! `render` (`/status`, `/metrics`), `server` (accept loop, workers, bounded request reader),
-//! `cgi` (UCI file + CGI environment). This file holds the shared request handler [`Gateway`].
+//! `render` (`/status`, `/metrics`), `head` (pure request-head parser), `server` (accept loop
+//! and worker pool), `connection` (one connection: bounded reads, deadline), `response` (the
+//! response writer), `cgi` (CGI environment). This file holds the policy: the shared request
+//! handler [`Gateway`].
 
 pub mod auth;
 pub mod cgi;
 pub mod cidr;
+mod connection;
 pub mod guard;
+pub mod head;
 pub mod query;
 pub mod render;
+mod response;
 pub mod server;
 
 use crate::config::ServeConfig;
@@ -33,6 +38,8 @@ pub use cgi::cgi_main;
 /// Without a recipient allowlist, numbers need at least this many digits: premium-rate short
 /// codes (3–6 digits) are refused.
 pub const MIN_FULL_NUMBER_DIGITS: usize = 7;
+/// Longest accepted request body.
+pub const MAX_BODY_BYTES: usize = query::MAX_QUERY_BYTES;
 
 /// Who may send what: everything the handler needs besides the spool and the guard.
 #[derive(Clone, Debug)]
