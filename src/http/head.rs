@@ -36,10 +36,6 @@ impl Head {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HeadError(pub u16, pub &'static str);
 
-fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
 /// Index just past the blank line ending the head (`\r\n\r\n` or `\n\n`), if present.
 pub fn head_end(buf: &[u8]) -> Option<usize> {
     let mut i = 0;
@@ -55,20 +51,19 @@ pub fn head_end(buf: &[u8]) -> Option<usize> {
     None
 }
 
-/// Parses a complete head (without the body). Strict: refuses what could smuggle or confuse.
+/// Parses a complete head (without the body) with `httparse` (the field's fuzzed parser), then
+/// strictly: refuses what could smuggle or confuse.
 pub fn parse_head(raw: &[u8]) -> Result<Head, HeadError> {
-    let text = std::str::from_utf8(raw).map_err(|_| HeadError(400, "request head is not UTF-8"))?;
-    let mut lines = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l));
-    let request_line = lines.next().unwrap_or("");
-    let mut parts = request_line.split(' ');
-    let (Some(method), Some(target), Some(version), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut fields);
+    match req.parse(raw) {
+        Ok(httparse::Status::Complete(_)) => {}
+        Ok(httparse::Status::Partial) => return Err(HeadError(400, "incomplete request head")),
+        Err(e) => return Err(parse_error(e, raw)),
+    }
+    let (Some(method), Some(target), Some(minor)) = (req.method, req.path, req.version) else {
         return Err(HeadError(400, "malformed request line"));
     };
-    if method.is_empty() || !method.bytes().all(is_token_byte) {
-        return Err(HeadError(400, "malformed method"));
-    }
     // absolute-form (`GET http://router:8767/cgi-bin/sms?...`, sent through proxies): keep the path
     let target = match target.get(..7) {
         Some(scheme) if scheme.eq_ignore_ascii_case("http://") => {
@@ -77,15 +72,9 @@ pub fn parse_head(raw: &[u8]) -> Result<Head, HeadError> {
         }
         _ => target,
     };
-    if !target.starts_with('/') || target.bytes().any(|b| b <= b' ' || b == 0x7f) {
+    if !target.starts_with('/') || target.bytes().any(|b| b <= b' ' || b >= 0x7f) {
         return Err(HeadError(400, "malformed request target"));
     }
-    let minor = match version {
-        "HTTP/1.1" => 1,
-        "HTTP/1.0" => 0,
-        v if v.starts_with("HTTP/") => return Err(HeadError(505, "only HTTP/1.0 and 1.1")),
-        _ => return Err(HeadError(400, "malformed HTTP version")),
-    };
     let mut head = Head {
         method: method.to_string(),
         target: target.to_string(),
@@ -93,23 +82,11 @@ pub fn parse_head(raw: &[u8]) -> Result<Head, HeadError> {
         ..Head::default()
     };
     let mut content_length: Option<usize> = None;
-    for line in lines {
-        if line.is_empty() {
-            break;
-        }
-        if head.headers.len() >= MAX_HEADERS {
-            return Err(HeadError(431, "too many header fields"));
-        }
-        if line.starts_with([' ', '\t']) {
-            return Err(HeadError(400, "folded header lines are not accepted"));
-        }
-        let Some((name, value)) = line.split_once(':') else {
-            return Err(HeadError(400, "malformed header line"));
-        };
-        if name.is_empty() || !name.bytes().all(is_token_byte) {
-            return Err(HeadError(400, "malformed header name"));
-        }
-        let value = value.trim_matches([' ', '\t']);
+    for field in req.headers.iter() {
+        let name = field.name;
+        let value = std::str::from_utf8(field.value)
+            .map_err(|_| HeadError(400, "request head is not UTF-8"))?
+            .trim_matches([' ', '\t']);
         if value.bytes().any(|b| (b < b' ' && b != b'\t') || b == 0x7f) {
             return Err(HeadError(400, "control character in header value"));
         }
@@ -142,6 +119,32 @@ pub fn parse_head(raw: &[u8]) -> Result<Head, HeadError> {
         return Err(HeadError(413, "request body too large"));
     }
     Ok(head)
+}
+
+/// The refusal for what `httparse` rejected.
+fn parse_error(e: httparse::Error, raw: &[u8]) -> HeadError {
+    match e {
+        httparse::Error::TooManyHeaders => HeadError(431, "too many header fields"),
+        httparse::Error::Version => {
+            let line_end = raw.iter().position(|&b| b == b'\n').unwrap_or(raw.len());
+            let line = raw.get(..line_end).unwrap_or(raw);
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            // a well-formed request line of another HTTP version, e.g. `GET / HTTP/2.0`
+            let mut words = line.split(|&b| b == b' ');
+            let version = (words.next(), words.next(), words.next(), words.next());
+            let other_version = matches!(version,
+                (Some(m), Some(t), Some(v), None) if !m.is_empty() && !t.is_empty() && v.starts_with(b"HTTP/"));
+            if other_version {
+                HeadError(505, "only HTTP/1.0 and 1.1")
+            } else {
+                HeadError(400, "malformed HTTP version")
+            }
+        }
+        httparse::Error::Token => HeadError(400, "malformed request line"),
+        httparse::Error::HeaderName => HeadError(400, "malformed header name"),
+        httparse::Error::HeaderValue => HeadError(400, "malformed header value"),
+        _ => HeadError(400, "malformed request head"),
+    }
 }
 
 #[cfg(test)]
