@@ -8,76 +8,74 @@
 
 use super::{uci_name, ConfigError, Kind, ServeConfig, OPTIONS};
 
-/// Splits UCI text into statements of words.
+/// Splits UCI text into statements of words. Works on bytes (every UCI delimiter is ASCII, so
+/// words stay valid UTF-8): smaller in the router binary than decoding `char`s.
 pub fn statements(text: &str) -> Result<Vec<Vec<String>>, ConfigError> {
     let mut out = Vec::new();
     let mut words: Vec<String> = Vec::new();
-    let mut word: Option<String> = None;
-    let mut chars = text.chars().peekable();
+    let mut word: Option<Vec<u8>> = None;
+    let mut bytes = text.bytes();
     let mut line = 1usize;
-    // reported at the line where the quote opened
-    let unterminated = |line| ConfigError::Uci {
-        line,
-        problem: "unterminated quote",
+    let finish = |word: &mut Option<Vec<u8>>, words: &mut Vec<String>| {
+        if let Some(w) = word.take() {
+            words.push(String::from_utf8(w).unwrap_or_default());
+        }
     };
-    while let Some(c) = chars.next() {
+    while let Some(c) = bytes.next() {
         match c {
-            '\'' => {
+            b'\'' | b'"' => {
+                // reported at the line where the quote opened
                 let start = line;
-                let w = word.get_or_insert_with(String::new);
+                let w = word.get_or_insert_with(Vec::new);
                 loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(c) => {
-                            line += usize::from(c == '\n');
-                            w.push(c)
-                        }
-                        None => return Err(unterminated(start)),
-                    }
-                }
-            }
-            '"' => {
-                let start = line;
-                let w = word.get_or_insert_with(String::new);
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => match chars.next() {
-                            Some('\n') => line += 1,
-                            Some(c) => w.push(c),
-                            None => return Err(unterminated(start)),
+                    let Some(q) = bytes.next() else {
+                        return Err(ConfigError::Uci {
+                            line: start,
+                            problem: "unterminated quote",
+                        });
+                    };
+                    line += usize::from(q == b'\n');
+                    match q {
+                        _ if q == c => break,
+                        // double quotes: a backslash escapes any byte (a newline: continuation)
+                        b'\\' if c == b'"' => match bytes.next() {
+                            Some(b'\n') => line += 1,
+                            Some(e) => w.push(e),
+                            None => {}
                         },
-                        Some(c) => {
-                            line += usize::from(c == '\n');
-                            w.push(c)
-                        }
-                        None => return Err(unterminated(start)),
+                        _ => w.push(q),
                     }
                 }
             }
-            '\\' => match chars.next() {
-                Some('\n') => line += 1,
-                Some(c) => word.get_or_insert_with(String::new).push(c),
+            b'\\' => match bytes.next() {
+                Some(b'\n') => line += 1,
+                Some(e) => word.get_or_insert_with(Vec::new).push(e),
                 None => {}
             },
-            '#' => {
-                words.extend(word.take());
-                while chars.peek().is_some_and(|&c| c != '\n') {
-                    chars.next();
+            b'#' => {
+                finish(&mut word, &mut words);
+                for e in bytes.by_ref() {
+                    if e == b'\n' {
+                        line += 1;
+                        break;
+                    }
                 }
-            }
-            '\n' | ';' => {
-                line += usize::from(c == '\n');
-                words.extend(word.take());
                 if !words.is_empty() {
                     out.push(std::mem::take(&mut words));
                 }
             }
-            c if c.is_whitespace() => words.extend(word.take()),
-            c => word.get_or_insert_with(String::new).push(c),
+            b'\n' | b';' => {
+                line += usize::from(c == b'\n');
+                finish(&mut word, &mut words);
+                if !words.is_empty() {
+                    out.push(std::mem::take(&mut words));
+                }
+            }
+            b' ' | b'\t' | b'\r' => finish(&mut word, &mut words),
+            c => word.get_or_insert_with(Vec::new).push(c),
         }
     }
-    words.extend(word.take());
+    finish(&mut word, &mut words);
     if !words.is_empty() {
         out.push(words);
     }
