@@ -114,30 +114,21 @@ pub enum ConfigError {
 }
 
 impl fmt::Display for ConfigError {
-    // plain pieces, no format machinery: the router build counts every byte
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let line;
-        let pieces: [&str; 5] = match self {
-            ConfigError::UnexpectedArgument(a) => ["unexpected argument '", a, "'", "", ""],
-            ConfigError::UnknownOption(o) => ["unknown option --", o, "", "", ""],
-            ConfigError::NeedsValue(o) => ["--", o, " needs a value", "", ""],
-            ConfigError::TakesNoValue(o) => ["--", o, " takes no value", "", ""],
+        match self {
+            ConfigError::UnexpectedArgument(a) => write!(f, "unexpected argument '{a}'"),
+            ConfigError::UnknownOption(o) => write!(f, "unknown option --{o}"),
+            ConfigError::NeedsValue(o) => write!(f, "--{o} needs a value"),
+            ConfigError::TakesNoValue(o) => write!(f, "--{o} takes no value"),
             ConfigError::NotANumber { option, value } => {
-                ["--", option, ": '", value, "' is not a valid number"]
+                write!(f, "--{option}: '{value}' is not a valid number")
             }
-            ConfigError::BadAddress(a) => [
-                "'",
-                a,
-                "' is not an address of the form IP:PORT (e.g. 0.0.0.0:8767)",
-                "",
-                "",
-            ],
-            ConfigError::Uci { line: n, problem } => {
-                line = n.to_string();
-                ["line ", &line, ": ", problem, ""]
-            }
-        };
-        pieces.iter().try_for_each(|p| f.write_str(p))
+            ConfigError::BadAddress(a) => write!(
+                f,
+                "'{a}' is not an address of the form IP:PORT (e.g. 0.0.0.0:8767)"
+            ),
+            ConfigError::Uci { line, problem } => write!(f, "line {line}: {problem}"),
+        }
     }
 }
 
