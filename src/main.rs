@@ -45,7 +45,7 @@ fn main() -> ExitCode {
         }
         "serve" => match config::parse_serve(rest) {
             Ok(cfg) => serve(cfg),
-            Err(e) => fail(&e.to_string()),
+            Err(e) => fail(&e),
         },
         "encode" => code(cli::encode(rest)),
         "decode" => code(cli::decode(rest)),
@@ -60,7 +60,7 @@ fn main() -> ExitCode {
             let _ = log::out(&["smsgw ", env!("CARGO_PKG_VERSION"), "\n"].concat());
             ExitCode::SUCCESS
         }
-        other => fail(&format!("unknown command '{other}'\n{USAGE}")),
+        other => fail(&format_args!("unknown command '{other}'\n{USAGE}")),
     }
 }
 
@@ -68,7 +68,7 @@ fn serve(cfg: config::ServeConfig) -> ExitCode {
     let status = Arc::new(status::GatewayStatus::default());
     let spool = match spool::Spool::open(Path::new(&cfg.spool)) {
         Ok(s) => Arc::new(s),
-        Err(e) => return fail(&format!("spool {}: {e}", cfg.spool)),
+        Err(e) => return fail(&format_args!("spool {}: {e}", cfg.spool)),
     };
     let modem = modem::open(&cfg, status.clone());
     {
@@ -77,7 +77,7 @@ fn serve(cfg: config::ServeConfig) -> ExitCode {
             .name("sender".into())
             .spawn(move || spool::run_sender(spool, modem, &cfg, status));
         if let Err(e) = started {
-            return fail(&format!("cannot start sender thread: {e}"));
+            return fail(&format_args!("cannot start sender thread: {e}"));
         }
     }
     match http::serve(&cfg, spool, status) {
@@ -86,7 +86,7 @@ fn serve(cfg: config::ServeConfig) -> ExitCode {
     }
 }
 
-fn fail(msg: &str) -> ExitCode {
+fn fail(msg: &dyn std::fmt::Display) -> ExitCode {
     log_error!("{msg}");
     ExitCode::from(1)
 }
