@@ -443,18 +443,45 @@ impl Gateway {
     }
 }
 
+/// Why the HTTP daemon could not start: one readable line each.
+#[derive(Debug)]
+pub enum ServeError {
+    /// `--listen` is not an address.
+    Listen(crate::config::ConfigError),
+    /// The socket could not be bound (address in use, no permission...).
+    Bind { addr: String, error: std::io::Error },
+    /// An `--allow-client` entry is not a network.
+    Clients(String),
+    /// No token and none could be made.
+    Token(String),
+    /// A worker thread could not be started.
+    Worker(std::io::Error),
+}
+
+impl std::fmt::Display for ServeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ServeError::Listen(e) => write!(f, "--listen: {e}"),
+            ServeError::Bind { addr, error } => write!(f, "cannot listen on {addr}: {error}"),
+            ServeError::Clients(e) | ServeError::Token(e) => f.write_str(e),
+            ServeError::Worker(e) => write!(f, "cannot start HTTP worker: {e}"),
+        }
+    }
+}
+
 /// Runs the HTTP daemon until the listening socket cannot be created (blocks).
 pub fn serve(
     cfg: &ServeConfig,
     spool: Arc<Spool>,
     status: Arc<GatewayStatus>,
-) -> Result<(), String> {
+) -> Result<(), ServeError> {
     let token = if cfg.no_auth {
         crate::log_warn!("--no-auth: any allowed client can send SMS");
         None
     } else {
         let (token, generated) =
-            auth::load_or_create(cfg.token.as_deref(), Path::new(&cfg.token_file))?;
+            auth::load_or_create(cfg.token.as_deref(), Path::new(&cfg.token_file))
+                .map_err(ServeError::Token)?;
         if generated {
             crate::log_info!(
                 "generated API token {token} (stored in {}; shown by `smsgw status`)",
@@ -464,7 +491,7 @@ pub fn serve(
         Some(token)
     };
     let gateway = Gateway {
-        policy: Policy::new(cfg, token)?,
+        policy: Policy::new(cfg, token).map_err(ServeError::Clients)?,
         spool,
         status,
         guard: Box::new(MemoryGuard::new(

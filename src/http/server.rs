@@ -11,7 +11,7 @@
 
 use super::connection::handle_connection;
 use super::response::reply_bytes;
-use super::{Gateway, Reply};
+use super::{Gateway, Reply, ServeError};
 use crate::config::ServeConfig;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -46,10 +46,12 @@ impl Limits {
 }
 
 /// Binds `cfg.listen` and serves forever.
-pub fn run(cfg: &ServeConfig, gateway: Arc<Gateway>) -> Result<(), String> {
-    let addr = crate::config::parse_socket_addr(&cfg.listen).map_err(|e| e.to_string())?;
-    let listener =
-        TcpListener::bind(addr).map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
+pub fn run(cfg: &ServeConfig, gateway: Arc<Gateway>) -> Result<(), ServeError> {
+    let addr = crate::config::parse_socket_addr(&cfg.listen).map_err(ServeError::Listen)?;
+    let listener = TcpListener::bind(addr).map_err(|error| ServeError::Bind {
+        addr: cfg.listen.clone(),
+        error,
+    })?;
     crate::log_info!("listening on {}", cfg.listen);
     serve_listener(listener, gateway, Limits::from_config(cfg))
 }
@@ -97,7 +99,7 @@ pub fn serve_listener(
     listener: TcpListener,
     gateway: Arc<Gateway>,
     limits: Limits,
-) -> Result<(), String> {
+) -> Result<(), ServeError> {
     let backlog = Arc::new(Backlog {
         queue: Mutex::new(Vec::with_capacity(limits.queue)),
         ready: Condvar::new(),
@@ -116,14 +118,14 @@ pub fn serve_listener(
                 let (stream, peer) = backlog.pop();
                 handle_connection(stream, peer, &gw, limits);
             })
-            .map_err(|e| format!("cannot start HTTP worker: {e}"))?;
+            .map_err(ServeError::Worker)?;
     }
     accept_loop(&listener, &backlog, &gateway)
 }
 
 /// Accepts forever. Errors never end the loop: on fd exhaustion a reserve descriptor is given up
 /// so the waiting client can still be told "busy", then the loop backs off briefly.
-fn accept_loop(listener: &TcpListener, backlog: &Backlog, gw: &Gateway) -> Result<(), String> {
+fn accept_loop(listener: &TcpListener, backlog: &Backlog, gw: &Gateway) -> Result<(), ServeError> {
     let mut reserve = std::fs::File::open("/dev/null").ok();
     let mut last_log: Option<Instant> = None;
     loop {
