@@ -3,7 +3,7 @@
 //!
 //! Owns the wire format of answers only; must not decide which answer to give.
 
-use super::{reason, Reply};
+use super::Reply;
 use std::io::Write;
 use std::net::TcpStream;
 
@@ -78,6 +78,30 @@ fn push_2(out: &mut String, n: u32) {
     out.push(char::from(b'0' + (n % 10) as u8));
 }
 
+/// The standard reason phrase for the codes this gateway uses.
+pub fn reason(code: u16) -> &'static str {
+    match code {
+        100 => "Continue",
+        200 => "OK",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        411 => "Length Required",
+        413 => "Payload Too Large",
+        414 => "URI Too Long",
+        415 => "Unsupported Media Type",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        505 => "HTTP Version Not Supported",
+        _ => "Unknown",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,5 +119,14 @@ mod tests {
         assert_eq!(date(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT");
         assert_eq!(date(1_709_210_096), "Thu, 29 Feb 2024 12:34:56 GMT");
         assert_eq!(date(4_133_980_799), "Fri, 31 Dec 2100 23:59:59 GMT");
+    }
+
+    #[test]
+    fn every_code_has_a_reason() {
+        for c in [
+            200, 400, 401, 403, 404, 405, 408, 411, 413, 414, 415, 429, 431, 503, 505,
+        ] {
+            assert_ne!(reason(c), "Unknown");
+        }
     }
 }
