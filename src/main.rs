@@ -9,6 +9,7 @@ mod civil;
 mod cli;
 mod config;
 mod http;
+mod log;
 mod modem;
 mod pdu;
 mod spool;
@@ -19,7 +20,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 const USAGE: &str = "usage: smsgw <command> [options]
-  serve --device PATH|sim --listen ADDR:PORT --spool DIR [--token T | --no-auth] ...
+  serve --device PATH|sim --listen ADDR:PORT --spool DIR [--token-file F | --no-auth] ...
+        (smsgw serve --help lists every option)
   encode [--to NUMBER] [--smsc NUMBER] [--flash] [--report] TEXT
   decode HEX
   at [--device PATH] CMD
@@ -35,10 +37,14 @@ fn main() -> ExitCode {
     }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some((cmd, rest)) = args.split_first() else {
-        eprintln!("{USAGE}");
+        errln!("{USAGE}");
         return ExitCode::from(2);
     };
     match cmd.as_str() {
+        "serve" if rest.iter().any(|a| a == "--help" || a == "-h") => {
+            let _ = log::out(&config::serve_help());
+            ExitCode::SUCCESS
+        }
         "serve" => match config::parse_serve(rest) {
             Ok(cfg) => serve(cfg),
             Err(e) => fail(&e),
@@ -51,14 +57,14 @@ fn main() -> ExitCode {
         "inbox" => code(cli::inbox(rest)),
         "status" => code(cli::status(rest)),
         "-h" | "--help" | "help" => {
-            println!("{USAGE}");
+            let _ = log::out(&[USAGE, "\n"].concat());
             ExitCode::SUCCESS
         }
         "-V" | "--version" => {
-            println!("smsgw {}", env!("CARGO_PKG_VERSION"));
+            let _ = log::out(&["smsgw ", env!("CARGO_PKG_VERSION"), "\n"].concat());
             ExitCode::SUCCESS
         }
-        other => fail(&format!("unknown command '{other}'\n{USAGE}")),
+        other => fail(&format_args!("unknown command '{other}'\n{USAGE}")),
     }
 }
 
@@ -66,10 +72,10 @@ fn serve(cfg: config::ServeConfig) -> ExitCode {
     let status = Arc::new(status::GatewayStatus::default());
     let spool = match spool::Spool::open(Path::new(&cfg.spool)) {
         Ok(s) => Arc::new(s),
-        Err(e) => return fail(&format!("spool {}: {e}", cfg.spool)),
+        Err(e) => return fail(&format_args!("spool {}: {e}", cfg.spool)),
     };
     let pin_file = Some(Path::new(&cfg.spool).join(modem::driver::PIN_FILE));
-    let sink: Option<Box<dyn modem::MessageSink>> = if cfg.receive {
+    let sink: Option<Box<dyn modem::MessageSink>> = if !cfg.no_receive {
         let now = std::time::Instant::now();
         match spool::incoming::IncomingStore::open(spool.root(), &cfg, status.clone(), now) {
             Ok(store) => Some(Box::new(store)),
@@ -86,7 +92,7 @@ fn serve(cfg: config::ServeConfig) -> ExitCode {
             .name("sender".into())
             .spawn(move || spool::run_sender(spool, modem, &cfg, status));
         if let Err(e) = started {
-            return fail(&format!("cannot start sender thread: {e}"));
+            return fail(&format_args!("cannot start sender thread: {e}"));
         }
     }
     match http::serve(&cfg, spool, status) {
@@ -95,8 +101,8 @@ fn serve(cfg: config::ServeConfig) -> ExitCode {
     }
 }
 
-fn fail(msg: &str) -> ExitCode {
-    eprintln!("smsgw: {msg}");
+fn fail(msg: &dyn std::fmt::Display) -> ExitCode {
+    log_error!("{msg}");
     ExitCode::from(1)
 }
 

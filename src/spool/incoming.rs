@@ -315,7 +315,7 @@ impl IncomingStore {
         }
         GatewayStatus::count(&self.status.received);
         let from = file.header("From").unwrap_or("?");
-        eprintln!("smsgw: received SMS from {from} -> incoming/{id}");
+        crate::log_info!("received SMS from {from} -> incoming/{id}");
         super::sender::run_hook(&self.cfg, "RECEIVED", &self.incoming.join(id));
         let now = SystemTime::now();
         super::sender::prune(&self.incoming, self.cfg.keep_sent, self.cfg.keep_days, now);
@@ -361,7 +361,7 @@ impl MessageSink for IncomingStore {
         while let Some(key) = self.table.expired(now, self.timeout) {
             if let Err(e) = self.assemble(key) {
                 // The parts stay on disk and are taken up again at the next start.
-                eprintln!("smsgw: cannot write an incomplete multipart SMS: {e}");
+                crate::log_error!("cannot write an incomplete multipart SMS: {e}");
                 self.table.remove(key);
             }
         }
