@@ -1,34 +1,17 @@
-//! Unit tests of the spool queue and the sender loop with a fake modem.
+//! Unit tests of the spool queue and the sender loop with a fake modem and injected time.
 
-use super::sender::{send_next, Fault, Listing, Step};
+use super::clock::{Ages, Now};
+use super::format::SpoolFile;
+use super::sender::Step;
 use super::*;
 use crate::config::ServeConfig;
 use crate::modem::{SendError, SmsSender};
 use crate::pdu::SubmitPart;
 use crate::status::GatewayStatus;
 use std::collections::VecDeque;
-use std::sync::atomic::AtomicUsize;
-
-static DIRS: AtomicUsize = AtomicUsize::new(0);
-
-/// A directory removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        let n = DIRS.fetch_add(1, Ordering::Relaxed);
-        let p = std::env::temp_dir().join(format!("smsgw-spool-{}-{n}", std::process::id()));
-        let _ = fs::remove_dir_all(&p);
-        fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Instant;
 
 /// Answers from a script, then `Ok` forever; records every PDU.
 #[derive(Default)]
@@ -45,45 +28,69 @@ impl SmsSender for FakeModem {
 }
 
 struct Rig {
-    _dir: TempDir,
-    spool: Spool,
-    modem: FakeModem,
-    cfg: ServeConfig,
-    status: GatewayStatus,
-    reference: u8,
+    _dir: tempfile::TempDir,
+    spool: Arc<Spool>,
+    s: Sender<FakeModem>,
+    /// The simulated clocks: `start` plus what the test advanced.
+    start: Now,
 }
 
 impl Rig {
     fn new() -> Rig {
-        let dir = TempDir::new();
-        let spool = Spool::open(&dir.0).unwrap();
+        Rig::with_cfg(ServeConfig::default())
+    }
+
+    fn with_cfg(cfg: ServeConfig) -> Rig {
+        let dir = tempfile::tempdir().unwrap();
+        Rig::at(dir, cfg)
+    }
+
+    fn at(dir: tempfile::TempDir, cfg: ServeConfig) -> Rig {
+        let spool = Arc::new(Spool::open(dir.path()).unwrap());
+        let start = Now::real();
+        let s = Sender::new(
+            spool.clone(),
+            FakeModem::default(),
+            &cfg,
+            Arc::new(GatewayStatus::default()),
+            Arc::new(AtomicBool::new(false)),
+            start,
+        );
         Rig {
             _dir: dir,
             spool,
-            modem: FakeModem::default(),
-            cfg: ServeConfig::default(),
-            status: GatewayStatus::default(),
-            reference: 0,
+            s,
+            start,
+        }
+    }
+
+    fn modem(&mut self) -> &mut FakeModem {
+        &mut self.s.modem
+    }
+
+    fn status(&self) -> &GatewayStatus {
+        &self.s.status
+    }
+
+    /// Both clocks moved by `later` (real time plus a simulated offset).
+    fn now_plus(later: Duration) -> Now {
+        let n = Now::real();
+        Now {
+            wall: n.wall + later,
+            mono: n.mono + later,
         }
     }
 
     fn step_at(&mut self, now: SystemTime) -> Step {
+        let later = now.duration_since(SystemTime::now()).unwrap_or_default();
         // A fresh listing per step: each test step sees `outgoing/` as it is now.
-        self.step_with(now, &mut Listing::default())
+        self.s.forget_listing();
+        self.s.step(Rig::now_plus(later))
     }
 
-    /// One step that keeps `listing` across calls, as the sender loop does.
-    fn step_with(&mut self, now: SystemTime, listing: &mut Listing) -> Step {
-        send_next(
-            &self.spool,
-            &mut self.modem,
-            &self.cfg,
-            &self.status,
-            Fault::None,
-            &mut self.reference,
-            now,
-            listing,
-        )
+    /// One step that keeps the sender's listing, as the sender loop does.
+    fn step_keep(&mut self) -> Step {
+        self.s.step(Now::real())
     }
 
     fn step(&mut self) -> Step {
@@ -108,6 +115,10 @@ impl Rig {
         let tmp = self.spool.root().join(name);
         fs::write(&tmp, content).unwrap();
         fs::rename(&tmp, self.spool.dir(OUTGOING).join(name)).unwrap();
+    }
+
+    fn recover(&self) -> usize {
+        self.spool.recover(&Ages::new(self.start), Now::real())
     }
 }
 
@@ -152,7 +163,7 @@ fn sends_and_writes_smsd_result_headers() {
     let mut r = Rig::new();
     let id = r.spool.submit(&sms("+4917", "hi")).unwrap();
     assert_eq!(r.step(), Step::Worked);
-    assert_eq!(r.modem.sent.len(), 1);
+    assert_eq!(r.modem().sent.len(), 1);
     assert_eq!(r.names(SENT), vec![id.clone()]);
     assert!(r.names(OUTGOING).is_empty() && r.names(SENDING).is_empty());
     let f = r.read(SENT, &id);
@@ -160,7 +171,7 @@ fn sends_and_writes_smsd_result_headers() {
     assert!(f.header("Sent").is_some_and(|s| s.len() == 17));
     assert_eq!(f.header("To"), Some("+4917"));
     assert_eq!(f.body, b"hi");
-    assert_eq!(r.status.sent.load(Ordering::Relaxed), 1);
+    assert_eq!(r.status().sent.load(Ordering::Relaxed), 1);
     assert_eq!(r.step(), Step::Idle(None));
     // The sender's rewrites never pass through tmp/ (only submissions in flight live there).
     assert!(r.names(TMP).is_empty());
@@ -184,7 +195,7 @@ fn recovery_removes_only_stale_temporary_files() {
             .set_modified(old)
             .unwrap();
     }
-    r.spool.recover(SystemTime::now());
+    r.recover();
     assert!(!stale.exists());
     assert!(fresh.exists() && other.exists());
 }
@@ -206,7 +217,7 @@ fn high_priority_first_then_oldest() {
     let mut order = Vec::new();
     for i in 0..3 {
         assert_eq!(r.step(), Step::Worked);
-        assert_eq!(r.status.queue_depth.load(Ordering::Relaxed), 2 - i);
+        assert_eq!(r.status().queue_depth.load(Ordering::Relaxed), 2 - i);
         let sent = r.names(SENT);
         let new: Vec<_> = sent.into_iter().filter(|n| !order.contains(n)).collect();
         order.extend(new);
@@ -217,9 +228,9 @@ fn high_priority_first_then_oldest() {
 #[test]
 fn transient_errors_retry_with_backoff_then_fail() {
     let mut r = Rig::new();
-    r.cfg.max_attempts = 3;
+    r.s.cfg.max_attempts = 3;
     for _ in 0..3 {
-        r.modem
+        r.modem()
             .script
             .push_back(Err(SendError::Transient("no network".into())));
     }
@@ -237,14 +248,14 @@ fn transient_errors_retry_with_backoff_then_fail() {
     let Step::Idle(Some(at)) = r.step_at(now) else {
         panic!("expected a pending retry");
     };
-    assert!(at > now);
-    assert_eq!(r.modem.sent.len(), 1);
-    now = at + Duration::from_secs(1);
+    assert!(at > Instant::now() + Duration::from_secs(5));
+    assert_eq!(r.modem().sent.len(), 1);
+    now += Duration::from_secs(11);
     assert_eq!(r.step_at(now), Step::Worked);
     assert_eq!(r.read(OUTGOING, &id).header(HDR_ATTEMPTS), Some("2"));
     now += Duration::from_secs(3600);
     assert_eq!(r.step_at(now), Step::Worked);
-    assert_eq!(r.modem.sent.len(), 3);
+    assert_eq!(r.modem().sent.len(), 3);
     assert_eq!(r.names(FAILED), vec![id.clone()]);
     let reason = r.read(FAILED, &id);
     let reason = reason.header("Fail_reason").unwrap();
@@ -252,14 +263,14 @@ fn transient_errors_retry_with_backoff_then_fail() {
         reason.contains("no network") && reason.contains("3 attempts"),
         "{reason}"
     );
-    assert_eq!(r.status.retried.load(Ordering::Relaxed), 2);
-    assert_eq!(r.status.failed.load(Ordering::Relaxed), 1);
+    assert_eq!(r.status().retried.load(Ordering::Relaxed), 2);
+    assert_eq!(r.status().failed.load(Ordering::Relaxed), 1);
 }
 
 #[test]
 fn permanent_errors_fail_at_once() {
     let mut r = Rig::new();
-    r.modem
+    r.modem()
         .script
         .push_back(Err(SendError::Permanent("+CMS ERROR: 21".into())));
     let id = r.spool.submit(&sms("+4917", "hi")).unwrap();
@@ -279,7 +290,7 @@ fn unsendable_files_fail_with_a_reason_without_touching_the_modem() {
     for _ in 0..3 {
         assert_eq!(r.step(), Step::Worked);
     }
-    assert!(r.modem.sent.is_empty());
+    assert!(r.modem().sent.is_empty());
     assert_eq!(r.names(FAILED), vec!["badnum", "binary", "empty"]);
     let reason = r.read(FAILED, "badnum");
     assert!(reason.header("Fail_reason").unwrap().contains("12ab"));
@@ -302,7 +313,7 @@ fn never_takes_dot_lock_or_open_files() {
     // `mktemp` placeholder of smstools' sendsms, about to be replaced by `mv`.
     fs::write(out.join("send_AbC123"), b"").unwrap();
     assert_eq!(r.step(), Step::Idle(None));
-    assert!(r.modem.sent.is_empty());
+    assert!(r.modem().sent.is_empty());
     drop(writing);
     assert_eq!(r.step(), Step::Worked);
     assert_eq!(r.names(SENT), vec!["writing"]);
@@ -323,7 +334,7 @@ fn a_file_locked_by_another_sender_is_not_taken_or_recovered() {
     let mut r = Rig::new();
     r.drop_file("m1", b"To: 1\n\nx");
     let other = File::open(r.spool.dir(OUTGOING).join("m1")).unwrap();
-    lock_exclusive(&other).unwrap();
+    other.try_lock().unwrap();
     assert_eq!(r.step(), Step::Idle(None));
     // The other sender claims it into sending/ and "dies" later.
     fs::rename(
@@ -331,10 +342,10 @@ fn a_file_locked_by_another_sender_is_not_taken_or_recovered() {
         r.spool.dir(SENDING).join("m1"),
     )
     .unwrap();
-    assert_eq!(r.spool.recover(SystemTime::now()), 0);
+    assert_eq!(r.recover(), 0);
     assert_eq!(r.names(SENDING), vec!["m1"]);
     drop(other);
-    assert_eq!(r.spool.recover(SystemTime::now()), 1);
+    assert_eq!(r.recover(), 1);
     assert_eq!(r.names(OUTGOING), vec!["m1"]);
     assert_eq!(r.step(), Step::Worked);
     assert_eq!(r.names(SENT), vec!["m1"]);
@@ -343,13 +354,13 @@ fn a_file_locked_by_another_sender_is_not_taken_or_recovered() {
 #[test]
 fn retention_keeps_the_newest() {
     let mut r = Rig::new();
-    r.cfg.keep_sent = 2;
+    r.s.cfg.keep_sent = 2;
     for i in 0..4 {
         r.spool.submit(&sms("1", &format!("m{i}"))).unwrap();
         assert_eq!(r.step(), Step::Worked);
     }
     assert_eq!(r.names(SENT).len(), 2);
-    assert_eq!(r.status.sent.load(Ordering::Relaxed), 4);
+    assert_eq!(r.status().sent.load(Ordering::Relaxed), 4);
 }
 
 fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
@@ -379,10 +390,10 @@ fn hook_runs_with_event_and_file_without_blocking_the_queue() {
     )
     .unwrap();
     fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    r.cfg.hook = Some(hook.display().to_string());
-    r.cfg.hook_timeout = Duration::from_secs(30);
+    r.s.cfg.hook = Some(hook.display().to_string());
+    r.s.cfg.hook_timeout = Duration::from_secs(30);
     let a = r.spool.submit(&sms("1", "a")).unwrap();
-    r.modem
+    r.modem()
         .script
         .extend([Ok(1), Err(SendError::Permanent("barred".into()))]);
     let b = r.spool.submit(&sms("1", "b")).unwrap();
@@ -417,8 +428,8 @@ fn hook_is_killed_after_its_timeout() {
     )
     .unwrap();
     fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    r.cfg.hook = Some(hook.display().to_string());
-    r.cfg.hook_timeout = Duration::from_secs(1);
+    r.s.cfg.hook = Some(hook.display().to_string());
+    r.s.cfg.hook_timeout = Duration::from_secs(1);
     r.spool.submit(&sms("1", "a")).unwrap();
     assert_eq!(r.step(), Step::Worked);
     wait_for("hook pid", || {
@@ -433,10 +444,10 @@ fn hook_is_killed_after_its_timeout() {
 /// Needs permission to mount a tmpfs (root); prints a notice and checks nothing otherwise.
 #[test]
 fn full_disk_gives_full_and_leaves_nothing_behind() {
-    let dir = TempDir::new();
+    let dir = tempfile::tempdir().unwrap();
     let mounted = std::process::Command::new("mount")
         .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
-        .arg(&dir.0)
+        .arg(dir.path())
         .status()
         .is_ok_and(|s| s.success());
     if !mounted {
@@ -444,9 +455,9 @@ fn full_disk_gives_full_and_leaves_nothing_behind() {
         return;
     }
     let result = std::panic::catch_unwind(|| {
-        let spool = Spool::open(&dir.0).unwrap();
+        let spool = Spool::open(dir.path()).unwrap();
         // Fill the filesystem, leaving less than one message.
-        let filler = dir.0.join("filler");
+        let filler = dir.path().join("filler");
         let mut f = File::create(&filler).unwrap();
         let chunk = vec![b'x'; 1024];
         while f.write_all(&chunk).is_ok() {}
@@ -462,7 +473,9 @@ fn full_disk_gives_full_and_leaves_nothing_behind() {
         spool.submit(&sms("+4917", &big)).unwrap();
         assert_eq!(fs::read_dir(spool.dir(OUTGOING)).unwrap().count(), 1);
     });
-    let _ = std::process::Command::new("umount").arg(&dir.0).status();
+    let _ = std::process::Command::new("umount")
+        .arg(dir.path())
+        .status();
     if let Err(e) = result {
         std::panic::resume_unwind(e);
     }
@@ -491,7 +504,7 @@ fn a_partly_sent_message_resumes_with_the_same_reference() {
             return;
         }
     }
-    r.modem
+    r.modem()
         .script
         .extend([Ok(7), Err(SendError::Transient("modem gone".into())), Ok(8)]);
     let id = r.spool.submit(&sms("+4917", &text)).unwrap();
@@ -502,9 +515,10 @@ fn a_partly_sent_message_resumes_with_the_same_reference() {
     let later = SystemTime::now() + Duration::from_secs(3600);
     assert_eq!(r.step_at(later), Step::Worked);
     // Part 1 once, part 2 twice: the retry is byte-identical (same concatenation reference).
-    assert_eq!(r.modem.sent.len(), 3);
-    assert_ne!(r.modem.sent[0], r.modem.sent[1]);
-    assert_eq!(r.modem.sent[1], r.modem.sent[2]);
+    assert_eq!(r.modem().sent.len(), 3);
+    let sent = &r.s.modem.sent;
+    assert_ne!(sent[0], sent[1]);
+    assert_eq!(sent[1], sent[2]);
     assert_eq!(r.read(SENT, &id).header("Message_id"), Some("7 8"));
 }
 
@@ -515,10 +529,10 @@ fn oversized_files_fail_without_being_read_whole() {
     big.resize(MAX_FILE_BYTES as usize + 100, b'x');
     r.drop_file("huge", &big);
     assert_eq!(r.step(), Step::Worked);
-    assert!(r.modem.sent.is_empty());
+    assert!(r.modem().sent.is_empty());
     assert_eq!(r.names(FAILED), vec!["huge"]);
     assert_eq!(fs::read(r.spool.dir(FAILED).join("huge")).unwrap(), big);
-    assert!(r.status.last_error().contains("larger than"));
+    assert!(r.status().last_error().contains("larger than"));
 }
 
 #[test]
@@ -527,8 +541,7 @@ fn one_listing_serves_a_burst_and_skips_files_gone_meanwhile() {
     r.drop_file("a", b"To: 491721234567\n\nfirst");
     r.drop_file("b", b"To: 491721234567\n\nsecond");
     r.drop_file("c", b"To: 491721234567\n\nthird");
-    let mut listing = Listing::default();
-    let mut step = |r: &mut Rig| r.step_with(SystemTime::now(), &mut listing);
+    let step = |r: &mut Rig| r.step_keep();
     assert_eq!(step(&mut r), Step::Worked);
     // Another sender takes one of the listed files before this one gets to it.
     let taken = r.names(OUTGOING)[0].clone();
@@ -536,21 +549,20 @@ fn one_listing_serves_a_burst_and_skips_files_gone_meanwhile() {
     assert_eq!(step(&mut r), Step::Worked);
     assert_eq!(step(&mut r), Step::Idle(None));
     assert_eq!(r.names(SENT).len(), 2, "each remaining file sent once");
-    assert_eq!(r.modem.sent.len(), 2);
+    assert_eq!(r.modem().sent.len(), 2);
     assert!(r.names(OUTGOING).is_empty());
-    assert_eq!(r.status.queue_depth.load(Ordering::Relaxed), 0);
+    assert_eq!(r.status().queue_depth.load(Ordering::Relaxed), 0);
 }
 
 #[test]
 fn retention_in_a_burst_catches_up_when_the_queue_runs_empty() {
     let mut r = Rig::new();
-    r.cfg.keep_sent = 1;
+    r.s.cfg.keep_sent = 1;
     for i in 0..3 {
         r.drop_file(&format!("m{i}"), b"To: 491721234567\n\nburst");
     }
-    let mut listing = Listing::default();
-    let mut step = |r: &mut Rig| r.step_with(SystemTime::now(), &mut listing);
+    let step = |r: &mut Rig| r.step_keep();
     while step(&mut r) == Step::Worked {}
-    assert_eq!(r.modem.sent.len(), 3);
+    assert_eq!(r.modem().sent.len(), 3);
     assert_eq!(r.names(SENT).len(), 1, "bounded once the burst is over");
 }
