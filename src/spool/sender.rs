@@ -285,7 +285,7 @@ impl<M: SmsSender> Sender<M> {
         next
     }
 
-    fn retention(&mut self, now: Now) {
+    pub(super) fn retention(&mut self, now: Now) {
         let (spool, cfg) = (&self.spool, &self.cfg);
         retention::prune(
             &spool.dir(SENT),

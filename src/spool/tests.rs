@@ -18,12 +18,24 @@ use std::time::Instant;
 struct FakeModem {
     script: VecDeque<Result<u8, SendError>>,
     sent: Vec<String>,
+    /// Runs during each send (another program acting while a part is on the air).
+    during: Option<Box<dyn FnMut() + Send>>,
+    /// Answer `Transient` once the script is used up (a network that never comes back).
+    then_transient: bool,
 }
 
 impl SmsSender for FakeModem {
     fn send_part(&mut self, part: &SubmitPart) -> Result<u8, SendError> {
         self.sent.push(part.hex.clone());
-        self.script.pop_front().unwrap_or(Ok(42))
+        if let Some(f) = self.during.as_mut() {
+            f();
+        }
+        let rest = if self.then_transient {
+            Err(SendError::Transient("no network".into()))
+        } else {
+            Ok(42)
+        };
+        self.script.pop_front().unwrap_or(rest)
     }
 }
 
@@ -565,4 +577,333 @@ fn retention_in_a_burst_catches_up_when_the_queue_runs_empty() {
     while step(&mut r) == Step::Worked {}
     assert_eq!(r.modem().sent.len(), 3);
     assert_eq!(r.names(SENT).len(), 1, "bounded once the burst is over");
+}
+
+/// Mounts a 64 KiB tmpfs on a fresh directory; `None` (with a notice) where the kernel refuses.
+fn tiny_tmpfs() -> Option<tempfile::TempDir> {
+    let dir = tempfile::tempdir().unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(dir.path())
+        .status()
+        .is_ok_and(|s| s.success());
+    if mounted {
+        Some(dir)
+    } else {
+        eprintln!("skipped: cannot mount a tmpfs here (not root?)");
+        None
+    }
+}
+
+fn fill(dir: &Path) -> File {
+    let mut f = File::create(dir.join("filler")).unwrap();
+    let chunk = vec![b'x'; 1024];
+    while f.write_all(&chunk).is_ok() {}
+    let _ = f.sync_all();
+    f
+}
+
+const TWO_PARTS: &str = "two part message text long enough to need a second part of the same SMS, \
+    which is exactly what we want here to see part one going out once and only once, whatever \
+    happens with the disk and the retries afterwards; a few more words to be sure it splits";
+
+#[test]
+fn a_retry_that_cannot_be_written_back_keeps_its_attempts_and_parts_and_ends_in_failed() {
+    let Some(dir) = tiny_tmpfs() else { return };
+    let mount = dir.path().to_path_buf();
+    let mut cfg = ServeConfig::default();
+    cfg.max_attempts = 3;
+    let inner = mount.clone();
+    let result = std::panic::catch_unwind(move || {
+        let mount = inner;
+        let mut r = Rig::at(dir, cfg);
+        let urgent = OutgoingSms {
+            priority_high: true, // taken first
+            ..sms("+4917", TWO_PARTS)
+        };
+        let multi = r.spool.submit(&urgent).unwrap();
+        let single = r
+            .spool
+            .submit(&sms("+4918", "accepted before the disk filled"))
+            .unwrap();
+        let _filler = fill(&mount);
+        // Part 1 goes out, part 2 and every later try fail: the state cannot be written back.
+        r.modem().script.push_back(Ok(1));
+        r.modem().then_transient = true;
+        let mut later = Duration::ZERO;
+        for _ in 0..10 {
+            later += Duration::from_secs(3600);
+            r.step_at(SystemTime::now() + later);
+            if r.names(FAILED).contains(&multi) {
+                break;
+            }
+        }
+        assert_eq!(r.names(FAILED), vec![multi.clone()], "ends in failed/");
+        let first = r.s.modem.sent[0].clone();
+        let part1_sent = r.s.modem.sent.iter().filter(|h| **h == first).count();
+        assert_eq!(part1_sent, 1, "part 1 sent once: {:?}", r.s.modem.sent);
+        // Three attempts at part 2, no more.
+        assert_eq!(r.s.modem.sent.len(), 1 + 3);
+        assert_eq!(r.status().failed.load(Ordering::Relaxed), 1);
+        assert!(
+            r.status().last_error().contains("3 attempts"),
+            "{}",
+            r.status().last_error()
+        );
+        // The message accepted before the disk filled is sent exactly once.
+        r.modem().then_transient = false;
+        assert_eq!(r.step(), Step::Worked);
+        assert_eq!(r.names(SENT), vec![single]);
+        assert_eq!(r.s.modem.sent.len(), 5);
+        assert_eq!(r.step(), Step::Idle(None));
+        assert!(r.names(SENDING).is_empty() && r.names(OUTGOING).is_empty());
+    });
+    let _ = std::process::Command::new("umount").arg(&mount).status();
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}
+
+#[test]
+fn a_foreign_header_with_a_cr_is_refused_before_anything_is_sent() {
+    let mut r = Rig::new();
+    r.drop_file("cr", b"To: 491721234567\nX-Note: a\rb\n\nhello");
+    assert_eq!(r.step(), Step::Worked);
+    assert!(r.s.modem.sent.is_empty());
+    assert_eq!(r.names(FAILED), vec!["cr"]);
+    let f = r.read(FAILED, "cr");
+    assert!(f
+        .header("Fail_reason")
+        .is_some_and(|w| w.contains("control character")));
+}
+
+#[test]
+fn requeue_never_replaces_a_newer_file_with_the_same_name() {
+    let mut r = Rig::new();
+    r.drop_file("job", b"To: 491721234567\n\nolder");
+    let out = r.spool.dir(OUTGOING);
+    // While the older message is on the air, another program drops a new file of the same name.
+    r.modem().during = Some(Box::new(move || {
+        fs::write(out.join("job"), b"To: 491721234567\n\nnewer").unwrap();
+    }));
+    r.modem()
+        .script
+        .push_back(Err(SendError::Transient("no network".into())));
+    assert_eq!(r.step(), Step::Worked);
+    let names = r.names(OUTGOING);
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert_eq!(r.read(OUTGOING, "job").body, b"newer");
+    let requeued = names.iter().find(|n| *n != "job").unwrap();
+    assert!(requeued.starts_with("job."), "{requeued}");
+    assert_eq!(r.read(OUTGOING, requeued).body, b"older");
+    assert_eq!(r.read(OUTGOING, requeued).header(HDR_ATTEMPTS), Some("1"));
+}
+
+#[test]
+fn recovery_never_replaces_a_newer_file_with_the_same_name() {
+    let r = Rig::new();
+    fs::write(r.spool.dir(SENDING).join("job"), b"To: 1\n\nolder").unwrap();
+    fs::write(r.spool.dir(OUTGOING).join("job"), b"To: 1\n\nnewer").unwrap();
+    assert_eq!(r.recover(), 1);
+    let names = r.names(OUTGOING);
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert_eq!(r.read(OUTGOING, "job").body, b"newer");
+    assert!(r.names(SENDING).is_empty());
+}
+
+#[test]
+fn two_messages_in_the_same_second_and_pid_never_share_an_id() {
+    let r = Rig::new();
+    let mut ids: Vec<String> = (0..300)
+        .map(|i| r.spool.submit(&sms("1", &format!("m{i}"))).unwrap())
+        .collect();
+    // A second spool object in the same process (its counter starts at 0 again, like a process
+    // with the same pid after a reboot without RTC).
+    let again = Spool::open(r.spool.root()).unwrap();
+    ids.extend((0..300).map(|i| again.submit(&sms("1", &format!("n{i}"))).unwrap()));
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 600);
+    assert_eq!(r.names(OUTGOING).len(), 600, "no file replaced another");
+    // The primitive under it refuses to replace.
+    let a = r.spool.root().join("a");
+    fs::write(&a, b"x").unwrap();
+    let target = r.spool.dir(OUTGOING).join(&ids[0]);
+    let err = rename_noreplace(&a, &target).unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists);
+    assert!(a.exists());
+}
+
+#[test]
+fn parts_sent_beyond_the_part_count_fails_instead_of_counting_as_sent() {
+    let mut r = Rig::new();
+    r.drop_file("claims", b"To: 491721234567\nParts_sent: 200\n\none part");
+    r.drop_file(
+        "huge",
+        b"To: 491721234567\nParts_sent: 99999999999\n\none part",
+    );
+    r.drop_file("all", b"To: 491721234567\nParts_sent: 1\n\none part");
+    for _ in 0..3 {
+        assert_eq!(r.step(), Step::Worked);
+    }
+    assert!(r.s.modem.sent.is_empty());
+    assert!(r.names(SENT).is_empty());
+    assert_eq!(r.names(FAILED), vec!["all", "claims", "huge"]);
+    assert_eq!(r.status().sent.load(Ordering::Relaxed), 0);
+    let why = r.read(FAILED, "claims");
+    assert!(why
+        .header("Fail_reason")
+        .unwrap()
+        .contains("Parts_sent: 200"));
+}
+
+#[test]
+fn a_symlink_in_outgoing_is_moved_aside_unread_and_spool_files_are_0600() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut r = Rig::new();
+    let secret = r.spool.root().join("secret");
+    fs::write(&secret, b"To: 491721234567\n\nroot password").unwrap();
+    fs::set_permissions(&secret, fs::Permissions::from_mode(0o600)).unwrap();
+    std::os::unix::fs::symlink(&secret, r.spool.dir(OUTGOING).join("link")).unwrap();
+    assert_eq!(r.step(), Step::Idle(None));
+    assert!(r.s.modem.sent.is_empty());
+    let moved = r.spool.dir(FAILED).join("link");
+    assert!(fs::symlink_metadata(&moved)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(fs::read_link(&moved).unwrap(), secret);
+    // Every file the spool writes is 0600.
+    let id = r.spool.submit(&sms("1", "private")).unwrap();
+    let mode = |p: PathBuf| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(r.spool.dir(OUTGOING).join(&id)), 0o600);
+    assert_eq!(r.step(), Step::Worked);
+    assert_eq!(mode(r.spool.dir(SENT).join(&id)), 0o600);
+}
+
+fn mkfifo(path: &Path) {
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+}
+
+#[test]
+fn a_fifo_in_outgoing_does_not_hang_the_sender() {
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut r = Rig::new();
+        mkfifo(&r.spool.dir(OUTGOING).join("fifo"));
+        r.drop_file("real", b"To: 491721234567\n\nafter the fifo");
+        let first = r.step();
+        // A FIFO swapped in after the listing: the claim opens it without blocking and refuses it.
+        mkfifo(&r.spool.dir(OUTGOING).join("swapped"));
+        let claim = r.spool.claim(std::ffi::OsStr::new("swapped"));
+        done_tx
+            .send((first, claim.is_none(), r.names(SENT), r.names(FAILED)))
+            .unwrap();
+    });
+    let (first, refused, sent, failed) = done_rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the sender hung on a FIFO");
+    assert_eq!(first, Step::Worked);
+    assert!(refused);
+    assert_eq!(sent, vec!["real"]);
+    assert_eq!(failed, vec!["fifo"]);
+}
+
+#[test]
+fn queue_depth_counts_only_regular_files() {
+    let mut r = Rig::new();
+    let out = r.spool.dir(OUTGOING);
+    fs::create_dir(out.join("a-directory")).unwrap();
+    mkfifo(&out.join("a-fifo"));
+    r.drop_file("a-message", b"To: 491721234567\n\nx");
+    assert_eq!(r.spool.depth(), 1);
+    assert_eq!(r.step(), Step::Worked);
+    assert_eq!(r.status().queue_depth.load(Ordering::Relaxed), 0);
+}
+
+#[test]
+fn rm_rf_of_the_spool_is_repaired_and_reported() {
+    let mut r = Rig::new();
+    let clear = |r: &Rig| {
+        for d in [OUTGOING, SENDING, SENT, FAILED, TMP] {
+            fs::remove_dir_all(r.spool.dir(d)).unwrap();
+        }
+    };
+    clear(&r);
+    let id = r.spool.submit(&sms("1", "after rm -rf")).unwrap();
+    assert_eq!(r.step(), Step::Worked);
+    assert_eq!(r.names(SENT), vec![id]);
+    clear(&r);
+    assert_eq!(r.step(), Step::Idle(None));
+    for d in [OUTGOING, SENDING, SENT, FAILED, TMP] {
+        assert!(r.spool.dir(d).is_dir(), "{d} re-created by the sender");
+    }
+    // A spool that cannot be repaired is reported.
+    fs::remove_dir(r.spool.dir(TMP)).unwrap();
+    fs::write(r.spool.dir(TMP), b"").unwrap();
+    assert!(r.spool.submit(&sms("1", "x")).is_err());
+    r.step();
+    assert!(!r.status().spool_writable.load(Ordering::Relaxed));
+    fs::remove_file(r.spool.dir(TMP)).unwrap();
+    r.spool.submit(&sms("1", "x")).unwrap();
+    r.step();
+    assert!(r.status().spool_writable.load(Ordering::Relaxed));
+}
+
+#[test]
+fn a_retry_never_waits_longer_than_its_backoff_after_the_clock_stepped_back() {
+    let mut r = Rig::new();
+    // Written under a clock a year ahead (or read after the clock stepped back a year).
+    let year_ahead = SystemTime::now() + Duration::from_secs(365 * 86_400);
+    let secs = year_ahead.duration_since(UNIX_EPOCH).unwrap().as_secs();
+    r.drop_file(
+        "later",
+        format!("To: 491721234567\nAttempts: 1\nRetry_at: {secs}\n\nx").as_bytes(),
+    );
+    let start = Instant::now();
+    let Step::Idle(Some(due)) = r.step() else {
+        panic!("expected a pending retry");
+    };
+    assert!(
+        due <= start + Duration::from_secs(11),
+        "waits at most backoff(1) = 10 s"
+    );
+    assert_eq!(
+        r.step_at(SystemTime::now() + Duration::from_secs(11)),
+        Step::Worked
+    );
+    assert_eq!(r.names(SENT), vec!["later"]);
+}
+
+#[test]
+fn retention_keeps_fresh_records_when_the_clock_jumps_forward() {
+    let mut r = Rig::new();
+    r.s.cfg.keep_days = 1;
+    let first = r.spool.submit(&sms("1", "first")).unwrap();
+    assert_eq!(r.step(), Step::Worked);
+    // NTP sync: the wall clock jumps a year forward, the monotonic clock does not.
+    let real = Now::real();
+    let jumped = Now {
+        wall: real.wall + Duration::from_secs(365 * 86_400),
+        mono: real.mono,
+    };
+    r.spool.submit(&sms("1", "second")).unwrap();
+    r.s.forget_listing();
+    assert_eq!(r.s.step(jumped), Step::Worked);
+    assert!(
+        r.names(SENT).contains(&first),
+        "fresh record kept after the jump"
+    );
+    assert_eq!(r.names(SENT).len(), 2);
+    // Two days later by both clocks: both expire.
+    let two_days = Duration::from_secs(2 * 86_400);
+    let later = Now {
+        wall: jumped.wall + two_days,
+        mono: real.mono + two_days,
+    };
+    r.s.retention(later);
+    assert!(r.names(SENT).is_empty(), "{:?}", r.names(SENT));
 }
