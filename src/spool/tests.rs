@@ -611,8 +611,10 @@ const TWO_PARTS: &str = "two part message text long enough to need a second part
 fn a_retry_that_cannot_be_written_back_keeps_its_attempts_and_parts_and_ends_in_failed() {
     let Some(dir) = tiny_tmpfs() else { return };
     let mount = dir.path().to_path_buf();
-    let mut cfg = ServeConfig::default();
-    cfg.max_attempts = 3;
+    let cfg = ServeConfig {
+        max_attempts: 3,
+        ..ServeConfig::default()
+    };
     let inner = mount.clone();
     let result = std::panic::catch_unwind(move || {
         let mount = inner;
