@@ -62,7 +62,7 @@ fn main() -> ExitCode {
 
 fn serve(cfg: config::ServeConfig) -> ExitCode {
     // Before any thread starts, so that only the signal thread ever takes SIGTERM/SIGINT.
-    let signals = match shutdown::block_stop_signals() {
+    let signals = match shutdown::prepare_stop_signals() {
         Ok(s) => s,
         Err(e) => return fail(&format!("cannot block SIGTERM: {e}")),
     };
