@@ -135,7 +135,7 @@ fn files_dropped_by_other_programs_are_sent() {
     drop_file(dir.path(), "send_ucs", &ucs);
     // A Windows-edited file with CRLF line ends and headers smsd knows but we ignore.
     drop_file(
-        &dir.path(),
+        dir.path(),
         "crlf",
         b"From: nagios\r\nTo: +491721234567\r\nFlash: yes\r\nQueue: default\r\n\r\nhost down",
     );
@@ -170,7 +170,7 @@ fn two_processes_never_send_the_same_file() {
     let n = 60;
     for i in 0..n {
         drop_file(
-            &dir.path(),
+            dir.path(),
             &format!("m{i:03}"),
             b"To: 491721234567\n\nonce only",
         );
