@@ -194,7 +194,7 @@ impl Spool {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         let seq = self.seq.fetch_add(1, Ordering::Relaxed) as u64;
-        let random = getrandom::u64().unwrap_or(u64::from(std::process::id()) << 32 | seq);
+        let random = getrandom::u64().unwrap_or_else(|_| u64::from(std::process::id()) << 32 | seq);
         format!("smsgw-{secs}-{random:016x}")
     }
 

@@ -37,6 +37,15 @@ pub struct Scan {
     pub queue: Vec<QueueEntry>,
     /// Entries that are not regular files (symlinks, FIFOs, sockets, devices): never opened.
     pub rejects: Vec<OsString>,
+    /// `outgoing/` could not be read (removed with the rest of the spool?).
+    pub unreadable: bool,
+}
+
+impl Scan {
+    /// Messages waiting in `outgoing/` (retries not yet due included).
+    pub fn depth(&self) -> u32 {
+        self.queue.len() as u32
+    }
 }
 
 /// A claimed message: its file sits in `sending/` and is locked until this is dropped.
@@ -50,10 +59,16 @@ impl Spool {
     /// Lists what `outgoing/` holds (see `take_next` for the order).
     pub(super) fn scan(&self, now: SystemTime) -> Scan {
         let dir = self.dir(OUTGOING);
-        let list = entries(&dir);
+        let mut scan = Scan::default();
+        let list = match fs::read_dir(&dir) {
+            Ok(rd) => rd.filter_map(|e| e.ok()).collect(),
+            Err(_) => {
+                scan.unreadable = true;
+                Vec::new()
+            }
+        };
         let mut names: Vec<OsString> = list.iter().map(|e| e.file_name()).collect();
         names.sort_unstable(); // `is_candidate_name` binary-searches for `.LOCK` companions
-        let mut scan = Scan::default();
         for e in &list {
             let name = e.file_name();
             if !is_candidate_name(&name, &names) {
@@ -67,10 +82,7 @@ impl Spool {
                 }
                 _ => continue,
             }
-            let Ok(file) = open_regular(&dir.join(&name)) else {
-                continue;
-            };
-            let Ok(meta) = file.metadata() else {
+            let Ok((file, meta)) = open_regular(&dir.join(&name)) else {
                 continue;
             };
             if is_young_empty(&meta, now) {
@@ -97,9 +109,9 @@ impl Spool {
     /// writing it, read it, move it into `sending/` while holding the lock. `None` = not takeable.
     pub(super) fn claim(&self, name: &OsStr) -> Option<Claim> {
         let path = self.dir(OUTGOING).join(name);
-        let file = open_regular(&path).ok()?;
+        let (file, meta) = open_regular(&path).ok()?;
         file.try_lock().ok()?;
-        if !same_file(&file, &path) || being_written(&file) {
+        if !same_file(&meta, &path) || being_written(&file, &meta) {
             return None;
         }
         let mut bytes = Vec::new();
@@ -129,10 +141,10 @@ impl Spool {
         let mut recovered = 0;
         for e in entries(&sending) {
             let path = e.path();
-            let Ok(file) = open_regular(&path) else {
+            let Ok((file, meta)) = open_regular(&path) else {
                 continue;
             };
-            if file.try_lock().is_err() || !same_file(&file, &path) {
+            if file.try_lock().is_err() || !same_file(&meta, &path) {
                 continue;
             }
             if place(&path, &self.dir(OUTGOING), &e.file_name()).is_ok() {
@@ -168,7 +180,13 @@ impl Spool {
         file: &SpoolFile,
     ) -> io::Result<std::path::PathBuf> {
         let dest_dir = self.dir(dest);
-        let name = place(&self.dir(SENDING).join(&claim.name), &dest_dir, &claim.name)?;
+        let from = self.dir(SENDING).join(&claim.name);
+        let name = match place(&from, &dest_dir, &claim.name) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound && self.ensure_dirs().is_ok() => {
+                place(&from, &dest_dir, &claim.name)?
+            }
+            r => r?,
+        };
         if claim.bytes.len() as u64 <= MAX_FILE_BYTES {
             if let Ok(bytes) = file.to_bytes() {
                 let _ = self.write_atomic(&dest_dir, &name, &bytes, false, true);
@@ -202,23 +220,6 @@ impl Spool {
         }
         Err(io::Error::from(io::ErrorKind::AlreadyExists).into())
     }
-
-    /// Number of messages waiting or being sent: regular files with candidate names only.
-    pub fn depth(&self) -> u32 {
-        let count = |d: &str| {
-            entries(&self.dir(d))
-                .iter()
-                .filter(|e| {
-                    let n = e.file_name();
-                    let b = n.as_encoded_bytes();
-                    !b.starts_with(b".")
-                        && !b.ends_with(b".LOCK")
-                        && e.file_type().is_ok_and(|t| t.is_file())
-                })
-                .count() as u32
-        };
-        count(OUTGOING) + count(SENDING)
-    }
 }
 
 /// Moves `from` to `dir/name`, or to `dir/name.xxxxxxxx` when `dir/name` exists: never replaces a
@@ -243,14 +244,15 @@ fn renamed(name: &OsStr) -> OsString {
 }
 
 /// Opens a spool file for reading without following a symlink and without blocking on a FIFO, and
-/// checks that what was opened is a regular file.
-pub(super) fn open_regular(path: &Path) -> io::Result<File> {
+/// checks that what was opened is a regular file. Returns it with its metadata.
+pub(super) fn open_regular(path: &Path) -> io::Result<(File, fs::Metadata)> {
     let file = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)?;
-    if file.metadata()?.is_file() {
-        Ok(file)
+    let meta = file.metadata()?;
+    if meta.is_file() {
+        Ok((file, meta))
     } else {
         Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -308,18 +310,15 @@ fn is_young_empty(meta: &fs::Metadata, now: SystemTime) -> bool {
             .is_none_or(|age| age < Duration::from_secs(60))
 }
 
-/// The open file is still the one at `path` (not renamed away or replaced since it was opened).
-fn same_file(file: &File, path: &Path) -> bool {
-    match (file.metadata(), fs::symlink_metadata(path)) {
-        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-        _ => false,
-    }
+/// The open file (`meta`) is still the one at `path` (not renamed away or replaced since).
+fn same_file(meta: &fs::Metadata, path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok_and(|b| meta.dev() == b.dev() && meta.ino() == b.ino())
 }
 
 /// Somebody has the file open for writing (a program writing straight into `outgoing/`).
 /// Linux refuses a read lease on a file that is open for writing; without lease support (not
 /// root, lease-disabled) a file modified within the last two seconds counts as still being written.
-fn being_written(file: &File) -> bool {
+fn being_written(file: &File, meta: &fs::Metadata) -> bool {
     let fd = file.as_raw_fd();
     // SAFETY: fcntl lease commands on a file descriptor we own; no memory is passed.
     let r = unsafe { libc::fcntl(fd, libc::F_SETLEASE, libc::F_RDLCK) };
@@ -337,8 +336,7 @@ fn being_written(file: &File) -> bool {
     if io::Error::last_os_error().raw_os_error() == Some(libc::EAGAIN) {
         return true;
     }
-    file.metadata()
-        .and_then(|m| m.modified())
+    meta.modified()
         .ok()
         .and_then(|m| SystemTime::now().duration_since(m).ok())
         .is_none_or(|age| age < Duration::from_secs(2))

@@ -39,12 +39,9 @@ pub fn expired(mut files: Vec<Record>, keep: usize, keep_days: u64) -> Vec<OsStr
     gone
 }
 
-/// Applies [`expired`] to the records in `dir`.
-pub fn prune(dir: &Path, keep: usize, keep_days: u64, ages: &Ages, now: Now) {
-    if keep == 0 && keep_days == 0 {
-        return;
-    }
-    let files = entries(dir)
+/// Applies [`expired`] to the records in `dir`. Returns how many records are left.
+pub fn prune(dir: &Path, keep: usize, keep_days: u64, ages: &Ages, now: Now) -> usize {
+    let files: Vec<Record> = entries(dir)
         .into_iter()
         .filter(|e| !e.file_name().as_encoded_bytes().starts_with(b"."))
         .filter_map(|e| {
@@ -52,8 +49,40 @@ pub fn prune(dir: &Path, keep: usize, keep_days: u64, ages: &Ages, now: Now) {
             Some((e.file_name(), mtime, ages.age(mtime, now)))
         })
         .collect();
-    for name in expired(files, keep, keep_days) {
+    let listed = files.len();
+    let gone = expired(files, keep, keep_days);
+    for name in &gone {
         let _ = std::fs::remove_file(dir.join(name));
+    }
+    listed - gone.len()
+}
+
+/// When a directory of records needs a look: its count may be over `keep`, or its age check is
+/// due (hourly: ages are counted in days). Saves listing `sent/` after every message.
+#[derive(Default)]
+pub struct Schedule {
+    /// Records believed to be in the directory (`None` = not listed yet).
+    count: Option<usize>,
+    aged: Option<std::time::Instant>,
+}
+
+impl Schedule {
+    pub fn added(&mut self) {
+        self.count = self.count.map(|c| c + 1);
+    }
+
+    pub fn due(&self, keep: usize, keep_days: u64, now: Now) -> bool {
+        let over = keep > 0 && self.count.is_none_or(|c| c > keep);
+        let hourly = keep_days > 0
+            && self
+                .aged
+                .is_none_or(|t| now.mono.saturating_duration_since(t) >= Duration::from_secs(3600));
+        over || hourly
+    }
+
+    pub fn pruned(&mut self, left: usize, now: Now) {
+        self.count = Some(left);
+        self.aged = Some(now.mono);
     }
 }
 
@@ -71,7 +100,7 @@ mod tests {
                 Duration::from_secs(d * 86_400),
             )
         };
-        let rec = |n: &str, d: u64| (OsString::from(n), day(d).0, day(d).1);
+        let rec = |n: &str, d: u64| -> Record { (OsString::from(n), day(d).0, day(d).1) };
         let files = vec![rec("a", 0), rec("b", 1), rec("c", 2), rec("old", 30)];
         let mut by_count = expired(files.clone(), 2, 0);
         by_count.sort();

@@ -69,7 +69,7 @@ impl Fault {
                 Fault::AfterClaim => "AfterClaim",
                 Fault::AfterSend => "AfterSend",
             };
-            eprintln!("smsgw: fault: paused at {name}");
+            log(format!("smsgw: fault: paused at {name}"));
             std::thread::sleep(Duration::from_secs(3600));
         }
     }
@@ -110,6 +110,8 @@ pub struct Sender<M: SmsSender = Box<dyn SmsSender>> {
     /// When retention last ran, and whether a message was finished since.
     pruned: Option<Instant>,
     unpruned: bool,
+    /// When `sent/` and `failed/` need retention.
+    records: [retention::Schedule; 2],
     /// Retry deadlines on the monotonic clock of files waiting in `outgoing/`, by name.
     due: HashMap<OsString, Instant>,
     held: Vec<Held>,
@@ -139,6 +141,7 @@ impl<M: SmsSender> Sender<M> {
             listed: None,
             pruned: None,
             unpruned: false,
+            records: Default::default(),
             due: HashMap::new(),
             held: Vec::new(),
         }
@@ -148,12 +151,14 @@ impl<M: SmsSender> Sender<M> {
     pub fn run(mut self) {
         self.fault = Fault::from_env();
         if !super::watch::watch_outgoing(&self.spool) {
-            eprintln!("smsgw: inotify unavailable, rescanning outgoing/ every second");
+            log("smsgw: inotify unavailable, rescanning outgoing/ every second".into());
         }
         let now = Now::real();
         let recovered = self.spool.recover(&self.ages, now);
         if recovered > 0 {
-            eprintln!("smsgw: recovered {recovered} interrupted message(s) from sending/");
+            log(format!(
+                "smsgw: recovered {recovered} interrupted message(s) from sending/"
+            ));
         }
         self.retention(now);
         let mut last_recover = now.mono;
@@ -172,7 +177,7 @@ impl<M: SmsSender> Sender<M> {
         for held in std::mem::take(&mut self.held) {
             if let Err(e) = self.spool.requeue(&held.claim, &held.file) {
                 let name = held.claim.name.to_string_lossy();
-                eprintln!("smsgw: {name}: cannot record its retry state at stop ({e}); it starts over after restart");
+                log(format!("smsgw: {name}: cannot record its retry state at stop ({e}); it starts over after restart"));
             }
         }
     }
@@ -244,20 +249,24 @@ impl<M: SmsSender> Sender<M> {
     /// Lists `outgoing/` again: moves away what is not a regular file, holds back files whose
     /// retry is not due. Returns the earliest retry deadline.
     fn refresh(&mut self, now: Now) -> Option<Instant> {
-        let scan = self.spool.scan(now.wall);
-        for name in scan.rejects {
+        let mut scan = self.spool.scan(now.wall);
+        let scan_depth = scan.depth();
+        for name in std::mem::take(&mut scan.rejects) {
             let shown = name.to_string_lossy().into_owned();
             let why = "not a regular file (symlink, FIFO or device); moved aside unread";
             match self.spool.reject(&name) {
-                Ok(to) => eprintln!("smsgw: {shown}: {why} to failed/{}", to.to_string_lossy()),
-                Err(e) => eprintln!("smsgw: {shown}: {why}, but cannot move it: {e}"),
+                Ok(to) => log(format!(
+                    "smsgw: {shown}: {why} to failed/{}",
+                    to.to_string_lossy()
+                )),
+                Err(e) => log(format!("smsgw: {shown}: {why}, but cannot move it: {e}")),
             }
             self.status.set_last_error(&format!("{shown}: {why}"));
         }
         let mut due = HashMap::new();
         let mut next: Option<Instant> = None;
         self.queue.clear();
-        for e in scan.queue {
+        for e in std::mem::take(&mut scan.queue) {
             if let Some(at) = e.retry_at {
                 // As written, but never longer than the backoff from now: a clock stepped back
                 // (or a file written under a wrong clock) does not hold a retry back.
@@ -276,31 +285,28 @@ impl<M: SmsSender> Sender<M> {
         }
         self.due = due;
         self.listed = Some(now.mono);
-        if self.queue.is_empty() {
+        if scan.unreadable {
             let _ = self.spool.ensure_dirs();
         }
-        self.status
-            .queue_depth
-            .store(self.spool.depth(), Ordering::Relaxed);
+        // The listing just taken, the held messages and the one in flight (none now): no second
+        // listing of `outgoing/` and `sending/` for the count.
+        let depth = scan_depth + self.held.len() as u32;
+        self.status.queue_depth.store(depth, Ordering::Relaxed);
         next
     }
 
+    /// Bounds `sent/` and `failed/` where their count may be over the limit or the hourly age
+    /// check is due.
     pub(super) fn retention(&mut self, now: Now) {
-        let (spool, cfg) = (&self.spool, &self.cfg);
-        retention::prune(
-            &spool.dir(SENT),
-            cfg.keep_sent,
-            cfg.keep_days,
-            &self.ages,
-            now,
-        );
-        retention::prune(
-            &spool.dir(FAILED),
-            cfg.keep_failed,
-            cfg.keep_days,
-            &self.ages,
-            now,
-        );
+        let cfg = &self.cfg;
+        let dirs = [(SENT, cfg.keep_sent), (FAILED, cfg.keep_failed)];
+        for ((dir, keep), schedule) in dirs.into_iter().zip(&mut self.records) {
+            if schedule.due(keep, cfg.keep_days, now) {
+                let left =
+                    retention::prune(&self.spool.dir(dir), keep, cfg.keep_days, &self.ages, now);
+                schedule.pruned(left, now);
+            }
+        }
         self.pruned = Some(now.mono);
         self.unpruned = false;
     }
@@ -386,15 +392,22 @@ impl<M: SmsSender> Sender<M> {
         let name = claim.name.to_string_lossy();
         match self.spool.finish(&claim, SENT, &file) {
             Ok(path) => {
+                self.records[0].added();
                 GatewayStatus::count(&self.status.sent);
-                eprintln!("smsgw: sent {name} to {} ({} part(s))", msg.to, parts.len());
+                log(format!(
+                    "smsgw: sent {name} to {} ({} part(s))",
+                    msg.to,
+                    parts.len()
+                ));
                 self.hook("SENT", &path);
             }
             Err(e) => {
                 // Stays in sending/ and is recovered (and sent again: at-least-once) later.
                 self.status
                     .set_last_error(&format!("cannot move {name} to sent/: {e}"));
-                eprintln!("smsgw: sent {name} but cannot move it to sent/: {e}");
+                log(format!(
+                    "smsgw: sent {name} but cannot move it to sent/: {e}"
+                ));
             }
         }
     }
@@ -435,14 +448,14 @@ impl<M: SmsSender> Sender<M> {
                         now_named.to_string_lossy()
                     )
                 };
-                eprintln!(
+                log(format!(
                     "smsgw: {name}: {reason}; attempt {attempts} of {}, retry in {} s{renamed}",
                     self.cfg.max_attempts,
                     wait.as_secs()
-                );
+                ));
             }
             Err(e) => {
-                eprintln!("smsgw: {name}: {reason}; cannot write its retry state ({e}): kept in memory, retry in {} s", wait.as_secs());
+                log(format!("smsgw: {name}: {reason}; cannot write its retry state ({e}): kept in memory, retry in {} s", wait.as_secs()));
                 self.status
                     .set_last_error(&format!("{name}: cannot requeue: {e}"));
                 self.held.push(Held {
@@ -470,12 +483,23 @@ impl<M: SmsSender> Sender<M> {
         self.status.set_last_error(&format!("{name}: {reason}"));
         match self.spool.finish(claim, FAILED, &file) {
             Ok(path) => {
-                eprintln!("smsgw: failed {name}: {reason}");
+                self.records[1].added();
+                log(format!("smsgw: failed {name}: {reason}"));
                 self.hook("FAILED", &path);
             }
-            Err(e) => eprintln!("smsgw: failed {name} ({reason}) and cannot move it: {e}"),
+            Err(e) => log(format!(
+                "smsgw: failed {name} ({reason}) and cannot move it: {e}"
+            )),
         }
     }
+}
+
+/// Writes one log line to stderr in one write (std's `eprintln!` writes each piece of the format
+/// separately), ignoring errors: a closed stderr must not stop the sender.
+fn log(mut line: String) {
+    use std::io::Write;
+    line.push('\n');
+    let _ = std::io::stderr().write_all(line.as_bytes());
 }
 
 /// Records how far a multi-part message got: parts sent, its concatenation reference, their
