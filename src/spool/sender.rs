@@ -19,7 +19,6 @@ use crate::config::ServeConfig;
 use crate::modem::{SendError, SmsSender};
 use crate::pdu::{self, EncodeOptions, SubmitPart};
 use crate::status::GatewayStatus;
-use std::collections::HashMap;
 use std::ffi::OsString;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -113,7 +112,7 @@ pub struct Sender<M: SmsSender = Box<dyn SmsSender>> {
     /// When `sent/` and `failed/` need retention.
     records: [retention::Schedule; 2],
     /// Retry deadlines on the monotonic clock of files waiting in `outgoing/`, by name.
-    due: HashMap<OsString, Instant>,
+    due: Vec<(OsString, Instant)>,
     held: Vec<Held>,
 }
 
@@ -142,7 +141,7 @@ impl<M: SmsSender> Sender<M> {
             pruned: None,
             unpruned: false,
             records: Default::default(),
-            due: HashMap::new(),
+            due: Vec::new(),
             held: Vec::new(),
         }
     }
@@ -211,7 +210,7 @@ impl<M: SmsSender> Sender<M> {
                 let _ = self.spool.ensure_dirs();
                 continue;
             };
-            self.due.remove(&entry.name);
+            self.due.retain(|(n, _)| *n != entry.name);
             self.fault.pause(Fault::AfterClaim);
             let file = SpoolFile::parse(&claim.bytes);
             self.process(claim, file, now);
@@ -263,7 +262,7 @@ impl<M: SmsSender> Sender<M> {
             }
             self.status.set_last_error(&format!("{shown}: {why}"));
         }
-        let mut due = HashMap::new();
+        let mut due = Vec::new();
         let mut next: Option<Instant> = None;
         self.queue.clear();
         for e in std::mem::take(&mut scan.queue) {
@@ -274,8 +273,9 @@ impl<M: SmsSender> Sender<M> {
                     .duration_since(now.wall)
                     .unwrap_or_default()
                     .min(backoff(e.attempts));
-                let at = self.due.get(&e.name).copied().unwrap_or(now.mono + wait);
-                due.insert(e.name.clone(), at);
+                let known = self.due.iter().find(|(n, _)| *n == e.name);
+                let at = known.map_or(now.mono + wait, |(_, at)| *at);
+                due.push((e.name.clone(), at));
                 if at > now.mono {
                     next = Some(next.map_or(at, |n| n.min(at)));
                     continue;
@@ -439,7 +439,8 @@ impl<M: SmsSender> Sender<M> {
         let name = claim.name.to_string_lossy().into_owned();
         match self.spool.requeue(&claim, &file) {
             Ok(now_named) => {
-                self.due.insert(now_named.clone(), now.mono + wait);
+                self.due.retain(|(n, _)| *n != now_named);
+                self.due.push((now_named.clone(), now.mono + wait));
                 let renamed = if now_named == claim.name {
                     String::new()
                 } else {
