@@ -91,13 +91,18 @@ fn serve(cfg: config::ServeConfig) -> ExitCode {
     // A stop finishes the part in flight (bounded by the modem's command timeout), records it,
     // then exits 0; messages accepted meanwhile wait in outgoing/ for the next start.
     let wake = spool.clone();
+    // A part in flight is answered within six command timeouts (`AT+CMGS`); then we go anyway.
+    let bound = cfg.command_timeout.saturating_mul(6) + std::time::Duration::from_secs(5);
     let stopping = shutdown::on_stop_signal(
         signals,
         Box::new(move |sig| {
             eprintln!("smsgw: signal {sig}: stopping after the message in flight");
             stop.store(true, Ordering::SeqCst);
             wake.poke();
-            let _ = sender.join();
+            let started = std::time::Instant::now();
+            while !sender.is_finished() && started.elapsed() < bound {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
             eprintln!("smsgw: stopped");
             std::process::exit(0);
         }),

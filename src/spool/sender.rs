@@ -60,7 +60,8 @@ impl Fault {
         }
     }
 
-    fn pause(self, at: Fault) {
+    /// Sleeps at `at` (for an hour); a stop request ends the process from there.
+    fn pause(self, at: Fault, stop: &AtomicBool) {
         if self != Fault::None && self == at {
             let name = match at {
                 Fault::None => "None",
@@ -69,7 +70,13 @@ impl Fault {
                 Fault::AfterSend => "AfterSend",
             };
             log(format!("smsgw: fault: paused at {name}"));
-            std::thread::sleep(Duration::from_secs(3600));
+            for _ in 0..36_000 {
+                if stop.load(Ordering::SeqCst) {
+                    log("smsgw: fault: stop requested while paused".into());
+                    std::process::exit(0);
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
         }
     }
 }
@@ -204,14 +211,14 @@ impl<M: SmsSender> Sender<M> {
             if self.stop.load(Ordering::SeqCst) {
                 break;
             }
-            self.fault.pause(Fault::BeforeClaim);
+            self.fault.pause(Fault::BeforeClaim, &self.stop);
             // A file another sender took or that vanished since the listing is simply skipped.
             let Some(claim) = self.spool.claim(&entry.name) else {
                 let _ = self.spool.ensure_dirs();
                 continue;
             };
             self.due.retain(|(n, _)| *n != entry.name);
-            self.fault.pause(Fault::AfterClaim);
+            self.fault.pause(Fault::AfterClaim, &self.stop);
             let file = SpoolFile::parse(&claim.bytes);
             self.process(claim, file, now);
             let left = self
@@ -383,7 +390,7 @@ impl<M: SmsSender> Sender<M> {
                 }
             }
         }
-        self.fault.pause(Fault::AfterSend);
+        self.fault.pause(Fault::AfterSend, &self.stop);
         let _ = file.set_header("Sent", &smsd_time(now.wall));
         let _ = file.set_header("Message_id", &refs);
         if parts.len() > 1 {
