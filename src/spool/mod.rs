@@ -187,7 +187,7 @@ impl Spool {
         Err(last.into())
     }
 
-    /// A message id: seconds, then 64 random bits (unique across processes with the same pid and
+    /// A message id: seconds, then 64 random bits in decimal (unique across processes with the same pid and
     /// clock, as on a router without RTC booting twice), falling back to pid and a counter.
     fn new_id(&self) -> String {
         let secs = SystemTime::now()
@@ -195,7 +195,7 @@ impl Spool {
             .map_or(0, |d| d.as_secs());
         let seq = self.seq.fetch_add(1, Ordering::Relaxed) as u64;
         let random = getrandom::u64().unwrap_or_else(|_| u64::from(std::process::id()) << 32 | seq);
-        format!("smsgw-{secs}-{random:016x}")
+        format!("smsgw-{secs}-{random}")
     }
 
     /// Writes `bytes` to `tmp/NAME` (new messages) or to a dot file `dir/.smsgw-part-NAME` (the

@@ -170,7 +170,7 @@ impl Spool {
     }
 
     /// Finishes a claim: writes `file` as the final content of `dest/NAME` (`sent/` or `failed/`;
-    /// `NAME.xxxx` when that name is taken). The claimed inode is moved first (the message is then
+    /// `NAME.NNNN` when that name is taken). The claimed inode is moved first (the message is then
     /// done for good), the rewritten content replaces it after; when that rewrite fails (full
     /// disk, or an oversized file read only in part) the original content stays.
     pub(super) fn finish(
@@ -222,7 +222,7 @@ impl Spool {
     }
 }
 
-/// Moves `from` to `dir/name`, or to `dir/name.xxxxxxxx` when `dir/name` exists: never replaces a
+/// Moves `from` to `dir/name`, or to `dir/name.NNNN` when `dir/name` exists: never replaces a
 /// file. Returns the name used.
 fn place(from: &Path, dir: &Path, name: &OsStr) -> io::Result<OsString> {
     let mut target = name.to_os_string();
@@ -235,11 +235,11 @@ fn place(from: &Path, dir: &Path, name: &OsStr) -> io::Result<OsString> {
     Err(io::Error::from(io::ErrorKind::AlreadyExists))
 }
 
-/// `name.xxxxxxxx` with 32 random bits (a name that is free with near certainty).
+/// `name.NNNN` with 32 random bits in decimal (a name that is free with near certainty).
 fn renamed(name: &OsStr) -> OsString {
     let mut n = name.to_os_string();
     let r = getrandom::u32().unwrap_or_else(|_| std::process::id());
-    n.push(format!(".{r:08x}"));
+    n.push(format!(".{r}"));
     n
 }
 
