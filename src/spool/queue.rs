@@ -60,13 +60,10 @@ impl Spool {
     pub(super) fn scan(&self, now: SystemTime) -> Scan {
         let dir = self.dir(OUTGOING);
         let mut scan = Scan::default();
-        let list = match fs::read_dir(&dir) {
-            Ok(rd) => rd.filter_map(|e| e.ok()).collect(),
-            Err(_) => {
-                scan.unreadable = true;
-                Vec::new()
-            }
-        };
+        let list = listing(&dir).unwrap_or_else(|| {
+            scan.unreadable = true;
+            Vec::new()
+        });
         let mut names: Vec<OsString> = list.iter().map(|e| e.file_name()).collect();
         names.sort_unstable(); // `is_candidate_name` binary-searches for `.LOCK` companions
         for e in &list {
@@ -263,11 +260,16 @@ pub(super) fn open_regular(path: &Path) -> io::Result<(File, fs::Metadata)> {
 
 /// The entries of `dir` (none when it cannot be read). Every listing of the spool goes through
 /// this one non-generic loop (smaller than an iterator chain over `ReadDir` at each place).
-#[inline(never)]
 pub(crate) fn entries(dir: &Path) -> Vec<fs::DirEntry> {
+    listing(dir).unwrap_or_default()
+}
+
+/// The entries of `dir`; `None` when it cannot be read.
+#[inline(never)]
+fn listing(dir: &Path) -> Option<Vec<fs::DirEntry>> {
     fs::read_dir(dir)
         .map(|rd| rd.filter_map(|e| e.ok()).collect())
-        .unwrap_or_default()
+        .ok()
 }
 
 /// Removes and returns the entry to send next: `Priority: high` first, then oldest first, then by

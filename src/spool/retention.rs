@@ -41,14 +41,16 @@ pub fn expired(mut files: Vec<Record>, keep: usize, keep_days: u64) -> Vec<OsStr
 
 /// Applies [`expired`] to the records in `dir`. Returns how many records are left.
 pub fn prune(dir: &Path, keep: usize, keep_days: u64, ages: &Ages, now: Now) -> usize {
-    let files: Vec<Record> = entries(dir)
-        .into_iter()
-        .filter(|e| !e.file_name().as_encoded_bytes().starts_with(b"."))
-        .filter_map(|e| {
-            let mtime = e.metadata().ok()?.modified().ok()?;
-            Some((e.file_name(), mtime, ages.age(mtime, now)))
-        })
-        .collect();
+    let mut files: Vec<Record> = Vec::new();
+    for e in entries(dir) {
+        let name = e.file_name();
+        if name.as_encoded_bytes().starts_with(b".") {
+            continue;
+        }
+        if let Ok(mtime) = e.metadata().and_then(|m| m.modified()) {
+            files.push((name, mtime, ages.age(mtime, now)));
+        }
+    }
     let listed = files.len();
     let gone = expired(files, keep, keep_days);
     for name in &gone {
