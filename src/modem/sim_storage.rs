@@ -266,7 +266,7 @@ pub fn tpdu_len(hex: &str) -> usize {
 }
 
 fn octets(hex: &str) -> Option<Vec<u8>> {
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return None;
     }
     (0..hex.len() / 2)
