@@ -16,7 +16,7 @@ pub const DEFAULT_TOKEN_FILE: &str = "/etc/smsgw/token";
 #[derive(Clone, Debug)]
 pub struct ServeConfig {
     // modem
-    /// Serial device path, or `sim` for the built-in simulated modem.
+    /// Serial device path, `sim` for the built-in simulated modem, or `http://IP` of a HiLink stick.
     pub device: String,
     pub baud: u32,
     pub pin: Option<String>,
@@ -55,6 +55,10 @@ pub struct ServeConfig {
     pub max_connections: usize,
     /// Deadline for receiving one whole HTTP request (head and body); also the write timeout.
     pub request_timeout: Duration,
+    // hilink
+    /// Login of a HiLink stick (`--device http://…`); no login when unset.
+    pub hilink_user: Option<String>,
+    pub hilink_password: Option<String>,
 }
 
 impl Default for ServeConfig {
@@ -85,6 +89,8 @@ impl Default for ServeConfig {
             duplicate_window: Duration::from_secs(300),
             max_connections: 16,
             request_timeout: Duration::from_secs(10),
+            hilink_user: None,
+            hilink_password: None,
         }
     }
 }
@@ -162,7 +168,7 @@ enum Slot<'a> {
 }
 
 /// Every option that takes a value, in the order of [`slot`]'s arms.
-const OPTIONS: [&str; 24] = [
+const OPTIONS: [&str; 26] = [
     "device",
     "baud",
     "pin",
@@ -187,6 +193,8 @@ const OPTIONS: [&str; 24] = [
     "duplicate-window",
     "max-connections",
     "request-timeout",
+    "hilink-user",
+    "hilink-password",
 ];
 
 fn slot<'a>(cfg: &'a mut ServeConfig, name: &str) -> Option<Slot<'a>> {
@@ -216,6 +224,8 @@ fn slot<'a>(cfg: &'a mut ServeConfig, name: &str) -> Option<Slot<'a>> {
         21 => Slot::Seconds(&mut cfg.duplicate_window),
         22 => Slot::Usize(&mut cfg.max_connections),
         23 => Slot::Seconds(&mut cfg.request_timeout),
+        24 => Slot::Optional(&mut cfg.hilink_user),
+        25 => Slot::Optional(&mut cfg.hilink_password),
         _ => return None,
     })
 }
