@@ -32,6 +32,8 @@ const STATUS_EVERY: Duration = Duration::from_secs(60);
 /// How long a send may stay unconfirmed in `send-status`.
 const CONFIRM_FOR: Duration = Duration::from_secs(60);
 const CONFIRM_POLL: Duration = Duration::from_millis(300);
+/// Least time between two `send-sms` (four back-to-back sends drew 113004 on a real stick).
+const SEND_GAP: Duration = Duration::from_secs(1);
 /// `send-sms` tries of one message within one call (113004 "too fast" answers are paced).
 const SEND_TRIES: u32 = 4;
 /// Sent messages remembered for matching delivery confirmations.
@@ -73,51 +75,8 @@ fn lock(b: &Mutex<Backend>) -> MutexGuard<'_, Backend> {
 /// Opens the HiLink backend for `cfg.device` (`http://IP[:PORT]`). Never fails: a bad URL or an
 /// absent stick shows in `/status` and fails sends as transient.
 pub fn open(cfg: &ServeConfig, status: Arc<GatewayStatus>) -> Box<dyn SmsSender> {
-    let ep = Endpoint::parse(&cfg.device);
-    let ep = match ep {
-        Ok(ep) => ep,
-        Err(e) => {
-            let msg = format!("error: {e}");
-            status.update_modem(|m| m.state = msg);
-            // An unroutable placeholder: every call fails with a clear connect error.
-            Endpoint::parse("http://0.0.0.0:9").unwrap_or(Endpoint {
-                addr: ([0, 0, 0, 0], 9).into(),
-                host: String::new(),
-                base_path: String::new(),
-            })
-        }
-    };
-    let credentials = match (&cfg.hilink_user, &cfg.hilink_password) {
-        (user, Some(pw)) => Some(Credentials {
-            user: user.clone().unwrap_or_else(|| "admin".into()),
-            password: pw.clone(),
-        }),
-        _ => None,
-    };
-    let limits = Limits {
-        io: cfg.command_timeout.max(Duration::from_secs(1)),
-        ..Limits::default()
-    };
-    let gap = Duration::from_millis(
-        std::env::var("SMSGW_HILINK_GAP_MS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1000),
-    );
-    let backend = Arc::new(Mutex::new(Backend {
-        stick: Stick::new(ep, limits, credentials),
-        pacer: Pacer::new(gap, Duration::from_secs(30)),
-        next_id: 0,
-        sent: VecDeque::new(),
-        written: HashSet::new(),
-        spool: PathBuf::from(&cfg.spool),
-        status,
-        next_status: Instant::now(),
-        max_parts: cfg.max_parts,
-    }));
-    let poller = backend.clone();
-    let weak = Arc::downgrade(&poller);
-    drop(poller);
+    let backend = Arc::new(Mutex::new(Backend::new(cfg, status)));
+    let weak = Arc::downgrade(&backend);
     let spawned = crate::modem::spawn_named(
         "hilink",
         Box::new(move || {
@@ -150,6 +109,41 @@ impl HiLinkSender {
 }
 
 impl Backend {
+    fn new(cfg: &ServeConfig, status: Arc<GatewayStatus>) -> Backend {
+        let ep = match Endpoint::parse(&cfg.device) {
+            Ok(ep) => ep,
+            Err(e) => {
+                let msg = format!("error: {e}");
+                status.update_modem(|m| m.state = msg);
+                // Port 9 of 0.0.0.0: every call fails with a clear connect error.
+                Endpoint {
+                    addr: ([0, 0, 0, 0], 9).into(),
+                    host: String::new(),
+                    base_path: String::new(),
+                }
+            }
+        };
+        let credentials = cfg.hilink_password.as_ref().map(|pw| Credentials {
+            user: cfg.hilink_user.clone().unwrap_or_else(|| "admin".into()),
+            password: pw.clone(),
+        });
+        let limits = Limits {
+            io: cfg.command_timeout.max(Duration::from_secs(1)),
+            ..Limits::default()
+        };
+        Backend {
+            stick: Stick::new(ep, limits, credentials),
+            pacer: Pacer::new(SEND_GAP, Duration::from_secs(30)),
+            next_id: 0,
+            sent: VecDeque::new(),
+            written: HashSet::new(),
+            spool: PathBuf::from(&cfg.spool),
+            status,
+            next_status: Instant::now(),
+            max_parts: cfg.max_parts,
+        }
+    }
+
     fn set_state(&self, state: &str) {
         let current = self.status.modem().state;
         if current != state {
@@ -373,3 +367,6 @@ impl Backend {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
