@@ -8,11 +8,9 @@ mod at;
 mod civil;
 mod cli;
 mod config;
-#[allow(dead_code)] // wired into the sender at the end of this branch
 mod hilink;
 mod http;
 mod modem;
-#[allow(dead_code)] // used once the HiLink backend is wired (same branch)
 mod net;
 mod pdu;
 mod spool;

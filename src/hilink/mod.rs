@@ -61,6 +61,8 @@ struct Backend {
     status: Arc<GatewayStatus>,
     next_status: Instant,
     max_parts: usize,
+    /// `--device` is not a usable URL (messages wait, as for a missing device).
+    bad_url: Option<String>,
 }
 
 /// The sender's handle; the poller thread holds another reference to the same backend.
@@ -99,29 +101,26 @@ impl SmsSender for HiLinkSender {
             "a HiLink stick sends whole texts, not PDUs".into(),
         ))
     }
-}
 
-impl HiLinkSender {
     /// Sends a whole text (the stick splits it); the message id for delivery confirmations.
-    pub fn send_text(&mut self, to: &str, text: &str) -> Result<u8, SendError> {
-        lock(&self.backend).send(to, text)
+    fn send_text(&mut self, to: &str, text: &str) -> Option<Result<u8, SendError>> {
+        Some(lock(&self.backend).send(to, text))
     }
 }
 
 impl Backend {
     fn new(cfg: &ServeConfig, status: Arc<GatewayStatus>) -> Backend {
-        let ep = match Endpoint::parse(&cfg.device) {
-            Ok(ep) => ep,
-            Err(e) => {
-                let msg = format!("error: {e}");
-                status.update_modem(|m| m.state = msg);
-                // Port 9 of 0.0.0.0: every call fails with a clear connect error.
+        let (ep, bad_url) = match Endpoint::parse(&cfg.device) {
+            Ok(ep) => (ep, None),
+            // Never called: the URL error is the answer to every send and the state.
+            Err(e) => (
                 Endpoint {
                     addr: ([0, 0, 0, 0], 9).into(),
                     host: String::new(),
                     base_path: String::new(),
-                }
-            }
+                },
+                Some(format!("--device: {e}")),
+            ),
         };
         let credentials = cfg.hilink_password.as_ref().map(|pw| Credentials {
             user: cfg.hilink_user.clone().unwrap_or_else(|| "admin".into()),
@@ -141,6 +140,7 @@ impl Backend {
             status,
             next_status: Instant::now(),
             max_parts: cfg.max_parts,
+            bad_url,
         }
     }
 
@@ -159,6 +159,9 @@ impl Backend {
 
     /// Sends one whole message and waits for the stick to confirm it.
     fn send(&mut self, to: &str, text: &str) -> Result<u8, SendError> {
+        if let Some(e) = &self.bad_url {
+            return Err(SendError::Transient(e.clone()));
+        }
         let opts = crate::pdu::EncodeOptions {
             max_parts: self.max_parts,
             ..crate::pdu::EncodeOptions::default()
@@ -248,6 +251,10 @@ impl Backend {
 
     /// One poll: receive (write, then delete each message), then the status when due.
     fn poll(&mut self) {
+        if let Some(e) = &self.bad_url {
+            self.set_state(&format!("error: {e}"));
+            return;
+        }
         if let Err(e) = self.receive() {
             self.problem(&e);
             return;

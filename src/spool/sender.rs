@@ -209,6 +209,17 @@ fn process(
         max_parts: cfg.max_parts,
         force_ucs2: msg.ucs2,
     };
+    // A backend that takes whole texts (HiLink) sends the message in one call.
+    if let Some(result) = modem.send_text(&msg.to, &msg.text) {
+        return match result {
+            Ok(id) => {
+                fault.pause(Fault::AfterSend);
+                sent(spool, claim, file, &id.to_string(), 1, &msg.to, cfg, status)
+            }
+            Err(SendError::Permanent(m)) => fail(spool, claim, file, &m, cfg, status),
+            Err(SendError::Transient(m)) => retry(spool, claim, file, &m, cfg, status),
+        };
+    }
     // A retry of a partly sent message keeps its concatenation reference and skips what went out.
     let resume = |h: &str| file.header(h).and_then(|v| v.parse::<u8>().ok());
     let reference = resume(HDR_CONCAT_REF).unwrap_or(reference);
@@ -239,17 +250,32 @@ fn process(
         }
     }
     fault.pause(Fault::AfterSend);
+    sent(spool, claim, file, &refs, parts.len(), &msg.to, cfg, status);
+}
+
+/// Finishes a message that went out: `Sent`, `Message_id` (and `Parts`) headers, into `sent/`.
+#[allow(clippy::too_many_arguments)]
+fn sent(
+    spool: &Spool,
+    claim: &Claim,
+    mut file: SpoolFile,
+    refs: &str,
+    parts: usize,
+    to: &str,
+    cfg: &ServeConfig,
+    status: &GatewayStatus,
+) {
     let now = SystemTime::now();
     let _ = file.set_header("Sent", &smsd_time(now));
-    let _ = file.set_header("Message_id", &refs);
-    if parts.len() > 1 {
-        let _ = file.set_header("Parts", &parts.len().to_string());
+    let _ = file.set_header("Message_id", refs);
+    if parts > 1 {
+        let _ = file.set_header("Parts", &parts.to_string());
     }
     let name = claim.name.to_string_lossy();
     match spool.finish(claim, SENT, &file) {
         Ok(path) => {
             GatewayStatus::count(&status.sent);
-            eprintln!("smsgw: sent {name} to {} ({} part(s))", msg.to, parts.len());
+            eprintln!("smsgw: sent {name} to {to} ({parts} part(s))");
             run_hook(cfg, "SENT", &path);
         }
         Err(e) => {
