@@ -19,7 +19,7 @@ use crate::net::http_client::{Endpoint, Limits};
 use crate::pdu::SubmitPart;
 use crate::status::{GatewayStatus, Registration};
 use sms::{Pacer, SendState};
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
@@ -57,6 +57,9 @@ struct Backend {
     sent: VecDeque<SentRecord>,
     /// Indices already written to the spool whose delete failed (not written twice).
     written: HashSet<u32>,
+    /// Multipart messages seen on the last poll and their text length: one is taken only when a
+    /// later poll finds it unchanged (the stick may still be joining parts).
+    multipart: HashMap<u32, usize>,
     spool: PathBuf,
     status: Arc<GatewayStatus>,
     next_status: Instant,
@@ -136,6 +139,7 @@ impl Backend {
             next_id: 0,
             sent: VecDeque::new(),
             written: HashSet::new(),
+            multipart: HashMap::new(),
             spool: PathBuf::from(&cfg.spool),
             status,
             next_status: Instant::now(),
@@ -278,7 +282,12 @@ impl Backend {
             "ready"
         };
         self.set_state(state);
+        let seen = std::mem::take(&mut self.multipart);
         for m in list {
+            if m.sms_type == 2 && seen.get(&m.index) != Some(&m.content.len()) {
+                self.multipart.insert(m.index, m.content.len());
+                continue;
+            }
             if !self.written.contains(&m.index) {
                 let now = SystemTime::now();
                 let written = if m.sms_type == 7 || m.sms_type == 8 {

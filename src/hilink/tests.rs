@@ -282,3 +282,21 @@ fn status_shows_signal_network_device_and_storage_full() {
     );
     assert!(m.storage_full && m.state.contains("storage full"), "{m:?}");
 }
+
+#[test]
+fn a_multipart_message_is_taken_only_when_a_later_poll_finds_it_unchanged() {
+    let sim = Sim::start(&[]);
+    let spool = tmp_spool("multi");
+    let mut b = backend(&sim, &spool, None);
+    sim.inject_typed("+491709876543", "first half", 2);
+    b.poll();
+    assert_eq!(
+        files(&spool.join("incoming")).len(),
+        0,
+        "taken while the stick may still join parts"
+    );
+    b.poll();
+    let got = files(&spool.join("incoming"));
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(sim.state().count("inbox"), 0);
+}

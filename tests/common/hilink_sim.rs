@@ -55,8 +55,13 @@ impl Sim {
     }
 
     pub fn inject(&self, phone: &str, content: &str) {
+        self.inject_typed(phone, content, 1);
+    }
+
+    /// Puts a message of `SmsType` `sms_type` (1 single, 2 multipart, 7/8 confirmations) in the inbox.
+    pub fn inject_typed(&self, phone: &str, content: &str, sms_type: u32) {
         let body = format!(
-            "{{\"phone\": \"{phone}\", \"content\": \"{}\"}}",
+            "{{\"phone\": \"{phone}\", \"content\": \"{}\", \"sms_type\": {sms_type}}}",
             content.replace('\\', "\\\\").replace('"', "\\\"")
         );
         self.call("POST", "/sim/inject", &body);
