@@ -185,6 +185,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.reply("not found", 404)
         api = path[5:]
         x = "text/xml"
+        if api == "webserver/SesTokInfo" and s.a.no_sestokinfo:
+            return self.reply(error(100002), ctype=x)
         if api in ("webserver/SesTokInfo", "webserver/token"):
             if not known or s.sessions[sid]["expired"]:
                 sid = s.new_session()
@@ -391,6 +393,7 @@ def main():
     ap.add_argument("--expire-after", type=int, default=0, help="a session expires after N POSTs")
     ap.add_argument("--reports", action="store_true", help="a delivery confirmation after each send")
     ap.add_argument("--inbox-max", type=int, default=100)
+    ap.add_argument("--no-sestokinfo", action="store_true", help="only /api/webserver/token (newer firmwares)")
     ap.add_argument("--verbose", action="store_true")
     a = ap.parse_args()
     global STICK

@@ -300,3 +300,11 @@ fn a_multipart_message_is_taken_only_when_a_later_poll_finds_it_unchanged() {
     assert_eq!(got.len(), 1, "{got:?}");
     assert_eq!(sim.state().count("inbox"), 0);
 }
+
+#[test]
+fn firmware_without_sestokinfo_gets_its_session_from_webserver_token() {
+    let sim = Sim::start(&["--no-sestokinfo", "--password", "pw"]);
+    let mut b = backend(&sim, &tmp_spool("token"), Some(("admin", "pw")));
+    assert!(b.send("+491701234567", "via webserver/token").is_ok());
+    assert_eq!(sim.state().count("sent"), 1);
+}
