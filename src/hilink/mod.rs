@@ -19,7 +19,6 @@ use crate::net::http_client::{Endpoint, Limits};
 use crate::pdu::SubmitPart;
 use crate::status::{GatewayStatus, Registration};
 use sms::{Pacer, SendState};
-use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
@@ -54,12 +53,12 @@ struct Backend {
     stick: Stick,
     pacer: Pacer,
     next_id: u8,
-    sent: VecDeque<SentRecord>,
+    sent: Vec<SentRecord>,
     /// Indices already written to the spool whose delete failed (not written twice).
-    written: HashSet<u32>,
+    written: Vec<u32>,
     /// Multipart messages seen on the last poll and their text length: one is taken only when a
     /// later poll finds it unchanged (the stick may still be joining parts).
-    multipart: HashMap<u32, usize>,
+    multipart: Vec<(u32, usize)>,
     spool: PathBuf,
     status: Arc<GatewayStatus>,
     next_status: Instant,
@@ -137,9 +136,9 @@ impl Backend {
             stick: Stick::new(ep, limits, credentials),
             pacer: Pacer::new(SEND_GAP, Duration::from_secs(30)),
             next_id: 0,
-            sent: VecDeque::new(),
-            written: HashSet::new(),
-            multipart: HashMap::new(),
+            sent: Vec::new(),
+            written: Vec::new(),
+            multipart: Vec::new(),
             spool: PathBuf::from(&cfg.spool),
             status,
             next_status: Instant::now(),
@@ -191,10 +190,8 @@ impl Backend {
             match r {
                 Ok(_) => break,
                 Err(e) if too_fast && tries < SEND_TRIES => {
-                    eprintln!(
-                        "hilink: {e}; sending again after {:?}",
-                        self.pacer.wait(Instant::now())
-                    );
+                    let ms = self.pacer.wait(Instant::now()).as_millis();
+                    eprintln!("hilink: {e}; sending again in {ms} ms");
                 }
                 Err(e) => {
                     self.problem(&e);
@@ -211,9 +208,9 @@ impl Backend {
         confirmed?;
         self.next_id = self.next_id.wrapping_add(1);
         if self.sent.len() >= SENT_MEMORY {
-            self.sent.pop_front();
+            self.sent.remove(0);
         }
-        self.sent.push_back(SentRecord {
+        self.sent.push(SentRecord {
             phone: to.to_string(),
             id: self.next_id,
         });
@@ -284,8 +281,8 @@ impl Backend {
         self.set_state(state);
         let seen = std::mem::take(&mut self.multipart);
         for m in list {
-            if m.sms_type == 2 && seen.get(&m.index) != Some(&m.content.len()) {
-                self.multipart.insert(m.index, m.content.len());
+            if m.sms_type == 2 && !seen.contains(&(m.index, m.content.len())) {
+                self.multipart.push((m.index, m.content.len()));
                 continue;
             }
             if !self.written.contains(&m.index) {
@@ -314,7 +311,7 @@ impl Backend {
                             m.phone,
                             path.display()
                         );
-                        self.written.insert(m.index);
+                        self.written.push(m.index);
                     }
                     Err(e) => {
                         // Not durable: leave it on the stick for the next poll.
@@ -326,7 +323,7 @@ impl Backend {
             }
             // Only now, with the file on disk, delete it from the stick (one index per call).
             sms::delete(&mut self.stick, m.index)?;
-            self.written.remove(&m.index);
+            self.written.retain(|&i| i != m.index);
         }
         Ok(())
     }
@@ -337,7 +334,7 @@ impl Backend {
             .sent
             .iter()
             .position(|r| sms::same_number(&r.phone, phone))?;
-        self.sent.remove(at).map(|r| r.id)
+        Some(self.sent.remove(at).id)
     }
 
     fn refresh_status(&mut self) {

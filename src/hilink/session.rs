@@ -6,7 +6,6 @@
 //! be made. No sockets, no clocks (time is passed in).
 
 use super::xml;
-use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 /// Tokens kept at most (the 30 after a login plus a few from answers).
@@ -19,7 +18,8 @@ pub const LOGIN_BACKOFF: Duration = Duration::from_secs(3600);
 #[derive(Debug, Default)]
 pub struct Session {
     cookie: Option<String>,
-    tokens: VecDeque<String>,
+    /// Oldest first (a `Vec`: at most 40, and smaller than a `VecDeque` in the router binary).
+    tokens: Vec<String>,
     /// A login succeeded in this session.
     pub logged_in: bool,
 }
@@ -74,12 +74,12 @@ impl Session {
 
     /// The token for the next POST; each is used once.
     pub fn take_token(&mut self) -> Option<String> {
-        self.tokens.pop_front()
+        (!self.tokens.is_empty()).then(|| self.tokens.remove(0))
     }
 
     /// The token the next POST will carry.
     pub fn peek_token(&self) -> Option<&str> {
-        self.tokens.front().map(String::as_str)
+        self.tokens.first().map(String::as_str)
     }
 
     /// Drops the `n` oldest queued tokens.
@@ -115,9 +115,9 @@ impl Session {
             return;
         }
         if self.tokens.len() >= MAX_TOKENS {
-            self.tokens.pop_front();
+            self.tokens.remove(0);
         }
-        self.tokens.push_back(token.to_string());
+        self.tokens.push(token.to_string());
     }
 }
 

@@ -48,15 +48,10 @@ impl Endpoint {
             }
         };
         let ip: IpAddr = ip.parse().map_err(|_| bad())?;
-        let host = match (ip, port) {
-            (IpAddr::V4(_), 80) => ip.to_string(),
-            (IpAddr::V4(_), p) => format!("{ip}:{p}"),
-            (IpAddr::V6(_), 80) => format!("[{ip}]"),
-            (IpAddr::V6(_), p) => format!("[{ip}]:{p}"),
-        };
         Ok(Endpoint {
             addr: SocketAddr::new(ip, port),
-            host,
+            // As written in the URL (formatting the address would link IPv6 printing).
+            host: authority.to_string(),
             base_path: path.trim_end_matches('/').to_string(),
         })
     }
@@ -178,6 +173,7 @@ mod tests {
             (80, "192.168.8.1", "")
         );
         let e = Endpoint::parse("http://[::1]:8080/hook/").unwrap();
+        assert_eq!(e.addr.port(), 8080);
         assert_eq!(
             (e.host.as_str(), e.base_path.as_str()),
             ("[::1]:8080", "/hook")
