@@ -92,7 +92,7 @@ pub fn open(cfg: &ServeConfig, status: Arc<GatewayStatus>) -> Box<dyn SmsSender>
         }),
     );
     if let Err(e) = spawned {
-        eprintln!("smsgw: cannot start the HiLink poller: {e}");
+        crate::log_error!("cannot start the HiLink poller: {e}");
     }
     Box::new(HiLinkSender { backend })
 }
@@ -147,10 +147,13 @@ impl Backend {
         }
     }
 
+    /// Sets the modem state; logs problems and the recovery from one (not every send).
     fn set_state(&self, state: &str) {
         let current = self.status.modem().state;
         if current != state {
-            eprintln!("hilink: {state}");
+            if state.starts_with("error") || current.starts_with("error") {
+                crate::log_info!("hilink: {state}");
+            }
             let s = state.to_string();
             self.status.update_modem(|m| m.state = s);
         }
@@ -191,7 +194,7 @@ impl Backend {
                 Ok(_) => break,
                 Err(e) if too_fast && tries < SEND_TRIES => {
                     let ms = self.pacer.wait(Instant::now()).as_millis();
-                    eprintln!("hilink: {e}; sending again in {ms} ms");
+                    crate::log_warn!("hilink: {e}; sending again in {ms} ms");
                 }
                 Err(e) => {
                     self.problem(&e);
@@ -232,7 +235,7 @@ impl Backend {
                     }
                     SendState::Pending => {}
                 },
-                Err(e) => eprintln!("hilink: send-status: {e}"),
+                Err(e) => crate::log_warn!("hilink: send-status: {e}"),
             }
             std::thread::sleep(CONFIRM_POLL);
         }
@@ -305,7 +308,7 @@ impl Backend {
                 };
                 match written {
                     Ok(path) => {
-                        eprintln!(
+                        crate::log_info!(
                             "hilink: received {} from {} -> {}",
                             m.index,
                             m.phone,
@@ -315,7 +318,7 @@ impl Backend {
                     }
                     Err(e) => {
                         // Not durable: leave it on the stick for the next poll.
-                        eprintln!("hilink: cannot write message {}: {e}", m.index);
+                        crate::log_warn!("hilink: cannot write message {}: {e}", m.index);
                         continue;
                     }
                 }
