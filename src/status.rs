@@ -54,11 +54,61 @@ impl Registration {
     }
 }
 
+/// What the modem engine is doing, as `/status` shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ModemState {
+    #[default]
+    Starting,
+    WaitingForDevice,
+    Initializing,
+    WaitingForNetwork,
+    Ready,
+    Sending,
+    /// The modem answered but cannot be used now (PIN, no SIM, no answer): why.
+    Error(String),
+}
+
+impl ModemState {
+    /// The state a short word names (`ready`, `error: why`, ...); the reverse of `Display`.
+    pub fn from_word(word: &str) -> ModemState {
+        match word {
+            "starting" => ModemState::Starting,
+            "waiting for device" => ModemState::WaitingForDevice,
+            "initializing" => ModemState::Initializing,
+            "waiting for network" => ModemState::WaitingForNetwork,
+            "ready" => ModemState::Ready,
+            "sending" => ModemState::Sending,
+            other => ModemState::Error(other.strip_prefix("error: ").unwrap_or(other).into()),
+        }
+    }
+
+    /// The short word `/status` and the log show (`error: ...` carries the reason).
+    pub fn as_str(&self) -> &str {
+        match self {
+            ModemState::Starting => "starting",
+            ModemState::WaitingForDevice => "waiting for device",
+            ModemState::Initializing => "initializing",
+            ModemState::WaitingForNetwork => "waiting for network",
+            ModemState::Ready => "ready",
+            ModemState::Sending => "sending",
+            ModemState::Error(why) => why,
+        }
+    }
+}
+
+impl std::fmt::Display for ModemState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let ModemState::Error(_) = self {
+            f.write_str("error: ")?;
+        }
+        f.write_str(self.as_str())
+    }
+}
+
 /// What the modem engine last learnt about the stick. Cached; refreshed on a slow timer.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ModemInfo {
-    /// Short state word: "starting", "waiting for device", "ready", "sending", "error: ..."
-    pub state: String,
+    pub state: ModemState,
     /// Signal in dBm from `+CSQ` (None when 99 = unknown).
     pub signal_dbm: Option<i32>,
     /// smsd-style quality word ("Excellent", "Good", ...).
@@ -68,6 +118,9 @@ pub struct ModemInfo {
     pub manufacturer: String,
     pub model: String,
     pub imei: String,
+    /// Messages in the modem's polled storages, and their capacity (`AT+CPMS`).
+    pub storage_used: u16,
+    pub storage_total: u16,
     /// The stick's SMS storage is full (new messages cannot arrive).
     pub storage_full: bool,
 }
@@ -82,6 +135,8 @@ pub struct GatewayStatus {
     pub accepted: Counter,
     pub rejected: Counter,
     pub queue_depth: Counter,
+    /// Received messages written to `incoming/`.
+    pub received: Counter,
     /// False while the spool cannot be written (missing directories that cannot be re-created, a
     /// full disk, wrong permissions); written by the spool sender.
     pub spool_writable: AtomicBool,
@@ -93,7 +148,6 @@ impl Default for GatewayStatus {
         GatewayStatus {
             started: Instant::now(),
             modem: Mutex::new(ModemInfo {
-                state: "starting".into(),
                 signal_quality: "unknown",
                 ..ModemInfo::default()
             }),
@@ -103,6 +157,7 @@ impl Default for GatewayStatus {
             accepted: Counter::new(0),
             rejected: Counter::new(0),
             queue_depth: Counter::new(0),
+            received: Counter::new(0),
             spool_writable: AtomicBool::new(true),
             last_error: Mutex::new(String::new()),
         }

@@ -61,7 +61,7 @@ use Kind::{Flag, List, Value};
 
 /// Every `serve` option, in the order of [`slot`]'s arms. The single list the argv parser, the
 /// UCI reader, `serve --help`, docs/options.md and the init script derive from.
-pub const OPTIONS: [OptionSpec; 27] = [
+pub const OPTIONS: [OptionSpec; 30] = [
     opt("device", Value, "/dev/ttyUSB0", "AT port of the stick, `sim` for the built-in simulated modem, or `http://IP` of a stick in HiLink mode"),
     opt("baud", Value, "115200", "serial speed"),
     opt("pin", Value, "", "SIM PIN, sent only when the SIM asks for it"),
@@ -71,10 +71,10 @@ pub const OPTIONS: [OptionSpec; 27] = [
     opt("command-timeout", Value, "10", "seconds for one AT command (`AT+CMGS` waits six times this)"),
     opt("spool", Value, DEFAULT_SPOOL, "spool directory (smstools3 layout)"),
     opt("max-attempts", Value, "5", "send attempts before a message moves to `failed/`"),
-    opt("keep-sent", Value, "200", "records kept in `sent/`"),
+    opt("keep-sent", Value, "200", "records kept in `sent/` (and received messages in `incoming/`)"),
     opt("keep-failed", Value, "200", "records kept in `failed/`"),
-    opt("keep-days", Value, "7", "days records are kept in `sent/` and `failed/`"),
-    opt("hook", Value, "", "program run as `HOOK SENT|FAILED FILE` after each message"),
+    opt("keep-days", Value, "7", "days records are kept in `sent/`, `failed/` and `incoming/`"),
+    opt("hook", Value, "", "program run as `HOOK SENT|FAILED|RECEIVED FILE` after each message"),
     opt("hook-timeout", Value, "10", "seconds a hook may run before it is killed"),
     opt("max-parts", Value, "6", "most SMS parts one message may take"),
     opt("listen", Value, DEFAULT_LISTEN, "HTTP address `IP:PORT` (`[v6]:PORT` for IPv6)"),
@@ -89,6 +89,9 @@ pub const OPTIONS: [OptionSpec; 27] = [
     opt("request-timeout", Value, "10", "seconds to receive one whole HTTP request (also the write timeout)"),
     opt("hilink-user", Value, "", "login name of a HiLink stick's web UI (`admin` when only a password is given)"),
     opt("hilink-password", Value, "", "login password of a HiLink stick's web UI (empty: no login)"),
+    opt("no-receive", Flag, "", "do not read received SMS from the stick (they stay in its storage)"),
+    opt("poll-interval", Value, "10", "seconds between listings of the stick's message storages (`+CMTI` makes the next one come at once)"),
+    opt("multipart-timeout", Value, "3600", "seconds after the first part of a long received SMS when it is written with `Incomplete: yes` if parts are missing"),
 ];
 
 /// The UCI option of a flag name (`max-parts` -> `max_parts`).
@@ -206,6 +209,14 @@ pub struct ServeConfig {
     /// Login of a HiLink stick (`--device http://…`); no login when no password is set.
     pub hilink_user: Option<String>,
     pub hilink_password: Option<String>,
+    // receiving
+    /// Received SMS are not read (`--no-receive`).
+    pub no_receive: bool,
+    /// How often every storage is listed (`+CMTI` only makes the next poll come sooner).
+    pub poll_interval: Duration,
+    /// A multipart message still missing parts this long after its first part is written with
+    /// `Incomplete: yes`.
+    pub multipart_timeout: Duration,
 }
 
 impl Default for ServeConfig {
@@ -238,6 +249,9 @@ impl Default for ServeConfig {
             request_timeout: Duration::from_secs(10),
             hilink_user: None,
             hilink_password: None,
+            no_receive: false,
+            poll_interval: Duration::from_secs(10),
+            multipart_timeout: Duration::from_secs(3600),
         }
     }
 }
@@ -287,6 +301,9 @@ fn slot(cfg: &mut ServeConfig, index: usize) -> Option<Slot<'_>> {
         24 => Slot::Seconds(&mut cfg.request_timeout),
         25 => Slot::Optional(&mut cfg.hilink_user),
         26 => Slot::Optional(&mut cfg.hilink_password),
+        27 => Slot::Flag(&mut cfg.no_receive),
+        28 => Slot::Seconds(&mut cfg.poll_interval),
+        29 => Slot::Seconds(&mut cfg.multipart_timeout),
         _ => return None,
     })
 }

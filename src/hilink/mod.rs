@@ -149,13 +149,15 @@ impl Backend {
 
     /// Sets the modem state; logs problems and the recovery from one (not every send).
     fn set_state(&self, state: &str) {
+        use crate::status::ModemState;
+        let new = ModemState::from_word(state);
         let current = self.status.modem().state;
-        if current != state {
-            if state.starts_with("error") || current.starts_with("error") {
+        if current != new {
+            let error = |s: &ModemState| matches!(s, ModemState::Error(_));
+            if error(&new) || error(&current) {
                 crate::log_info!("hilink: {state}");
             }
-            let s = state.to_string();
-            self.status.update_modem(|m| m.state = s);
+            self.status.update_modem(|m| m.state = new);
         }
     }
 

@@ -191,7 +191,7 @@ fn a_wrong_password_is_tried_once_and_not_again_until_the_backoff() {
     }
     b.poll();
     assert!(
-        b.status.modem().state.contains("108006"),
+        b.status.modem().state.to_string().contains("108006"),
         "{:?}",
         b.status.modem().state
     );
@@ -280,7 +280,10 @@ fn status_shows_signal_network_device_and_storage_full() {
         (m.operator.as_str(), m.model.as_str()),
         ("smsgw HiLink sim", "E3372h-320")
     );
-    assert!(m.storage_full && m.state.contains("storage full"), "{m:?}");
+    assert!(
+        m.storage_full && m.state.to_string().contains("storage full"),
+        "{m:?}"
+    );
 }
 
 #[test]

@@ -10,7 +10,9 @@
 mod clock;
 pub mod format;
 mod hook;
+pub mod incoming;
 mod queue;
+mod reassembly;
 mod retention;
 mod sender;
 mod watch;
@@ -122,7 +124,6 @@ impl Spool {
         Ok(spool)
     }
 
-    #[cfg(test)] // used by the tests only
     pub fn root(&self) -> &Path {
         &self.root
     }
