@@ -9,6 +9,8 @@ mod civil;
 mod cli;
 mod config;
 mod http;
+mod integrations;
+mod json;
 mod modem;
 mod pdu;
 mod spool;

@@ -1,5 +1,5 @@
 //! Renders `/status` (hand-written JSON) and `/metrics` (Prometheus text format 0.0.4) from a
-//! `GatewayStatus` snapshot, plus the JSON string escaper used for all JSON replies.
+//! `GatewayStatus` snapshot.
 //!
 //! Read-only: never changes status, never renders the token or the IMEI.
 
@@ -7,41 +7,8 @@ use super::push_u64;
 use crate::status::{Counter, GatewayStatus};
 use std::sync::atomic::Ordering;
 
-/// Appends `s` as a JSON string literal (quotes included).
-pub fn json_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.push_str("\\u");
-                let n = c as u32;
-                for shift in [12, 8, 4, 0] {
-                    let digit = HEX
-                        .get(((n >> shift) & 0xf) as usize)
-                        .copied()
-                        .unwrap_or(b'0');
-                    out.push(char::from(digit));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-/// Appends a signed decimal.
-fn push_i64(out: &mut String, n: i64) {
-    if n < 0 {
-        out.push('-');
-    }
-    push_u64(out, n.unsigned_abs());
-}
+pub use crate::json::push_string as json_string;
+use crate::json::write::push_i64;
 
 fn count(c: &Counter) -> u64 {
     u64::from(c.load(Ordering::Relaxed))

@@ -1,0 +1,79 @@
+//! JSON for the HTTP API: one strict, bounded reader ([`parse`]) and one writer ([`write`]).
+//!
+//! Owns the JSON text format only: what a document means to an endpoint (`phone`, `alerts`, ...)
+//! belongs to the endpoint. No I/O. Hand-written on purpose: measured on the router build against
+//! serde_json, miniserde, nanoserde and tinyjson (docs/design-json.md).
+
+// Wired into the HTTP layer once its restructure is merged; until then only tests use it.
+#![allow(dead_code, unused_imports)]
+
+mod read;
+pub mod write;
+
+#[cfg(test)]
+mod tests;
+
+pub use read::{parse, JsonError, JsonErrorKind, MAX_DEPTH};
+pub use write::{push_string, ObjectWriter};
+
+/// A parsed JSON value. Numbers keep their (grammar-checked) text; objects keep member order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Number(String),
+    String(String),
+    Array(Vec<Value>),
+    Object(Vec<(String, Value)>),
+}
+
+impl Value {
+    /// The member `key` of an object (`None` for other values or a missing key).
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        match self {
+            Value::Object(m) => m.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_array(&self) -> Option<&[Value]> {
+        match self {
+            Value::Array(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    pub fn as_object(&self) -> Option<&[(String, Value)]> {
+        match self {
+            Value::Object(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// A non-negative integer that fits in `u64` (`3`, not `3.0`, `-1` or `1e3`).
+    pub fn as_u64(&self) -> Option<u64> {
+        match self {
+            Value::Number(n) => n.parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// The JSON type name, for error messages ("expected a string, got a number").
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Number(_) => "a number",
+            Value::String(_) => "a string",
+            Value::Array(_) => "a list",
+            Value::Object(_) => "an object",
+        }
+    }
+}
