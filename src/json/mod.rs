@@ -13,7 +13,7 @@ pub mod write;
 #[cfg(test)]
 mod tests;
 
-pub use read::{parse, JsonError, JsonErrorKind, MAX_DEPTH};
+pub use read::{parse, parse_prefix, JsonError, JsonErrorKind, MAX_DEPTH};
 pub use write::{push_string, ObjectWriter};
 
 /// A parsed JSON value. Numbers keep their (grammar-checked) text; objects keep member order.

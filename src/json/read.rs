@@ -71,7 +71,11 @@ pub fn parse(input: &[u8], max_bytes: usize) -> Result<Value, JsonError> {
             at: e.valid_up_to(),
         });
     }
-    let mut r = Reader { s: input, pos: 0 };
+    let mut r = Reader {
+        s: input,
+        pos: 0,
+        salvage: false,
+    };
     let v = r.value(0)?;
     r.skip_ws();
     if r.pos < r.s.len() {
@@ -80,12 +84,43 @@ pub fn parse(input: &[u8], max_bytes: usize) -> Result<Value, JsonError> {
     Ok(v)
 }
 
+/// Reads what a document cut short at `input`'s end still holds: open lists and objects are
+/// closed, the member or item the cut went through is dropped (a number touching the end too: it
+/// may have lost digits). Everything before the cut must be valid. For bodies larger than what is
+/// read (a webhook that must still be answered with what fits).
+pub fn parse_prefix(input: &[u8]) -> Result<Value, JsonError> {
+    let valid = match std::str::from_utf8(input) {
+        Ok(_) => input.len(),
+        // a multi-byte character cut in half at the end is part of the cut
+        Err(e) if e.error_len().is_none() => e.valid_up_to(),
+        Err(e) => {
+            return Err(JsonError {
+                kind: JsonErrorKind::NotUtf8,
+                at: e.valid_up_to(),
+            })
+        }
+    };
+    let mut r = Reader {
+        s: input.get(..valid).unwrap_or(b""),
+        pos: 0,
+        salvage: true,
+    };
+    r.value(0)
+}
+
 struct Reader<'a> {
     s: &'a [u8],
     pos: usize,
+    /// [`parse_prefix`]: running into the end closes the open containers.
+    salvage: bool,
 }
 
 impl Reader<'_> {
+    /// In salvage mode, whether `e` is the cut (the end of the input) rather than bad JSON.
+    fn is_cut(&self, e: &JsonError) -> bool {
+        self.salvage && self.pos >= self.s.len() && e.kind != JsonErrorKind::TooDeep
+    }
+
     fn err(&self, kind: JsonErrorKind) -> JsonError {
         JsonError { kind, at: self.pos }
     }
@@ -155,15 +190,29 @@ impl Reader<'_> {
             return Ok(Value::Array(items));
         }
         loop {
-            items.push(self.value(depth)?);
-            self.skip_ws();
-            match self.next()? {
-                b',' => {}
-                b']' => return Ok(Value::Array(items)),
-                _ => {
-                    self.pos -= 1;
-                    return Err(self.err(JsonErrorKind::Unexpected));
-                }
+            match self.value(depth) {
+                Ok(v) => items.push(v),
+                Err(e) if self.is_cut(&e) => return Ok(Value::Array(items)),
+                Err(e) => return Err(e),
+            }
+            match self.separator(b']') {
+                Ok(true) => {}
+                Ok(false) => return Ok(Value::Array(items)),
+                Err(e) if self.is_cut(&e) => return Ok(Value::Array(items)),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// After an item: `,` (more follow: `true`) or the closing bracket (`false`).
+    fn separator(&mut self, close: u8) -> Result<bool, JsonError> {
+        self.skip_ws();
+        match self.next()? {
+            b',' => Ok(true),
+            c if c == close => Ok(false),
+            _ => {
+                self.pos -= 1;
+                Err(self.err(JsonErrorKind::Unexpected))
             }
         }
     }
@@ -177,35 +226,45 @@ impl Reader<'_> {
             return Ok(Value::Object(members));
         }
         loop {
-            self.skip_ws();
-            if self.peek() != Some(b'"') {
-                return Err(self.err(if self.peek().is_none() {
-                    JsonErrorKind::UnexpectedEnd
-                } else {
-                    JsonErrorKind::Unexpected
-                }));
+            match self.member(&members, depth) {
+                Ok(kv) => members.push(kv),
+                Err(e) if self.is_cut(&e) => return Ok(Value::Object(members)),
+                Err(e) => return Err(e),
             }
-            let key_at = self.pos;
-            let key = self.string()?;
-            if members.iter().any(|(k, _)| *k == key) {
-                return Err(JsonError {
-                    kind: JsonErrorKind::DuplicateKey,
-                    at: key_at,
-                });
-            }
-            self.expect(b':')?;
-            let v = self.value(depth)?;
-            members.push((key, v));
-            self.skip_ws();
-            match self.next()? {
-                b',' => {}
-                b'}' => return Ok(Value::Object(members)),
-                _ => {
-                    self.pos -= 1;
-                    return Err(self.err(JsonErrorKind::Unexpected));
-                }
+            match self.separator(b'}') {
+                Ok(true) => {}
+                Ok(false) => return Ok(Value::Object(members)),
+                Err(e) if self.is_cut(&e) => return Ok(Value::Object(members)),
+                Err(e) => return Err(e),
             }
         }
+    }
+
+    /// One `"key": value` member; the key must be new.
+    fn member(
+        &mut self,
+        members: &[(String, Value)],
+        depth: usize,
+    ) -> Result<(String, Value), JsonError> {
+        self.skip_ws();
+        if self.peek() != Some(b'"') {
+            return Err(self.err(if self.peek().is_none() {
+                JsonErrorKind::UnexpectedEnd
+            } else {
+                JsonErrorKind::Unexpected
+            }));
+        }
+        let key_at = self.pos;
+        let key = self.string()?;
+        if members.iter().any(|(k, _)| *k == key) {
+            return Err(JsonError {
+                kind: JsonErrorKind::DuplicateKey,
+                at: key_at,
+            });
+        }
+        self.expect(b':')?;
+        let v = self.value(depth)?;
+        Ok((key, v))
     }
 
     fn hex4(&mut self) -> Result<u32, JsonError> {
@@ -330,6 +389,9 @@ impl Reader<'_> {
             if self.digits() == 0 {
                 return Err(bad(self.pos));
             }
+        }
+        if self.salvage && self.pos >= self.s.len() {
+            return Err(self.err(JsonErrorKind::UnexpectedEnd));
         }
         let text = self.s.get(start..self.pos).unwrap_or(b"");
         Ok(Value::Number(

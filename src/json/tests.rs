@@ -240,3 +240,53 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_cut_document_keeps_every_complete_item() {
+    let doc =
+        br#"{"alerts": [{"a": 1, "s": "x"}, {"a": 2, "s": "y"}, {"a": 3, "s": "zzz"}], "n": 5}"#;
+    let full = parse(doc, BIG).unwrap();
+    assert_eq!(parse_prefix(doc).unwrap(), full);
+    let alerts = |v: &Value| v.get("alerts").unwrap().as_array().unwrap().len();
+    // cut inside the third alert's string: two whole alerts and the third's first member
+    let cut = &doc[..doc.len() - 18];
+    let v = parse_prefix(cut).unwrap();
+    assert_eq!(alerts(&v), 3);
+    assert_eq!(
+        v.get("alerts").unwrap().as_array().unwrap()[2],
+        Value::Object(vec![("a".into(), Value::Number("3".into()))])
+    );
+    // a number touching the cut may have lost digits: dropped
+    let v = parse_prefix(br#"{"n": 12"#).unwrap();
+    assert_eq!(v, Value::Object(vec![]));
+    // a character cut in half at the end is part of the cut
+    let v = parse_prefix("[\"é\", \"é".as_bytes().split_last().unwrap().1).unwrap();
+    assert_eq!(v, Value::Array(vec![Value::String("é".into())]));
+    // bad JSON before the cut is still refused
+    assert_eq!(
+        parse_prefix(b"[1, x, 2").unwrap_err().kind,
+        JsonErrorKind::Unexpected
+    );
+    assert_eq!(
+        parse_prefix(&"[".repeat(1000).into_bytes())
+            .unwrap_err()
+            .kind,
+        JsonErrorKind::TooDeep
+    );
+}
+
+proptest! {
+    #[test]
+    fn every_prefix_of_a_valid_document_is_salvaged_without_panic(v in value_strategy(), cut in any::<prop::sample::Index>()) {
+        let mut doc = String::new();
+        write_value(&mut doc, &v);
+        let bytes = doc.as_bytes();
+        let n = cut.index(bytes.len() + 1);
+        let r = parse_prefix(&bytes[..n]);
+        if n == bytes.len() && !matches!(v, Value::Number(_)) {
+            prop_assert_eq!(r, Ok(v));
+        } else if matches!(v, Value::Array(_) | Value::Object(_)) && n > 0 {
+            prop_assert!(r.is_ok(), "{:?}", r);
+        }
+    }
+}
