@@ -8,6 +8,7 @@ mod at;
 mod civil;
 mod cli;
 mod config;
+mod forward;
 mod http;
 mod integrations;
 mod json;
