@@ -6,7 +6,9 @@
 #   docker build --output type=local,dest=out .
 #   docker build --build-arg OPENWRT_PROFILE=... --build-arg OPENWRT_TARGET=... --output type=local,dest=out .
 #
-# The images land in ./out/ (…-squashfs-sysupgrade.bin, plus the smsgw .ipk).
+#   docker build --build-arg LUCI=0 ...   (no LuCI in the image)
+#
+# The images land in ./out/ (…-squashfs-sysupgrade.bin, plus the smsgw and luci-app-smsgw .ipk).
 
 FROM debian:bookworm AS build
 
@@ -15,6 +17,8 @@ ARG OPENWRT_TARGET=ramips/mt76x8
 ARG OPENWRT_PROFILE=vocore_vocore2
 ARG OPENWRT_ARCH=mipsel_24kc
 ARG EXTRA_PACKAGES=""
+# 1: the image has LuCI with Services › SMS Gateway (luci + luci-app-smsgw); 0: without.
+ARG LUCI=1
 ARG OPENWRT_MIRROR=https://downloads.openwrt.org
 ARG RUST_TOOLCHAIN=stable
 
@@ -42,7 +46,7 @@ RUN scripts/install-deps
 
 RUN OPENWRT_VERSION="$OPENWRT_VERSION" OPENWRT_TARGET="$OPENWRT_TARGET" \
     OPENWRT_PROFILE="$OPENWRT_PROFILE" OPENWRT_ARCH="$OPENWRT_ARCH" \
-    EXTRA_PACKAGES="$EXTRA_PACKAGES" OPENWRT_MIRROR="$OPENWRT_MIRROR" \
+    EXTRA_PACKAGES="$EXTRA_PACKAGES" OPENWRT_MIRROR="$OPENWRT_MIRROR" OPENWRT_LUCI="$LUCI" \
     scripts/build-image --work /home/build/work --out /home/build/out \
  && cp /home/build/work/ipk/*.ipk /home/build/out/
 
