@@ -9,6 +9,7 @@
 //! `render` (`/status`, `/metrics`), `server` (accept loop, workers, bounded request reader),
 //! `cgi` (UCI file + CGI environment). This file holds the shared request handler [`Gateway`].
 
+pub mod alertmanager;
 pub mod auth;
 pub mod cgi;
 pub mod cidr;
@@ -19,6 +20,8 @@ pub mod server;
 pub mod status_cmd;
 
 use crate::config::ServeConfig;
+use crate::integrations::send_json;
+use crate::json::ObjectWriter;
 use crate::pdu::{self, EncodeOptions, PduError};
 use crate::spool::{OutgoingSms, Spool, SpoolError};
 use crate::status::GatewayStatus;
@@ -44,6 +47,8 @@ pub struct Policy {
     /// Allowed recipient prefixes (empty = any full-length number).
     pub recipients: Vec<String>,
     pub max_parts: usize,
+    /// Default recipients of `/alertmanager` (`--alert-to`), already syntax-checked.
+    pub alert_to: Vec<String>,
 }
 
 impl Policy {
@@ -59,6 +64,7 @@ impl Policy {
                 .filter(|p| !p.is_empty())
                 .collect(),
             max_parts: cfg.max_parts,
+            alert_to: Vec::new(),
         })
     }
 
@@ -145,7 +151,7 @@ pub struct Reply {
 }
 
 impl Reply {
-    fn text(code: u16, body: &str) -> Reply {
+    pub(crate) fn text(code: u16, body: &str) -> Reply {
         let mut body = String::from(body);
         if !body.ends_with('\n') {
             body.push('\n');
@@ -159,15 +165,17 @@ impl Reply {
     }
 
     /// An error or success line, as JSON when the client asked for it.
-    fn line(code: u16, msg: &str, json: bool) -> Reply {
+    pub(crate) fn line(code: u16, msg: &str, json: bool) -> Reply {
         if !json {
             return Reply::text(code, msg);
         }
-        let mut b = String::from("{\"status\":\"error\",\"code\":");
-        push_u64(&mut b, u64::from(code));
-        b.push_str(",\"error\":");
-        render::json_string(&mut b, msg);
-        b.push_str("}\n");
+        let mut b = String::new();
+        ObjectWriter::new(&mut b)
+            .str("status", "error")
+            .u64("code", u64::from(code))
+            .str("error", msg)
+            .end();
+        b.push('\n');
         Reply {
             code,
             body: b,
@@ -260,6 +268,15 @@ pub fn reason(code: u16) -> &'static str {
     }
 }
 
+/// Who is asking: the answer codes differ where a client's retry policy needs it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// A send request (`/cgi-bin/sms`): the contract's codes.
+    Client,
+    /// Alertmanager: 2xx done, 4xx never retried, 5xx retried.
+    Alertmanager,
+}
+
 /// The request handler shared by the daemon and CGI mode.
 pub struct Gateway {
     pub policy: Policy,
@@ -291,6 +308,13 @@ impl Gateway {
                 }
                 reply
             }
+            "/alertmanager" => {
+                let reply = self.alertmanager(req, json);
+                if reply.code >= 400 {
+                    GatewayStatus::count(&self.status.rejected);
+                }
+                reply
+            }
             "/status" if read_only => Reply {
                 code: 200,
                 body: render::status_json(&self.status),
@@ -306,53 +330,72 @@ impl Gateway {
             "/status" | "/metrics" => Reply::line(405, "method not allowed: use GET", json),
             _ => Reply::line(
                 404,
-                "not found: use /cgi-bin/sms, /status or /metrics",
+                "not found: use /cgi-bin/sms, /alertmanager, /status or /metrics",
                 json,
             ),
         }
     }
 
     fn sms(&self, req: &HttpRequest, json: bool) -> Reply {
-        let params: Vec<u8> = match req.method.as_str() {
-            "GET" => req.query.as_bytes().to_vec(),
+        let parsed = match req.method.as_str() {
+            "GET" => query::parse_sms_query(req.query.as_bytes()).map_err(|e| e.to_string()),
             "POST" => {
                 let ct = req.content_type.as_deref().unwrap_or("");
                 let mime = ct.split(';').next().unwrap_or("").trim();
-                if !(mime.is_empty()
-                    || mime.eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+                if mime.eq_ignore_ascii_case("application/json") {
+                    send_json::parse_sms_json(&req.body, req.query.as_bytes())
+                        .map_err(|e| e.to_string())
+                } else if mime.is_empty()
+                    || mime.eq_ignore_ascii_case("application/x-www-form-urlencoded")
                 {
+                    let mut p = req.query.as_bytes().to_vec();
+                    if !p.is_empty() && !req.body.is_empty() {
+                        p.push(b'&');
+                    }
+                    p.extend_from_slice(&req.body);
+                    query::parse_sms_query(&p).map_err(|e| e.to_string())
+                } else {
                     return Reply::line(
                         415,
-                        "unsupported content type: send application/x-www-form-urlencoded",
+                        "unsupported content type: send application/x-www-form-urlencoded or application/json",
                         json,
                     );
                 }
-                let mut p = req.query.as_bytes().to_vec();
-                if !p.is_empty() && !req.body.is_empty() {
-                    p.push(b'&');
-                }
-                p.extend_from_slice(&req.body);
-                p
             }
             _ => return Reply::line(405, "method not allowed: use GET or POST", json),
         };
-        let sms = match query::parse_sms_query(&params) {
+        let sms = match parsed {
             Ok(s) => s,
-            Err(e) => return Reply::line(400, &e.to_string(), json),
+            Err(e) => return Reply::line(400, &e, json),
         };
-        if let Some(expected) = &self.policy.token {
-            match auth::check(expected, sms.token.as_deref(), req.authorization.as_deref()) {
-                auth::AuthOutcome::Ok => {}
-                auth::AuthOutcome::Missing => {
-                    return Reply::line(
-                        401,
-                        "token required: add token=... or Authorization: Bearer ...",
-                        json,
-                    )
-                }
-                auth::AuthOutcome::Wrong => return Reply::line(403, "wrong token", json),
-            }
+        if let Some(refused) = self.authorize(sms.token.as_deref(), req, json) {
+            return refused;
         }
+        self.queue(&sms, json, Source::Client)
+    }
+
+    /// `None` when the request may send; else the 401/403 answer.
+    pub(crate) fn authorize(
+        &self,
+        query_token: Option<&str>,
+        req: &HttpRequest,
+        json: bool,
+    ) -> Option<Reply> {
+        let expected = self.policy.token.as_ref()?;
+        match auth::check(expected, query_token, req.authorization.as_deref()) {
+            auth::AuthOutcome::Ok => None,
+            auth::AuthOutcome::Missing => Some(Reply::line(
+                401,
+                "token required: add token=... or Authorization: Bearer ...",
+                json,
+            )),
+            auth::AuthOutcome::Wrong => Some(Reply::line(403, "wrong token", json)),
+        }
+    }
+
+    /// Checks recipients and length, admits through the storm guard and queues one message per
+    /// recipient; answers `done <ids>` (or JSON) only when all are durably queued.
+    pub(crate) fn queue(&self, sms: &query::SmsRequest, json: bool, source: Source) -> Reply {
         if let Some(bad) = sms
             .recipients
             .iter()
@@ -377,8 +420,17 @@ impl Gateway {
             }
         }
         if let Err(refusal) = self.guard.admit(&sms.recipients, &sms.text) {
-            let mut r = Reply::line(429, &refusal.to_string(), json);
-            r.retry_after = Some(refusal.retry_after());
+            // Alertmanager drops a notification answered 4xx: a repeat of one already queued
+            // is done (2xx); the hourly limit is "try later" (5xx, which it retries).
+            let code = match (source, &refusal) {
+                (Source::Client, _) => 429,
+                (Source::Alertmanager, Refusal::Duplicate { .. }) => 200,
+                (Source::Alertmanager, Refusal::RateLimited { .. }) => 503,
+            };
+            let mut r = Reply::line(code, &refusal.to_string(), json);
+            if code != 200 {
+                r.retry_after = Some(refusal.retry_after());
+            }
             return r;
         }
         let mut ids = Vec::with_capacity(sms.recipients.len());
@@ -405,24 +457,23 @@ impl Gateway {
                         msg.push_str(&ids.join(" "));
                         msg.push(')');
                     }
-                    let code = if matches!(e, SpoolError::Invalid(_)) {
-                        400
-                    } else {
-                        503
+                    let code = match (&e, source) {
+                        // some are queued: Alertmanager must not retry (it would send them twice)
+                        (_, Source::Alertmanager) if !ids.is_empty() => 200,
+                        (SpoolError::Invalid(_), _) => 400,
+                        _ => 503,
                     };
                     return Reply::line(code, &msg, json);
                 }
             }
         }
         if json {
-            let mut b = String::from("{\"status\":\"done\",\"ids\":[");
-            for (i, id) in ids.iter().enumerate() {
-                if i > 0 {
-                    b.push(',');
-                }
-                render::json_string(&mut b, id);
-            }
-            b.push_str("]}\n");
+            let mut b = String::new();
+            ObjectWriter::new(&mut b)
+                .str("status", "done")
+                .strs("ids", &ids)
+                .end();
+            b.push('\n');
             Reply {
                 code: 200,
                 body: b,
@@ -479,6 +530,7 @@ mod tests {
             clients: Vec::new(),
             recipients: recipients.iter().map(|s| s.to_string()).collect(),
             max_parts: 6,
+            alert_to: Vec::new(),
         }
     }
 

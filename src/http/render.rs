@@ -3,12 +3,11 @@
 //!
 //! Read-only: never changes status, never renders the token or the IMEI.
 
-use super::push_u64;
 use crate::status::{Counter, GatewayStatus};
 use std::sync::atomic::Ordering;
 
-pub use crate::json::push_string as json_string;
 use crate::json::write::push_i64;
+use crate::json::ObjectWriter;
 
 fn count(c: &Counter) -> u64 {
     u64::from(c.load(Ordering::Relaxed))
@@ -18,50 +17,36 @@ fn count(c: &Counter) -> u64 {
 pub fn status_json(st: &GatewayStatus) -> String {
     let m = st.modem();
     let mut o = String::with_capacity(512);
-    o.push_str("{\"version\":");
-    json_string(&mut o, env!("CARGO_PKG_VERSION"));
-    o.push_str(",\"uptime_seconds\":");
-    push_u64(&mut o, st.uptime_secs());
-    o.push_str(",\"modem\":{\"state\":");
-    json_string(&mut o, &m.state);
-    o.push_str(",\"signal_dbm\":");
-    match m.signal_dbm {
-        Some(d) => push_i64(&mut o, i64::from(d)),
-        None => o.push_str("null"),
+    let mut w = ObjectWriter::new(&mut o);
+    w.str("version", env!("CARGO_PKG_VERSION"))
+        .u64("uptime_seconds", st.uptime_secs());
+    {
+        let mut mw = ObjectWriter::new(w.key("modem"));
+        mw.str("state", &m.state);
+        match m.signal_dbm {
+            Some(d) => mw.i64("signal_dbm", i64::from(d)),
+            None => mw.null("signal_dbm"),
+        };
+        mw.str("signal_quality", m.signal_quality)
+            .str("registration", m.registration.as_str())
+            .bool("registered", m.registration.is_registered())
+            .str("operator", &m.operator)
+            .str("manufacturer", &m.manufacturer)
+            .str("model", &m.model)
+            .end();
     }
-    o.push_str(",\"signal_quality\":");
-    json_string(&mut o, m.signal_quality);
-    o.push_str(",\"registration\":");
-    json_string(&mut o, m.registration.as_str());
-    o.push_str(",\"registered\":");
-    o.push_str(if m.registration.is_registered() {
-        "true"
-    } else {
-        "false"
-    });
-    for (key, value) in [
-        (",\"operator\":", &m.operator),
-        (",\"manufacturer\":", &m.manufacturer),
-        (",\"model\":", &m.model),
-    ] {
-        o.push_str(key);
-        json_string(&mut o, value);
-    }
-    o.push('}');
     for (key, counter) in [
-        (",\"queue_depth\":", &st.queue_depth),
-        (",\"sent\":", &st.sent),
-        (",\"failed\":", &st.failed),
-        (",\"retried\":", &st.retried),
-        (",\"accepted\":", &st.accepted),
-        (",\"rejected\":", &st.rejected),
+        ("queue_depth", &st.queue_depth),
+        ("sent", &st.sent),
+        ("failed", &st.failed),
+        ("retried", &st.retried),
+        ("accepted", &st.accepted),
+        ("rejected", &st.rejected),
     ] {
-        o.push_str(key);
-        push_u64(&mut o, count(counter));
+        w.u64(key, count(counter));
     }
-    o.push_str(",\"last_error\":");
-    json_string(&mut o, &st.last_error());
-    o.push_str("}\n");
+    w.str("last_error", &st.last_error()).end();
+    o.push('\n');
     o
 }
 
@@ -185,13 +170,6 @@ pub fn metrics_text(st: &GatewayStatus) -> String {
 mod tests {
     use super::*;
     use crate::status::Registration;
-
-    #[test]
-    fn json_escapes_everything_dangerous() {
-        let mut s = String::new();
-        json_string(&mut s, "a\"b\\c\n\u{1}\u{2028}é");
-        assert_eq!(s, "\"a\\\"b\\\\c\\n\\u0001\\u2028é\"");
-    }
 
     #[test]
     fn status_and_metrics_show_modem_facts() {

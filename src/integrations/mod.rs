@@ -4,7 +4,5 @@
 //! Pure: payload bytes in, a send request or SMS text out. They must not touch the spool, the
 //! modem or sockets; the HTTP layer calls them and queues the result.
 
-#![allow(dead_code)] // wired into the HTTP layer once its restructure is merged
-
 pub mod alertmanager;
 pub mod send_json;

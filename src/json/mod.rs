@@ -4,17 +4,18 @@
 //! belongs to the endpoint. No I/O. Hand-written on purpose: measured on the router build against
 //! serde_json, miniserde, nanoserde and tinyjson (docs/design-json.md).
 
-// Wired into the HTTP layer once its restructure is merged; until then only tests use it.
-#![allow(dead_code, unused_imports)]
-
 mod read;
 pub mod write;
 
 #[cfg(test)]
 mod tests;
 
-pub use read::{parse, parse_prefix, JsonError, JsonErrorKind, MAX_DEPTH};
-pub use write::{push_string, ObjectWriter};
+pub use read::{parse, parse_prefix, JsonError};
+#[cfg(test)]
+pub use read::{JsonErrorKind, MAX_DEPTH};
+#[cfg(test)]
+pub use write::push_string;
+pub use write::ObjectWriter;
 
 /// A parsed JSON value. Numbers keep their (grammar-checked) text; objects keep member order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,16 +44,10 @@ impl Value {
         }
     }
 
+    #[cfg(test)]
     pub fn as_array(&self) -> Option<&[Value]> {
         match self {
             Value::Array(a) => Some(a),
-            _ => None,
-        }
-    }
-
-    pub fn as_object(&self) -> Option<&[(String, Value)]> {
-        match self {
-            Value::Object(m) => Some(m),
             _ => None,
         }
     }
@@ -62,18 +57,6 @@ impl Value {
         match self {
             Value::Number(n) => n.parse().ok(),
             _ => None,
-        }
-    }
-
-    /// The JSON type name, for error messages ("expected a string, got a number").
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            Value::Null => "null",
-            Value::Bool(_) => "a boolean",
-            Value::Number(_) => "a number",
-            Value::String(_) => "a string",
-            Value::Array(_) => "a list",
-            Value::Object(_) => "an object",
         }
     }
 }

@@ -164,7 +164,7 @@ fn writer_escapes_everything_dangerous() {
         .u64("n", 42)
         .i64("m", -7)
         .bool("b", true)
-        .opt_str("z", None)
+        .null("z")
         .strs("l", &["a".into(), "b".into()])
         .end();
     assert_eq!(

@@ -85,15 +85,9 @@ impl<'a> ObjectWriter<'a> {
         self
     }
 
-    /// `null` when `None`.
-    pub fn opt_str(&mut self, key: &str, value: Option<&str>) -> &mut Self {
-        match value {
-            Some(v) => self.str(key, v),
-            None => {
-                self.key(key).push_str("null");
-                self
-            }
-        }
+    pub fn null(&mut self, key: &str) -> &mut Self {
+        self.key(key).push_str("null");
+        self
     }
 
     /// A list of strings.
