@@ -69,6 +69,19 @@ pub fn head_end(buf: &[u8]) -> Option<usize> {
     None
 }
 
+/// How much of a `length`-byte body to keep for `target`. Alertmanager's webhook is never
+/// refused for its size (it would drop the alert): up to `MAX_ALERT_BODY` is kept, the rest is
+/// read and discarded, and the handler sends what the kept part holds.
+pub fn body_keep(target: &str, length: usize) -> usize {
+    let path = target.split('?').next().unwrap_or("");
+    let cap = if path == "/alertmanager" {
+        crate::integrations::alertmanager::MAX_ALERT_BODY
+    } else {
+        MAX_BODY_BYTES
+    };
+    length.min(cap)
+}
+
 /// Parses a complete head (without the body). Strict: refuses what could smuggle or confuse.
 pub fn parse_head(raw: &[u8]) -> Result<Head, HeadError> {
     let text = std::str::from_utf8(raw).map_err(|_| HeadError(400, "request head is not UTF-8"))?;
@@ -152,7 +165,8 @@ pub fn parse_head(raw: &[u8]) -> Result<Head, HeadError> {
         head.headers.push((name.to_string(), value.to_string()));
     }
     head.content_length = content_length.unwrap_or(0);
-    if head.content_length > MAX_BODY_BYTES {
+    if head.content_length > MAX_BODY_BYTES && body_keep(&head.target, usize::MAX) == MAX_BODY_BYTES
+    {
         return Err(HeadError(413, "request body too large"));
     }
     Ok(head)
@@ -401,13 +415,20 @@ fn handle_connection(mut stream: TcpStream, peer: SocketAddr, gw: &Gateway, limi
         let _ = stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n");
     }
     let mut chunk = [0u8; 2048];
-    while body.len() < head.content_length {
+    let keep = body_keep(&head.target, head.content_length);
+    let mut received = body.len();
+    while received < head.content_length {
         match read_some(&mut stream, &mut chunk, deadline) {
             Ok(0) => {
                 respond_raw(&mut stream, 400, "incomplete request body", false);
                 return;
             }
-            Ok(n) => body.extend_from_slice(chunk.get(..n).unwrap_or(&[])),
+            Ok(n) => {
+                received += n;
+                if body.len() < keep {
+                    body.extend_from_slice(chunk.get(..n).unwrap_or(&[]));
+                }
+            }
             Err(e) if is_timeout(&e) => {
                 respond_raw(&mut stream, 408, "request body not received in time", false);
                 return;
@@ -415,7 +436,7 @@ fn handle_connection(mut stream: TcpStream, peer: SocketAddr, gw: &Gateway, limi
             Err(_) => return,
         }
     }
-    body.truncate(head.content_length);
+    body.truncate(keep);
     let (path, query) = match head.target.split_once('?') {
         Some((p, q)) => (p, q),
         None => (head.target.as_str(), ""),
@@ -654,7 +675,7 @@ mod fuzz {
             let _ = head_end(&raw);
             match parse_head(&raw) {
                 Ok(h) => {
-                    prop_assert!(h.content_length <= MAX_BODY_BYTES);
+                    prop_assert!(h.content_length <= MAX_BODY_BYTES || h.target.starts_with("/alertmanager"));
                     prop_assert!(h.headers.len() <= MAX_HEADERS);
                     prop_assert!(h.target.starts_with('/'));
                     prop_assert!(!h.target.bytes().any(|b| b <= b' '));

@@ -11,8 +11,9 @@ use crate::http::query::{self, QueryError, SmsRequest};
 use crate::json::{self, JsonError, Value};
 use std::fmt;
 
-/// Largest JSON send body read (Uptime Kuma adds its whole monitor object to the message).
-pub const MAX_JSON_SEND_BYTES: usize = 64 * 1024;
+/// Largest JSON send body (the server's body cap for this endpoint: Uptime Kuma's body with its
+/// whole monitor object is about 3 KB).
+pub const MAX_JSON_SEND_BYTES: usize = query::MAX_QUERY_BYTES;
 
 /// Why a JSON send request was refused (all map to HTTP 400).
 #[derive(Clone, Debug, PartialEq, Eq)]
