@@ -55,6 +55,13 @@ pub struct ServeConfig {
     pub max_connections: usize,
     /// Deadline for receiving one whole HTTP request (head and body); also the write timeout.
     pub request_timeout: Duration,
+    // integrations
+    /// Recipients of `POST /alertmanager` without `?phone=` (each may be comma-separated).
+    pub alert_to: Vec<String>,
+    /// `http://IP[:PORT][/PATH]` targets for received SMS and delivery reports.
+    pub forward_urls: Vec<String>,
+    /// Sent as `Authorization: Bearer` to the forward URLs.
+    pub forward_token: Option<String>,
 }
 
 impl Default for ServeConfig {
@@ -85,6 +92,9 @@ impl Default for ServeConfig {
             duplicate_window: Duration::from_secs(300),
             max_connections: 16,
             request_timeout: Duration::from_secs(10),
+            alert_to: Vec::new(),
+            forward_urls: Vec::new(),
+            forward_token: None,
         }
     }
 }
@@ -162,7 +172,7 @@ enum Slot<'a> {
 }
 
 /// Every option that takes a value, in the order of [`slot`]'s arms.
-const OPTIONS: [&str; 24] = [
+const OPTIONS: [&str; 27] = [
     "device",
     "baud",
     "pin",
@@ -187,6 +197,9 @@ const OPTIONS: [&str; 24] = [
     "duplicate-window",
     "max-connections",
     "request-timeout",
+    "alert-to",
+    "forward-url",
+    "forward-token",
 ];
 
 fn slot<'a>(cfg: &'a mut ServeConfig, name: &str) -> Option<Slot<'a>> {
@@ -216,6 +229,9 @@ fn slot<'a>(cfg: &'a mut ServeConfig, name: &str) -> Option<Slot<'a>> {
         21 => Slot::Seconds(&mut cfg.duplicate_window),
         22 => Slot::Usize(&mut cfg.max_connections),
         23 => Slot::Seconds(&mut cfg.request_timeout),
+        24 => Slot::List(&mut cfg.alert_to),
+        25 => Slot::List(&mut cfg.forward_urls),
+        26 => Slot::Optional(&mut cfg.forward_token),
         _ => return None,
     })
 }

@@ -67,6 +67,13 @@ fn serve(cfg: config::ServeConfig) -> ExitCode {
         Ok(s) => Arc::new(s),
         Err(e) => return fail(&format!("spool {}: {e}", cfg.spool)),
     };
+    if let Err(e) = forward::start(
+        Path::new(&cfg.spool),
+        &cfg.forward_urls,
+        cfg.forward_token.clone(),
+    ) {
+        return fail(&e);
+    }
     let modem = modem::open(&cfg, status.clone());
     {
         let (spool, status, cfg) = (spool.clone(), status.clone(), cfg.clone());

@@ -11,8 +11,7 @@
 //! `forward::enqueue(spool_root, &ForwardEvent { kind: EventKind::Received, .. })`.
 //! It writes nothing when forwarding is off (`SPOOL/forward/` does not exist).
 
-#![allow(dead_code, unused_imports)] // started by `serve` once --forward-url is in the option table
-
+pub mod http_post;
 pub mod worker;
 
 #[cfg(test)]
@@ -26,7 +25,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-pub use worker::{run_worker, Target, Transport};
+pub use worker::run_worker;
 
 /// The queue directory under the spool root.
 pub const FORWARD_DIR: &str = "forward";
@@ -34,9 +33,11 @@ pub const FORWARD_DIR: &str = "forward";
 /// message itself stays in `incoming/` or `report/`: only its forward is lost).
 pub const MAX_PENDING: usize = 500;
 /// Temporary files in the queue directory start with this (the worker skips them).
+#[allow(dead_code)] // producer API: the receive and report paths call it
 const TMP_PREFIX: &str = ".tmp-";
 
 /// What happened.
+#[allow(dead_code)] // producer API: the receive and report paths call it
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum EventKind {
     #[default]
@@ -44,6 +45,7 @@ pub enum EventKind {
     Report,
 }
 
+#[allow(dead_code)] // producer API: the receive and report paths call it
 impl EventKind {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -54,6 +56,7 @@ impl EventKind {
 }
 
 /// One event to forward. Strings are passed through as the spool files hold them.
+#[allow(dead_code)] // producer API: the receive and report paths call it
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ForwardEvent {
     pub kind: EventKind,
@@ -75,6 +78,7 @@ pub struct ForwardEvent {
     pub incomplete: bool,
 }
 
+#[allow(dead_code)] // producer API: the receive and report paths call it
 impl ForwardEvent {
     /// The JSON body POSTed to each forward URL.
     pub fn to_json(&self) -> String {
@@ -103,6 +107,7 @@ impl ForwardEvent {
 
 /// Wakes the worker when an event is queued (in-process; the worker also rescans on a timer).
 static WAKE: (Mutex<bool>, Condvar) = (Mutex::new(false), Condvar::new());
+#[allow(dead_code)] // producer API: the receive and report paths call it
 static SEQ: AtomicU32 = AtomicU32::new(0);
 
 pub(crate) fn poke() {
@@ -114,6 +119,7 @@ pub(crate) fn poke() {
 
 /// Queues `ev` for every forward URL. Returns `Ok(false)` when forwarding is off (no
 /// `SPOOL/forward/`), `Ok(true)` once the event is on disk. Never blocks on the network.
+#[allow(dead_code)] // producer API: the receive and report paths call it
 pub fn enqueue(spool_root: &Path, ev: &ForwardEvent) -> io::Result<bool> {
     let dir = spool_root.join(FORWARD_DIR);
     if !dir.is_dir() {
@@ -177,4 +183,34 @@ pub fn make_room(dir: &Path, keep: usize) -> usize {
         eprintln!("smsgw: forward queue full: dropped the {dropped} oldest pending event(s)");
     }
     dropped
+}
+
+/// Starts forwarding (`serve` with `--forward-url`): checks the URLs, creates `SPOOL/forward/`
+/// and starts the worker thread. Without URLs it only warns about events left in the queue.
+pub fn start(spool_root: &Path, urls: &[String], token: Option<String>) -> Result<(), String> {
+    let dir = spool_root.join(FORWARD_DIR);
+    if urls.is_empty() {
+        if dir.is_dir() {
+            eprintln!(
+                "smsgw: {} exists but no --forward-url is set: events are queued there and not sent (remove the directory to stop that)",
+                dir.display()
+            );
+        }
+        return Ok(());
+    }
+    if let Some(bad) = urls.iter().find(|u| http_post::parse_url(u).is_none()) {
+        return Err([
+            "--forward-url '",
+            bad,
+            "': want http://IP[:PORT][/PATH] (host names are not resolved; for HTTPS use the hook)",
+        ]
+        .concat());
+    }
+    fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let (root, urls) = (spool_root.to_path_buf(), urls.to_vec());
+    std::thread::Builder::new()
+        .name("forward".into())
+        .spawn(move || run_worker(&root, &urls, token, Box::new(http_post::HttpPost)))
+        .map(|_| ())
+        .map_err(|e| format!("cannot start the forward thread: {e}"))
 }

@@ -1,7 +1,8 @@
-use super::worker::{classify, Outcome, Queue, FIRST_RETRY};
+use super::http_post::{parse_url, HttpPost};
+use super::worker::{classify, Outcome, Queue, Transport, FIRST_RETRY};
 use super::*;
 use std::io::{BufRead, BufReader, Read};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
@@ -218,31 +219,6 @@ fn pending_events_survive_a_restart() {
     assert!(pending(&q).is_empty());
 }
 
-/// A plain HTTP/1.1 POST over a real socket (test-side client).
-struct TcpTransport;
-
-impl Transport for TcpTransport {
-    fn post(&mut self, url: &str, bearer: Option<&str>, body: &[u8]) -> Result<u16, String> {
-        let rest = url.strip_prefix("http://").ok_or("bad url")?;
-        let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-        let mut s = TcpStream::connect(host).map_err(|e| e.to_string())?;
-        let auth = bearer.map_or(String::new(), |b| format!("Authorization: Bearer {b}\r\n"));
-        let head = format!(
-            "POST /{path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n",
-            body.len()
-        );
-        s.write_all(head.as_bytes()).map_err(|e| e.to_string())?;
-        s.write_all(body).map_err(|e| e.to_string())?;
-        let mut answer = String::new();
-        s.read_to_string(&mut answer).map_err(|e| e.to_string())?;
-        answer
-            .split(' ')
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .ok_or_else(|| "no status".to_string())
-    }
-}
-
 /// A real HTTP receiver on loopback: records each request's head and body, answers `status`.
 fn receiver(listener: TcpListener, status: u16, log: Arc<StdMutex<Vec<String>>>) {
     std::thread::spawn(move || {
@@ -285,7 +261,7 @@ fn forwards_to_a_real_http_receiver_after_it_comes_up() {
     let url = format!("http://127.0.0.1:{port}/hook");
     enqueue(d.path(), &received("GSM1.x", "Grüße 😀")).unwrap();
     let mut queue = Queue::new(&q, std::slice::from_ref(&url), Some("s3cret".into()));
-    let next = queue.pass(&mut TcpTransport, Duration::ZERO);
+    let next = queue.pass(&mut HttpPost, Duration::ZERO);
     assert_eq!(next, Some(FIRST_RETRY), "connection refused: retry later");
     assert_eq!(pending(&q).len(), 1);
     // the receiver comes up on that port
@@ -295,11 +271,38 @@ fn forwards_to_a_real_http_receiver_after_it_comes_up() {
         204,
         log.clone(),
     );
-    queue.pass(&mut TcpTransport, FIRST_RETRY);
+    queue.pass(&mut HttpPost, FIRST_RETRY);
     assert!(pending(&q).is_empty());
     let got = log.lock().unwrap().clone();
     assert_eq!(got.len(), 1);
     assert!(got[0].starts_with("POST /hook HTTP/1.1\r\n"), "{}", got[0]);
     assert!(got[0].contains("Authorization: Bearer s3cret\r\n"));
     assert!(got[0].ends_with(&received("GSM1.x", "Grüße 😀").to_json()));
+}
+
+#[test]
+fn forward_urls_are_ip_literals_with_a_path() {
+    let (a, host, path) = parse_url("http://192.168.1.10:8080/hooks/sms").unwrap();
+    assert_eq!(
+        (a.to_string(), host, path),
+        (
+            "192.168.1.10:8080".into(),
+            "192.168.1.10:8080",
+            "/hooks/sms"
+        )
+    );
+    let (a, _, path) = parse_url("http://10.0.0.1").unwrap();
+    assert_eq!((a.port(), path), (80, "/"));
+    let (a, _, _) = parse_url("http://[::1]:9/x").unwrap();
+    assert!(a.is_ipv6());
+    assert!(parse_url("http://[::1]/x").is_some());
+    for bad in [
+        "https://10.0.0.1/",
+        "http://example.com/",
+        "http://10.0.0.1/a b",
+        "ftp://x",
+        "http://10.0.0.1:99999/",
+    ] {
+        assert!(parse_url(bad).is_none(), "{bad}");
+    }
 }

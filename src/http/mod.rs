@@ -64,7 +64,12 @@ impl Policy {
                 .filter(|p| !p.is_empty())
                 .collect(),
             max_parts: cfg.max_parts,
-            alert_to: Vec::new(),
+            alert_to: if cfg.alert_to.is_empty() {
+                Vec::new()
+            } else {
+                query::parse_recipients(&cfg.alert_to.join(","))
+                    .map_err(|e| ["--alert-to: ", &e.to_string()].concat())?
+            },
         })
     }
 
