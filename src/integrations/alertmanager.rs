@@ -1,4 +1,5 @@
-//! Prometheus Alertmanager's webhook (payload version 4) → the text of one SMS.
+//! Prometheus Alertmanager's webhook (payload version 4; Grafana's webhook contact point sends
+//! the same shape as version 1) → the text of one SMS.
 //!
 //! Owns the payload's meaning and the message layout:
 //!
@@ -41,7 +42,7 @@ impl fmt::Display for AlertError {
             AlertError::Version(v) => {
                 f.write_str("unsupported Alertmanager webhook version '")?;
                 f.write_str(v)?;
-                f.write_str("' (version 4 is supported)")
+                f.write_str("' (Alertmanager's 4 and Grafana's 1 are supported)")
             }
             AlertError::WrongType(field, want) => {
                 f.write_str("field '")?;
@@ -135,7 +136,8 @@ pub fn parse_webhook(body: &[u8], complete: bool) -> Result<Notification, AlertE
     }
     match doc.get("version") {
         None => {}
-        Some(Value::String(v)) if v == "4" => {}
+        // Grafana's webhook contact point sends the same shape as version "1"
+        Some(Value::String(v)) if v == "4" || v == "1" => {}
         Some(Value::String(v)) => return Err(AlertError::Version(v.clone())),
         Some(_) => return Err(AlertError::WrongType("version", "a string")),
     }

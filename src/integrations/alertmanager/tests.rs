@@ -110,7 +110,7 @@ fn bad_payloads_are_refused_with_one_line() {
         ("[]", "the webhook body must be a JSON object"),
         (
             r#"{"version":"3","alerts":[]}"#,
-            "unsupported Alertmanager webhook version '3' (version 4 is supported)",
+            "unsupported Alertmanager webhook version '3' (Alertmanager's 4 and Grafana's 1 are supported)",
         ),
         (
             r#"{"version":"4"}"#,
