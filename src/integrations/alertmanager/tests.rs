@@ -19,23 +19,23 @@ fn webhook(status: &str, alerts: &[String], group: &str, truncated: u64) -> Stri
     )
 }
 
+/// A firing notification of one `InstanceDown` alert for web1:9100.
+fn one_instance_down(summary: Option<&str>, truncated: u64) -> String {
+    webhook(
+        "firing",
+        &[alert("firing", "InstanceDown", "web1:9100", summary)],
+        r#"{"alertname":"InstanceDown"}"#,
+        truncated,
+    )
+}
+
 fn text(body: &str) -> String {
     render(&parse_webhook(body.as_bytes(), true).unwrap())
 }
 
 #[test]
 fn one_firing_alert_is_one_line_with_its_summary() {
-    let body = webhook(
-        "firing",
-        &[alert(
-            "firing",
-            "InstanceDown",
-            "web1:9100",
-            Some("web1:9100 is down"),
-        )],
-        r#"{"alertname":"InstanceDown"}"#,
-        0,
-    );
+    let body = one_instance_down(Some("web1:9100 is down"), 0);
     assert_eq!(text(&body), "[FIRING:1] InstanceDown: web1:9100 is down");
 }
 
@@ -75,17 +75,7 @@ fn resolved_only_notification() {
 
 #[test]
 fn truncated_alerts_count_in_n() {
-    let body = webhook(
-        "firing",
-        &[alert(
-            "firing",
-            "InstanceDown",
-            "web1:9100",
-            Some("web1 down"),
-        )],
-        r#"{"alertname":"InstanceDown"}"#,
-        4,
-    );
+    let body = one_instance_down(Some("web1 down"), 4);
     assert_eq!(text(&body), "[FIRING:5] InstanceDown: web1 down");
 }
 
@@ -93,12 +83,7 @@ fn truncated_alerts_count_in_n() {
 fn description_then_distinguishing_labels_stand_in_for_a_missing_summary() {
     let with_description = r#"{"version":"4","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"HighLoad"},"annotations":{"description":"load\n  is 12"}}]}"#;
     assert_eq!(text(with_description), "[FIRING:1] HighLoad: load is 12");
-    let body = webhook(
-        "firing",
-        &[alert("firing", "InstanceDown", "web1:9100", None)],
-        r#"{"alertname":"InstanceDown"}"#,
-        0,
-    );
+    let body = one_instance_down(None, 0);
     // job and severity are common to the group: only the instance tells this one apart
     assert_eq!(text(&body), "[FIRING:1] InstanceDown: instance=web1:9100");
 }
