@@ -158,7 +158,7 @@ return view.extend({
 		list(s, 'receiving', 'forward_url', _('Forward to URL'),
 			_('Every received message and report is POSTed there as JSON.'), url);
 		var ft = value(s, 'receiving', 'forward_token', _('Forward token'),
-			_('Sent as "Authorization: Bearer ..." with every forwarded event.'), null);
+			_('Sent as a bearer token with every forwarded event.'), null);
 		ft.password = true;
 
 		return m.render();
