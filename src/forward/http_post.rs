@@ -70,12 +70,15 @@ impl Transport for HttpPost {
                 Err(e) => return Err(e.to_string()),
             }
         }
-        let status = line
+        // three digits after "HTTP/1.x "
+        let digits = line
             .get(..got)
             .filter(|l| l.starts_with(b"HTTP/1."))
             .and_then(|l| l.get(9..12))
-            .and_then(|c| std::str::from_utf8(c).ok())
-            .and_then(|c| c.parse().ok());
-        status.ok_or_else(|| "no HTTP status line in the answer".to_string())
+            .filter(|d| d.iter().all(u8::is_ascii_digit));
+        match digits {
+            Some(d) => Ok(d.iter().fold(0u16, |n, &b| n * 10 + u16::from(b - b'0'))),
+            None => Err("no HTTP status line in the answer".to_string()),
+        }
     }
 }

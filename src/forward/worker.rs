@@ -10,6 +10,7 @@
 //! means the target refuses this event: it is skipped for that target and logged.
 
 use super::{make_room, pending, MAX_PENDING, WAKE};
+use crate::http::read_capped;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -21,7 +22,7 @@ pub const MAX_RETRY: Duration = Duration::from_secs(600);
 /// The queue is rescanned at least this often (files put there by other processes).
 const RESCAN: Duration = Duration::from_secs(60);
 /// Event files larger than this are not ours: dropped unread.
-const MAX_EVENT_BYTES: u64 = 256 * 1024;
+const MAX_EVENT_BYTES: usize = 256 * 1024;
 
 /// Sends one POST. Implemented by the gateway's HTTP client; tests use their own.
 pub trait Transport {
@@ -112,17 +113,19 @@ impl Queue {
                 break;
             }
             let path = self.dir.join(&name);
-            let body = match fs::metadata(&path) {
-                Ok(m) if m.len() <= MAX_EVENT_BYTES => match fs::read(&path) {
-                    Ok(b) => b,
-                    Err(_) => continue,
-                },
-                Ok(_) => {
-                    let _ = fs::remove_file(&path);
-                    continue;
+            let mut body = Vec::new();
+            match fs::File::open(&path) {
+                Ok(mut f) => {
+                    if read_capped(&mut f, MAX_EVENT_BYTES + 1, &mut body).is_err() {
+                        continue;
+                    }
                 }
                 Err(_) => continue,
-            };
+            }
+            if body.len() > MAX_EVENT_BYTES {
+                let _ = fs::remove_file(&path);
+                continue;
+            }
             let slot = match self.done.iter().position(|(n, _)| *n == name) {
                 Some(i) => i,
                 None => {

@@ -16,7 +16,7 @@
 //! text to a number of SMS parts with `...` (GSM text) or `…` (UCS-2 text). Pure, never panics.
 
 use crate::json::{self, JsonError, Value};
-use crate::pdu::{self, EncodeOptions, PduError, Tpdu};
+use crate::pdu::{self, Alphabet, EncodeOptions};
 use std::fmt;
 
 /// Bodies up to this size are read whole; a larger one is read this far and what it holds is sent.
@@ -254,21 +254,8 @@ pub fn render(n: &Notification) -> String {
 
 /// Whether `text` fits in `max_parts` SMS parts, and whether it would go as UCS-2.
 fn plan(text: &str, max_parts: usize) -> (bool, bool) {
-    let opts = EncodeOptions {
-        max_parts,
-        ..EncodeOptions::default()
-    };
-    match pdu::encode_submit("+10000000000", text, &opts, 0) {
-        Ok(parts) => {
-            let ucs2 = parts
-                .first()
-                .and_then(|p| pdu::decode(&p.hex).ok())
-                .is_some_and(|d| matches!(d.tpdu, Tpdu::Submit(s) if s.dcs & 0x0C == 0x08));
-            (true, ucs2)
-        }
-        Err(PduError::TooLong { .. }) => (false, false),
-        Err(_) => (true, false),
-    }
+    let p = pdu::plan(text, &EncodeOptions::default());
+    (p.parts <= max_parts.min(255), p.alphabet == Alphabet::Ucs2)
 }
 
 /// `text` cut to fit `max_parts` SMS parts, ending in `...` (GSM text) or `…` (UCS-2 text) when
