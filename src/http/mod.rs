@@ -342,32 +342,35 @@ impl Gateway {
     }
 
     fn sms(&self, req: &HttpRequest, json: bool) -> Reply {
-        let parsed = match req.method.as_str() {
-            "GET" => query::parse_sms_query(req.query.as_bytes()).map_err(|e| e.to_string()),
-            "POST" => {
-                let ct = req.content_type.as_deref().unwrap_or("");
-                let mime = ct.split(';').next().unwrap_or("").trim();
-                if mime.eq_ignore_ascii_case("application/json") {
-                    send_json::parse_sms_json(&req.body, req.query.as_bytes())
-                        .map_err(|e| e.to_string())
-                } else if mime.is_empty()
-                    || mime.eq_ignore_ascii_case("application/x-www-form-urlencoded")
-                {
-                    let mut p = req.query.as_bytes().to_vec();
-                    if !p.is_empty() && !req.body.is_empty() {
-                        p.push(b'&');
-                    }
-                    p.extend_from_slice(&req.body);
-                    query::parse_sms_query(&p).map_err(|e| e.to_string())
-                } else {
-                    return Reply::line(
-                        415,
-                        "unsupported content type: send application/x-www-form-urlencoded or application/json",
-                        json,
-                    );
-                }
-            }
+        let post = match req.method.as_str() {
+            "GET" => false,
+            "POST" => true,
             _ => return Reply::line(405, "method not allowed: use GET or POST", json),
+        };
+        let ct = req.content_type.as_deref().unwrap_or("");
+        let mime = ct.split(';').next().unwrap_or("").trim();
+        let is_json = post && mime.eq_ignore_ascii_case("application/json");
+        if post
+            && !is_json
+            && !(mime.is_empty() || mime.eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+        {
+            return Reply::line(
+                415,
+                "unsupported content type: send application/x-www-form-urlencoded or application/json",
+                json,
+            );
+        }
+        let parsed = if is_json {
+            send_json::parse_sms_json(&req.body, req.query.as_bytes()).map_err(|e| e.to_string())
+        } else {
+            let mut p = req.query.as_bytes().to_vec();
+            if post && !req.body.is_empty() {
+                if !p.is_empty() {
+                    p.push(b'&');
+                }
+                p.extend_from_slice(&req.body);
+            }
+            query::parse_sms_query(&p).map_err(|e| e.to_string())
         };
         let sms = match parsed {
             Ok(s) => s,
