@@ -12,6 +12,7 @@ mod forward;
 mod http;
 mod integrations;
 mod json;
+mod log;
 mod modem;
 mod pdu;
 mod spool;
@@ -22,7 +23,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 const USAGE: &str = "usage: smsgw <command> [options]
-  serve --device PATH|sim --listen ADDR:PORT --spool DIR [--token T | --no-auth] ...
+  serve --device PATH|sim --listen ADDR:PORT --spool DIR [--token-file F | --no-auth] ...
+        (smsgw serve --help lists every option)
   encode [--to NUMBER] [--smsc NUMBER] [--flash] [--report] TEXT
   decode HEX
   at [--device PATH] CMD
@@ -36,10 +38,14 @@ fn main() -> ExitCode {
     }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some((cmd, rest)) = args.split_first() else {
-        eprintln!("{USAGE}");
+        errln!("{USAGE}");
         return ExitCode::from(2);
     };
     match cmd.as_str() {
+        "serve" if rest.iter().any(|a| a == "--help" || a == "-h") => {
+            let _ = log::out(&config::serve_help());
+            ExitCode::SUCCESS
+        }
         "serve" => match config::parse_serve(rest) {
             Ok(cfg) => serve(cfg),
             Err(e) => fail(&e),
@@ -50,14 +56,14 @@ fn main() -> ExitCode {
         "send" => code(cli::send(rest)),
         "status" => code(cli::status(rest)),
         "-h" | "--help" | "help" => {
-            println!("{USAGE}");
+            let _ = log::out(&[USAGE, "\n"].concat());
             ExitCode::SUCCESS
         }
         "-V" | "--version" => {
-            println!("smsgw {}", env!("CARGO_PKG_VERSION"));
+            let _ = log::out(&["smsgw ", env!("CARGO_PKG_VERSION"), "\n"].concat());
             ExitCode::SUCCESS
         }
-        other => fail(&format!("unknown command '{other}'\n{USAGE}")),
+        other => fail(&format_args!("unknown command '{other}'\n{USAGE}")),
     }
 }
 
@@ -65,7 +71,7 @@ fn serve(cfg: config::ServeConfig) -> ExitCode {
     let status = Arc::new(status::GatewayStatus::default());
     let spool = match spool::Spool::open(Path::new(&cfg.spool)) {
         Ok(s) => Arc::new(s),
-        Err(e) => return fail(&format!("spool {}: {e}", cfg.spool)),
+        Err(e) => return fail(&format_args!("spool {}: {e}", cfg.spool)),
     };
     if let Err(e) = forward::start(
         Path::new(&cfg.spool),
@@ -81,7 +87,7 @@ fn serve(cfg: config::ServeConfig) -> ExitCode {
             .name("sender".into())
             .spawn(move || spool::run_sender(spool, modem, &cfg, status));
         if let Err(e) = started {
-            return fail(&format!("cannot start sender thread: {e}"));
+            return fail(&format_args!("cannot start sender thread: {e}"));
         }
     }
     match http::serve(&cfg, spool, status) {
@@ -90,8 +96,8 @@ fn serve(cfg: config::ServeConfig) -> ExitCode {
     }
 }
 
-fn fail(msg: &str) -> ExitCode {
-    eprintln!("smsgw: {msg}");
+fn fail(msg: &dyn std::fmt::Display) -> ExitCode {
+    log_error!("{msg}");
     ExitCode::from(1)
 }
 

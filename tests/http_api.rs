@@ -300,6 +300,18 @@ fn no_auth_is_an_explicit_opt_in() {
 }
 
 #[test]
+fn normal_messages_are_not_logged_as_errors() {
+    // procd logs stdout at daemon.info and stderr at daemon.err
+    let s = Server::start(&["--no-auth"]);
+    assert!(s.stdout_text().contains("listening on"), "{}", s.log_text());
+    assert!(!s.stderr_text().contains("listening on"));
+    assert!(
+        s.stderr_text().contains("--no-auth"),
+        "a warning is for the admin: stderr"
+    );
+}
+
+#[test]
 fn generated_token_is_stored_logged_once_and_never_served() {
     let mut s = Server::start_without_token(&[]);
     let token_file = s.dir.join("token");

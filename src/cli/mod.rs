@@ -9,13 +9,12 @@ use crate::config::{self, ServeConfig};
 use crate::modem;
 use crate::pdu::{self, EncodeOptions};
 use std::fmt::Write as _;
-use std::io::Write as _;
 
-/// Writes command output to stdout; a closed pipe is not worth a panic.
+pub mod status;
+
+/// Writes command output to stdout; a closed pipe (`| head -1`) is not worth a panic.
 fn emit(text: &str) {
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(text.as_bytes());
-    let _ = stdout.flush();
+    let _ = crate::log::out(text);
 }
 
 /// Destination used by `smsgw encode` without `--to`: an 11-digit international number, the
@@ -31,7 +30,7 @@ fn number_arg(flag: &str, v: &str, max: usize) -> Result<usize, i32> {
     match v.parse::<usize>() {
         Ok(n) if n <= max => Ok(n),
         _ => {
-            eprintln!("smsgw encode: {flag} needs a number in range, got '{v}'");
+            crate::errln!("smsgw encode: {flag} needs a number in range, got '{v}'");
             Err(2)
         }
     }
@@ -61,7 +60,7 @@ fn encode_inner(args: &[String]) -> Result<(), i32> {
         let flag = a.as_str();
         if options_done || !flag.starts_with("--") {
             if text.is_some() {
-                eprintln!("smsgw encode: unexpected argument '{a}' (quote the text)");
+                crate::errln!("smsgw encode: unexpected argument '{a}' (quote the text)");
                 return Err(2);
             }
             text = Some(a);
@@ -74,7 +73,7 @@ fn encode_inner(args: &[String]) -> Result<(), i32> {
             "--ucs2" => opts.force_ucs2 = true,
             "--to" | "--smsc" | "--validity" | "--max-parts" | "--ref" => {
                 let Some(v) = it.next() else {
-                    eprintln!("smsgw encode: {flag} needs a value");
+                    crate::errln!("smsgw encode: {flag} needs a value");
                     return Err(2);
                 };
                 match flag {
@@ -87,13 +86,13 @@ fn encode_inner(args: &[String]) -> Result<(), i32> {
                 }
             }
             _ => {
-                eprintln!("smsgw encode: unknown option '{flag}'\n{ENCODE_USAGE}");
+                crate::errln!("smsgw encode: unknown option '{flag}'\n{ENCODE_USAGE}");
                 return Err(2);
             }
         }
     }
     let Some(text) = text else {
-        eprintln!("{ENCODE_USAGE}");
+        crate::errln!("{ENCODE_USAGE}");
         return Err(2);
     };
     match pdu::encode_submit(&to, text, &opts, reference) {
@@ -106,7 +105,7 @@ fn encode_inner(args: &[String]) -> Result<(), i32> {
             Ok(())
         }
         Err(e) => {
-            eprintln!("smsgw encode: {e}");
+            crate::errln!("smsgw encode: {e}");
             Err(1)
         }
     }
@@ -224,19 +223,19 @@ pub fn decode(args: &[String]) -> i32 {
         [len, hex] => match len.parse::<usize>() {
             Ok(n) => (Some(n), hex),
             Err(_) => {
-                eprintln!("smsgw decode: LEN must be a number, got '{len}'");
+                crate::errln!("smsgw decode: LEN must be a number, got '{len}'");
                 return 2;
             }
         },
         _ => {
-            eprintln!("usage: smsgw decode [LEN] HEX");
+            crate::errln!("usage: smsgw decode [LEN] HEX");
             return 2;
         }
     };
     let pdu = match pdu::decode(hex) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("smsgw decode: {e}");
+            crate::errln!("smsgw decode: {e}");
             return 1;
         }
     };
@@ -245,7 +244,7 @@ pub fn decode(args: &[String]) -> i32 {
     emit(&out);
     match len {
         Some(n) if n != pdu.tpdu_len => {
-            eprintln!(
+            crate::errln!(
                 "smsgw decode: LEN {n} does not match the TPDU length {}",
                 pdu.tpdu_len
             );
@@ -278,7 +277,7 @@ fn modem_config(cmd: &str, args: &[String]) -> Result<(ServeConfig, Vec<String>)
     match config::parse_serve(&opts) {
         Ok(cfg) => Ok((cfg, words)),
         Err(e) => {
-            eprintln!("smsgw {cmd}: {e}");
+            crate::errln!("smsgw {cmd}: {e}");
             Err(2)
         }
     }
@@ -292,13 +291,15 @@ pub fn at(args: &[String]) -> i32 {
         Err(code) => return code,
     };
     if cmds.is_empty() {
-        eprintln!("usage: smsgw at [--device PATH|sim] [--baud N] [--command-timeout SECS] CMD...");
+        crate::errln!(
+            "usage: smsgw at [--device PATH|sim] [--baud N] [--command-timeout SECS] CMD..."
+        );
         return 2;
     }
     let port = match modem::open_port(&cfg.device, cfg.baud) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("smsgw at: {e}");
+            crate::errln!("smsgw at: {e}");
             return 1;
         }
     };
@@ -306,25 +307,31 @@ pub fn at(args: &[String]) -> i32 {
     let mut code = 0;
     for cmd in &cmds {
         let result = at.command(cmd, modem::session::Timeouts::from_config(&cfg).command);
+        let mut text = String::new();
         for urc in at.take_urcs() {
-            println!("URC: {urc}");
+            text.push_str("URC: ");
+            text.push_str(&urc);
+            text.push('\n');
         }
         match result {
             Ok(lines) => {
                 for l in lines {
-                    println!("{l}");
+                    text.push_str(&l);
+                    text.push('\n');
                 }
-                println!("OK");
+                text.push_str("OK\n");
             }
             Err(AtError::Failed { result, .. }) => {
-                println!("{result}");
+                text.push_str(&result.to_string());
+                text.push('\n');
                 code = 1;
             }
             Err(e) => {
-                eprintln!("smsgw at: {e}");
+                crate::errln!("smsgw at: {e}");
                 return 1;
             }
         }
+        emit(&text);
     }
     code
 }
@@ -338,7 +345,7 @@ pub fn send(args: &[String]) -> i32 {
         Err(code) => return code,
     };
     let [to, text] = words.as_slice() else {
-        eprintln!(
+        crate::errln!(
             "usage: smsgw send [--device PATH|sim] [--pin PIN] [serve modem options] TO TEXT"
         );
         return 2;
@@ -352,7 +359,7 @@ pub fn send(args: &[String]) -> i32 {
     let parts = match pdu::encode_submit(to, text, &opts, reference) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("smsgw send: {e}");
+            crate::errln!("smsgw send: {e}");
             return 1;
         }
     };
@@ -360,9 +367,12 @@ pub fn send(args: &[String]) -> i32 {
     let total = parts.len();
     for (i, part) in parts.iter().enumerate() {
         match modem.send_part(part) {
-            Ok(mr) => println!("sent part {}/{total}: message reference {mr}", i + 1),
+            Ok(mr) => emit(&format!(
+                "sent part {}/{total}: message reference {mr}\n",
+                i + 1
+            )),
             Err(e) => {
-                eprintln!("smsgw send: part {}/{total}: {e}", i + 1);
+                crate::errln!("smsgw send: part {}/{total}: {e}", i + 1);
                 return 1;
             }
         }
@@ -370,7 +380,7 @@ pub fn send(args: &[String]) -> i32 {
     0
 }
 
-/// `smsgw status`: the API token and the running daemon's `/status` (see `http::status_cmd`).
+/// `smsgw status`: the API token and the running daemon's `/status` (see [`status`]).
 pub fn status(args: &[String]) -> i32 {
-    crate::http::status_cmd::status_main(args)
+    status::status_main(args)
 }
