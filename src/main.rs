@@ -15,11 +15,13 @@ mod json;
 mod log;
 mod modem;
 mod pdu;
+mod shutdown;
 mod spool;
 mod status;
 
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 const USAGE: &str = "usage: smsgw <command> [options]
@@ -68,6 +70,11 @@ fn main() -> ExitCode {
 }
 
 fn serve(cfg: config::ServeConfig) -> ExitCode {
+    // Before any thread starts, so that only the signal thread ever takes SIGTERM/SIGINT.
+    let signals = match shutdown::prepare_stop_signals() {
+        Ok(s) => s,
+        Err(e) => return fail(&format!("cannot block SIGTERM: {e}")),
+    };
     let status = Arc::new(status::GatewayStatus::default());
     let spool = match spool::Spool::open(Path::new(&cfg.spool)) {
         Ok(s) => Arc::new(s),
@@ -81,14 +88,43 @@ fn serve(cfg: config::ServeConfig) -> ExitCode {
         return fail(&e);
     }
     let modem = modem::open(&cfg, status.clone());
+    let stop = Arc::new(AtomicBool::new(false));
+    let sender = spool::Sender::new(
+        spool.clone(),
+        modem,
+        &cfg,
+        status.clone(),
+        stop.clone(),
+        spool::Now::real(),
+    );
+    let sender = match std::thread::Builder::new()
+        .name("sender".into())
+        .spawn(move || sender.run())
     {
-        let (spool, status, cfg) = (spool.clone(), status.clone(), cfg.clone());
-        let started = std::thread::Builder::new()
-            .name("sender".into())
-            .spawn(move || spool::run_sender(spool, modem, &cfg, status));
-        if let Err(e) = started {
-            return fail(&format_args!("cannot start sender thread: {e}"));
-        }
+        Ok(handle) => handle,
+        Err(e) => return fail(&format_args!("cannot start sender thread: {e}")),
+    };
+    // A stop finishes the part in flight (bounded by the modem's command timeout), records it,
+    // then exits 0; messages accepted meanwhile wait in outgoing/ for the next start.
+    let wake = spool.clone();
+    // A part in flight is answered within six command timeouts (`AT+CMGS`); then we go anyway.
+    let bound = cfg.command_timeout.saturating_mul(6) + std::time::Duration::from_secs(5);
+    let stopping = shutdown::on_stop_signal(
+        signals,
+        Box::new(move |sig| {
+            crate::log_info!("signal {sig}: stopping after the message in flight");
+            stop.store(true, Ordering::SeqCst);
+            wake.poke();
+            let started = std::time::Instant::now();
+            while !sender.is_finished() && started.elapsed() < bound {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            crate::log_info!("stopped");
+            std::process::exit(0);
+        }),
+    );
+    if let Err(e) = stopping {
+        return fail(&format_args!("cannot start the signal thread: {e}"));
     }
     match http::serve(&cfg, spool, status) {
         Ok(()) => ExitCode::SUCCESS,

@@ -45,7 +45,12 @@ pub fn status_json(st: &GatewayStatus) -> String {
     ] {
         w.u64(key, count(counter));
     }
-    w.str("last_error", &st.last_error()).end();
+    w.bool(
+        "spool_writable",
+        st.spool_writable.load(std::sync::atomic::Ordering::Relaxed),
+    )
+    .str("last_error", &st.last_error())
+    .end();
     o.push('\n');
     o
 }
@@ -208,5 +213,14 @@ mod tests {
             j.contains("\"model\":\"\"},\"queue_depth\":0,\"sent\":1,\"failed\":0,"),
             "{j}"
         );
+    }
+
+    #[test]
+    fn status_reports_a_spool_that_cannot_be_written() {
+        let st = GatewayStatus::default();
+        assert!(status_json(&st).contains("\"spool_writable\":true"));
+        st.spool_writable
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+        assert!(status_json(&st).contains("\"spool_writable\":false"));
     }
 }

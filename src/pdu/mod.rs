@@ -226,7 +226,7 @@ pub fn decode(hex: &str) -> Result<DecodedPdu, PduError> {
 /// Hex text to octets (either case, surrounding whitespace ignored).
 pub fn parse_hex(hex: &str) -> Result<Vec<u8>, PduError> {
     let hex = hex.trim().as_bytes();
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return Err(PduError::Malformed("odd number of hex digits"));
     }
     let nibble = |c: u8| match c {
