@@ -68,6 +68,8 @@ pub struct ModemInfo {
     pub manufacturer: String,
     pub model: String,
     pub imei: String,
+    /// The stick's SMS storage is full (new messages cannot arrive).
+    pub storage_full: bool,
 }
 
 /// Process-wide status shared by all threads.

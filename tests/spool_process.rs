@@ -25,14 +25,16 @@ impl Gateway {
 
     fn start_with(spool: &Path, tag: &str, fault: Option<&str>, extra: &[&str]) -> Gateway {
         let log = spool.join(format!("{tag}.log"));
+        let out = File::create(&log).unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_smsgw"));
         cmd.args(["serve", "--no-auth"])
             .args(extra)
             .args(["--listen", "127.0.0.1:0", "--spool"])
             .arg(spool.join("spool"))
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(File::create(&log).unwrap());
+            // info lines go to stdout, errors to stderr (as procd logs them): one log of both
+            .stdout(out.try_clone().unwrap())
+            .stderr(out);
         match fault {
             Some(f) => cmd.env("SMSGW_FAULT", f),
             None => cmd.env_remove("SMSGW_FAULT"),

@@ -346,7 +346,7 @@ pub fn send(args: &[String]) -> i32 {
     };
     let [to, text] = words.as_slice() else {
         crate::errln!(
-            "usage: smsgw send [--device PATH|sim] [--pin PIN] [serve modem options] TO TEXT"
+            "usage: smsgw send [--device PATH|sim|http://IP] [--pin PIN] [serve modem options] TO TEXT"
         );
         return 2;
     };
@@ -355,6 +355,19 @@ pub fn send(args: &[String]) -> i32 {
         max_parts: cfg.max_parts,
         ..EncodeOptions::default()
     };
+    let mut modem = modem::open(&cfg, Arc::new(GatewayStatus::default()));
+    if let Some(result) = modem.send_text(to, text) {
+        return match result {
+            Ok(id) => {
+                emit(&format!("sent: message id {id}\n"));
+                0
+            }
+            Err(e) => {
+                crate::errln!("smsgw send: {e}");
+                1
+            }
+        };
+    }
     let reference = getrandom::u32().map_or(0, |r| r as u8);
     let parts = match pdu::encode_submit(to, text, &opts, reference) {
         Ok(p) => p,
@@ -363,7 +376,6 @@ pub fn send(args: &[String]) -> i32 {
             return 1;
         }
     };
-    let mut modem = modem::open(&cfg, Arc::new(GatewayStatus::default()));
     let total = parts.len();
     for (i, part) in parts.iter().enumerate() {
         match modem.send_part(part) {

@@ -61,8 +61,8 @@ use Kind::{Flag, List, Value};
 
 /// Every `serve` option, in the order of [`slot`]'s arms. The single list the argv parser, the
 /// UCI reader, `serve --help`, docs/options.md and the init script derive from.
-pub const OPTIONS: [OptionSpec; 28] = [
-    opt("device", Value, "/dev/ttyUSB0", "AT port of the stick, or `sim` for the built-in simulated modem"),
+pub const OPTIONS: [OptionSpec; 30] = [
+    opt("device", Value, "/dev/ttyUSB0", "AT port of the stick, `sim` for the built-in simulated modem, or `http://IP` of a stick in HiLink mode"),
     opt("baud", Value, "115200", "serial speed"),
     opt("pin", Value, "", "SIM PIN, sent only when the SIM asks for it"),
     opt("smsc", Value, "", "SMS centre number (empty: the one stored on the SIM)"),
@@ -87,6 +87,8 @@ pub const OPTIONS: [OptionSpec; 28] = [
     opt("duplicate-window", Value, "300", "seconds in which the same text to the same recipient is refused (0 = off)"),
     opt("max-connections", Value, "16", "HTTP connections served at once"),
     opt("request-timeout", Value, "10", "seconds to receive one whole HTTP request (also the write timeout)"),
+    opt("hilink-user", Value, "", "login name of a HiLink stick's web UI (`admin` when only a password is given)"),
+    opt("hilink-password", Value, "", "login password of a HiLink stick's web UI (empty: no login)"),
     opt("alert-to", List, "", "recipient of `POST /alertmanager` notifications without `?phone=` (comma-separated numbers allowed)"),
     opt("forward-url", List, "", "`http://IP[:PORT][/PATH]` every received SMS and delivery report is POSTed to as JSON"),
     opt("forward-token", Value, "", "sent as `Authorization: Bearer` to the forward URLs"),
@@ -164,7 +166,7 @@ pub fn serve_help() -> String {
 #[derive(Clone, Debug)]
 pub struct ServeConfig {
     // modem
-    /// Serial device path, or `sim` for the built-in simulated modem.
+    /// Serial device path, `sim` for the built-in simulated modem, or `http://IP` of a HiLink stick.
     pub device: String,
     pub baud: u32,
     pub pin: Option<String>,
@@ -203,6 +205,10 @@ pub struct ServeConfig {
     pub max_connections: usize,
     /// Deadline for receiving one whole HTTP request (head and body); also the write timeout.
     pub request_timeout: Duration,
+    // hilink
+    /// Login of a HiLink stick (`--device http://…`); no login when no password is set.
+    pub hilink_user: Option<String>,
+    pub hilink_password: Option<String>,
     // integrations
     /// Recipients of `POST /alertmanager` without `?phone=` (each may be comma-separated).
     pub alert_to: Vec<String>,
@@ -240,6 +246,8 @@ impl Default for ServeConfig {
             duplicate_window: Duration::from_secs(300),
             max_connections: 16,
             request_timeout: Duration::from_secs(10),
+            hilink_user: None,
+            hilink_password: None,
             alert_to: Vec::new(),
             forward_urls: Vec::new(),
             forward_token: None,
@@ -290,9 +298,11 @@ fn slot(cfg: &mut ServeConfig, index: usize) -> Option<Slot<'_>> {
         22 => Slot::Seconds(&mut cfg.duplicate_window),
         23 => Slot::Usize(&mut cfg.max_connections),
         24 => Slot::Seconds(&mut cfg.request_timeout),
-        25 => Slot::List(&mut cfg.alert_to),
-        26 => Slot::List(&mut cfg.forward_urls),
-        27 => Slot::Optional(&mut cfg.forward_token),
+        25 => Slot::Optional(&mut cfg.hilink_user),
+        26 => Slot::Optional(&mut cfg.hilink_password),
+        27 => Slot::List(&mut cfg.alert_to),
+        28 => Slot::List(&mut cfg.forward_urls),
+        29 => Slot::Optional(&mut cfg.forward_token),
         _ => return None,
     })
 }

@@ -42,6 +42,12 @@ impl fmt::Display for SendError {
 pub trait SmsSender: Send {
     /// Sends one part; returns the message reference from `+CMGS: <mr>`.
     fn send_part(&mut self, part: &SubmitPart) -> Result<u8, SendError>;
+
+    /// Sends a whole text when the backend takes texts rather than PDUs (HiLink: the stick splits
+    /// and encodes); returns the message id. `None`: this backend sends parts (`send_part`).
+    fn send_text(&mut self, _to: &str, _text: &str) -> Option<Result<u8, SendError>> {
+        None
+    }
 }
 
 /// A byte stream to a modem (serial port or the simulated one). Only the three calls the AT layer
@@ -121,9 +127,13 @@ pub fn open_port(device: &str, baud: u32) -> Result<Box<dyn ModemPort>, String> 
     }
 }
 
-/// Opens the modem named by `cfg.device` (`sim` = built-in simulated modem).
+/// Opens the modem named by `cfg.device` (`sim` = built-in simulated modem, `http://…` = a HiLink
+/// stick, see `crate::hilink`).
 /// Never fails: a missing device is waited for inside the modem thread.
 pub fn open(cfg: &ServeConfig, status: Arc<GatewayStatus>) -> Box<dyn SmsSender> {
+    if crate::hilink::is_hilink(&cfg.device) {
+        return crate::hilink::open(cfg, status);
+    }
     let mailbox = Arc::new(Mailbox::default());
     let timeouts = Timeouts::from_config(cfg);
     let wait = cfg

@@ -146,6 +146,11 @@ pub struct MessagePlan {
     pub parts: usize,
 }
 
+/// The GSM 7-bit default alphabet (with its extension table) can carry `text`.
+pub fn is_gsm7(text: &str) -> bool {
+    gsm7::encode_text(text).is_some()
+}
+
 /// Alphabet, length and number of parts `encode_submit` would use for `text`.
 pub fn plan(text: &str, opts: &EncodeOptions) -> MessagePlan {
     match gsm7::encode_text(text).filter(|_| !opts.force_ucs2) {

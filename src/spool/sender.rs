@@ -38,6 +38,9 @@ impl SmsSender for Box<dyn SmsSender> {
     fn send_part(&mut self, part: &SubmitPart) -> Result<u8, SendError> {
         (**self).send_part(part)
     }
+    fn send_text(&mut self, to: &str, text: &str) -> Option<Result<u8, SendError>> {
+        (**self).send_text(to, text)
+    }
 }
 
 /// Deterministic pause points for crash tests: `SMSGW_FAULT=pause-before-claim|pause-after-claim|
@@ -343,6 +346,14 @@ impl<M: SmsSender> Sender<M> {
             max_parts: self.cfg.max_parts,
             force_ucs2: msg.ucs2,
         };
+        // A backend that takes whole texts (HiLink) sends the message in one call.
+        if let Some(result) = self.modem.send_text(&msg.to, &msg.text) {
+            return match result {
+                Ok(id) => self.sent(claim, file, &id.to_string(), 1, &msg.to, now),
+                Err(SendError::Permanent(m)) => self.fail(&claim, file, &m),
+                Err(SendError::Transient(m)) => self.retry(claim, file, &m, now, true),
+            };
+        }
         // A retry of a partly sent message keeps its concatenation reference and skips what went out.
         self.reference = self.reference.wrapping_add(1);
         let reference = file
@@ -390,22 +401,31 @@ impl<M: SmsSender> Sender<M> {
                 }
             }
         }
+        self.sent(claim, file, &refs, parts.len(), &msg.to, now);
+    }
+
+    /// Finishes a message that went out: `Sent`, `Message_id` (and `Parts`) headers, into `sent/`.
+    fn sent(
+        &mut self,
+        claim: Claim,
+        mut file: SpoolFile,
+        refs: &str,
+        parts: usize,
+        to: &str,
+        now: Now,
+    ) {
         self.fault.pause(Fault::AfterSend, &self.stop);
         let _ = file.set_header("Sent", &smsd_time(now.wall));
-        let _ = file.set_header("Message_id", &refs);
-        if parts.len() > 1 {
-            let _ = file.set_header("Parts", &parts.len().to_string());
+        let _ = file.set_header("Message_id", refs);
+        if parts > 1 {
+            let _ = file.set_header("Parts", &parts.to_string());
         }
         let name = claim.name.to_string_lossy();
         match self.spool.finish(&claim, SENT, &file) {
             Ok(path) => {
                 self.records[0].added();
                 GatewayStatus::count(&self.status.sent);
-                log(format!(
-                    "smsgw: sent {name} to {} ({} part(s))",
-                    msg.to,
-                    parts.len()
-                ));
+                log(format!("smsgw: sent {name} to {to} ({parts} part(s))"));
                 self.hook("SENT", &path);
             }
             Err(e) => {
