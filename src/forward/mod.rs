@@ -198,7 +198,7 @@ pub fn start(spool_root: &Path, urls: &[String], token: Option<String>) -> Resul
         }
         return Ok(());
     }
-    if let Some(bad) = urls.iter().find(|u| http_post::parse_url(u).is_none()) {
+    if let Some(bad) = urls.iter().find(|u| !http_post::valid_url(u)) {
         return Err([
             "--forward-url '",
             bad,
