@@ -8,8 +8,11 @@ mod at;
 mod civil;
 mod cli;
 mod config;
+mod forward;
 mod hilink;
 mod http;
+mod integrations;
+mod json;
 mod log;
 mod modem;
 mod net;
@@ -83,6 +86,13 @@ fn serve(cfg: config::ServeConfig) -> ExitCode {
         Ok(s) => Arc::new(s),
         Err(e) => return fail(&format_args!("spool {}: {e}", cfg.spool)),
     };
+    if let Err(e) = forward::start(
+        Path::new(&cfg.spool),
+        &cfg.forward_urls,
+        cfg.forward_token.clone(),
+    ) {
+        return fail(&e);
+    }
     let pin_file = Some(Path::new(&cfg.spool).join(modem::driver::PIN_FILE));
     let sink: Option<Box<dyn modem::MessageSink>> = if !cfg.no_receive {
         let now = std::time::Instant::now();

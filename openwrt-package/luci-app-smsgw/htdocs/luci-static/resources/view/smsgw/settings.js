@@ -157,6 +157,9 @@ return view.extend({
 		flag(s, 'receiving', 'report', _('Delivery reports'), _('Ask the network for a delivery report for every message.'), '0');
 		list(s, 'receiving', 'forward_url', _('Forward to URL'),
 			_('Every received message and report is POSTed there as JSON.'), url);
+		var ft = value(s, 'receiving', 'forward_token', _('Forward token'),
+			_('Sent as a bearer token with every forwarded event.'), null);
+		ft.password = true;
 
 		return m.render();
 	}
