@@ -105,3 +105,38 @@ fn a_forward_url_with_a_host_name_is_refused_at_start() {
     assert!(err.contains("host names are not resolved"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_received_sms_is_forwarded_as_json() {
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}/in");
+    let rx = receive_one(TcpListener::bind(("127.0.0.1", port)).unwrap());
+    let s = Server::start(&["--forward-url", url.as_str()]);
+    // the built-in sim answers a text starting with "echo" with a received SMS
+    let r = s.get(&format!(
+        "/cgi-bin/sms?token={TOKEN}&phone=%2B491701234567&message=echo+hello+there"
+    ));
+    assert_eq!(r.code, 200, "{}", r.body);
+    let (head, body) = rx.recv_timeout(Duration::from_secs(30)).expect("forwarded");
+    assert!(head.starts_with("POST /in HTTP/1.1\r\n"), "{head}");
+    assert!(body.contains(r#""event":"received""#), "{body}");
+    assert!(body.contains("hello there"), "{body}");
+    // queued for forwarding just before the file is written: wait for the file
+    let until = Instant::now() + Duration::from_secs(5);
+    let incoming = loop {
+        let names: Vec<_> = std::fs::read_dir(s.spool.join("incoming"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().into_string().unwrap())
+            .collect();
+        if !names.is_empty() || Instant::now() > until {
+            break names;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(incoming.len(), 1, "{incoming:?}");
+    assert!(
+        body.contains(&format!(r#""id":"{}""#, incoming[0])),
+        "{body}"
+    );
+}
