@@ -193,7 +193,9 @@ impl Backend {
             match r {
                 Ok(_) => break,
                 Err(e) if too_fast && tries < SEND_TRIES => {
-                    let ms = self.pacer.wait(Instant::now()).as_millis();
+                    // Not `as_millis`: a u128, whose printing costs ~2 KB on the router.
+                    let w = self.pacer.wait(Instant::now());
+                    let ms = w.as_secs() * 1000 + u64::from(w.subsec_millis());
                     crate::log_warn!("hilink: {e}; sending again in {ms} ms");
                 }
                 Err(e) => {
