@@ -9,7 +9,7 @@ use crate::http::cidr::push_ip;
 use crate::http::{auth, push_u64, read_capped};
 use crate::log::{err, out};
 use std::io::Write;
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
@@ -29,7 +29,7 @@ fn local_target(listen: &str) -> Option<SocketAddr> {
 
 fn fetch_status(target: SocketAddr) -> Result<String, String> {
     let timeout = Duration::from_secs(3);
-    let mut s = TcpStream::connect_timeout(&target, timeout).map_err(|e| e.to_string())?;
+    let mut s = crate::net::addr::connect(&target, timeout).map_err(|e| e.to_string())?;
     let _ = s.set_read_timeout(Some(timeout));
     let _ = s.set_write_timeout(Some(timeout));
     s.write_all(b"GET /status HTTP/1.0\r\nAccept: application/json\r\n\r\n")

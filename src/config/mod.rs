@@ -342,8 +342,7 @@ pub fn parse_socket_addr(s: &str) -> Result<SocketAddr, ConfigError> {
         }
         None => s,
     };
-    s.parse()
-        .map_err(|_| ConfigError::BadAddress(s.to_string()))
+    crate::net::addr::parse_ip_port(s, None).ok_or_else(|| ConfigError::BadAddress(s.to_string()))
 }
 
 #[cfg(test)]
