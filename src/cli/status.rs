@@ -88,7 +88,7 @@ pub fn status_main(args: &[String]) -> i32 {
     if let Ok(text) = std::fs::read_to_string(&uci_path) {
         match uci::parse_uci(&text) {
             Ok(c) => cfg = c,
-            Err(e) => err(&format!("smsgw status: {uci_path}: {e}\n")),
+            Err(e) => crate::errln!("smsgw status: {uci_path}: {e}"),
         }
     }
     if let Some(l) = listen {
@@ -109,10 +109,10 @@ pub fn status_main(args: &[String]) -> i32 {
     // a closed pipe (`smsgw status | head -1`) ends the output, not the program with a panic
     let _ = out(&token_line);
     let Some(target) = local_target(&cfg.listen) else {
-        err(&format!(
-            "smsgw status: cannot resolve listen address '{}'\n",
+        crate::errln!(
+            "smsgw status: cannot resolve listen address '{}'",
             cfg.listen
-        ));
+        );
         return 1;
     };
     let target_text = socket_addr_text(target);
