@@ -46,7 +46,7 @@ impl Session {
             let cookie = if ses.contains('=') {
                 ses
             } else {
-                format!("SessionID={ses}")
+                ["SessionID=", &ses].concat()
             };
             self.cookie = Some(cookie);
         }
