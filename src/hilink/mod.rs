@@ -149,13 +149,16 @@ impl Backend {
 
     /// Sets the modem state; logs problems and the recovery from one (not every send).
     fn set_state(&self, state: &str) {
-        let current = self.status.modem().state;
-        if current != state {
-            if state.starts_with("error") || current.starts_with("error") {
-                crate::log_info!("hilink: {state}");
+        // Compared and replaced under the lock (no copy of all the modem facts).
+        let mut log = false;
+        self.status.update_modem(|m| {
+            if m.state != state {
+                log = state.starts_with("error") || m.state.starts_with("error");
+                m.state = state.to_string();
             }
-            let s = state.to_string();
-            self.status.update_modem(|m| m.state = s);
+        });
+        if log {
+            crate::log_info!("hilink: {state}");
         }
     }
 
