@@ -48,6 +48,15 @@ pub fn err(text: &str) {
     let _ = write_all(&mut io::stderr().lock(), text);
 }
 
+/// [`errln!`]'s body: one non-generic function formats, so each call site only builds its
+/// arguments (a `format!` per site costs more on the router).
+pub fn err_line(args: fmt::Arguments<'_>) {
+    let mut s = String::new();
+    let _ = fmt::Write::write_fmt(&mut s, args);
+    s.push('\n');
+    err(&s);
+}
+
 /// A normal daemon message: stdout, logged at `info` by procd.
 #[macro_export]
 macro_rules! log_info {
@@ -70,5 +79,5 @@ macro_rules! log_error {
 /// `eprintln!` does, minus its panic when stderr is a closed pipe.
 #[macro_export]
 macro_rules! errln {
-    ($($arg:tt)*) => { $crate::log::err(&format!("{}\n", format_args!($($arg)*))) };
+    ($($arg:tt)*) => { $crate::log::err_line(format_args!($($arg)*)) };
 }

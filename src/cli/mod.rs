@@ -100,7 +100,8 @@ fn encode_inner(args: &[String]) -> Result<(), i32> {
         Ok(parts) => {
             let mut out = String::with_capacity(parts.len() * 360);
             for p in parts {
-                let _ = writeln!(out, "{} {}", p.tpdu_len, p.hex);
+                crate::http::push_u64(&mut out, p.tpdu_len as u64);
+                line(&mut out, " ", &p.hex);
             }
             emit(&out);
             Ok(())
@@ -112,7 +113,42 @@ fn encode_inner(args: &[String]) -> Result<(), i32> {
     }
 }
 
-fn write_user_data(out: &mut String, ud: &pdu::UserData) -> std::fmt::Result {
+/// Appends `label`, then `value`, then a newline: every output line goes through these few
+/// non-generic helpers (a `writeln!` per line costs several times their size on the router).
+fn line(out: &mut String, label: &str, value: &str) {
+    out.push_str(label);
+    out.push_str(value);
+    out.push('\n');
+}
+
+/// `label` and a decimal number.
+fn line_num(out: &mut String, label: &str, n: u64) {
+    out.push_str(label);
+    crate::http::push_u64(out, n);
+    out.push('\n');
+}
+
+/// Appends a value printed by its `Display`.
+fn show(out: &mut String, value: &dyn std::fmt::Display) {
+    let _ = write!(out, "{value}"); // writing to a String cannot fail
+}
+
+/// `label` and a value printed by its `Display`.
+fn line_show(out: &mut String, label: &str, value: &dyn std::fmt::Display) {
+    out.push_str(label);
+    show(out, value);
+    out.push('\n');
+}
+
+/// `label` and `0xHH`.
+fn line_hex(out: &mut String, label: &str, b: u8) {
+    out.push_str(label);
+    out.push_str("0x");
+    pdu::push_hex(&[b], out);
+    out.push('\n');
+}
+
+fn write_user_data(out: &mut String, ud: &pdu::UserData) {
     let class = match ud.coding.class {
         Some(0) => " (class 0, flash)",
         Some(1) => " (class 1)",
@@ -120,62 +156,80 @@ fn write_user_data(out: &mut String, ud: &pdu::UserData) -> std::fmt::Result {
         Some(_) => " (class 3)",
         None => "",
     };
-    writeln!(out, "coding:     {}{class}", ud.coding.alphabet)?;
+    out.push_str("coding:     ");
+    show(out, &ud.coding.alphabet);
+    line(out, class, "");
     if let Some(w) = ud.coding.message_waiting {
         let kind = ["voicemail", "fax", "e-mail", "other"][usize::from(w.kind & 3)];
-        let state = if w.active { "on" } else { "off" };
-        writeln!(out, "waiting:    {kind} {state}")?;
+        out.push_str("waiting:    ");
+        line(out, kind, if w.active { " on" } else { " off" });
     }
     if let Some(c) = ud.concat {
-        writeln!(out, "part:       {}/{} ref {}", c.seq, c.total, c.reference)?;
+        out.push_str("part:       ");
+        crate::http::push_u64(out, c.seq.into());
+        out.push('/');
+        crate::http::push_u64(out, c.total.into());
+        line_num(out, " ref ", c.reference.into());
     }
     if ud.coding.alphabet == pdu::Alphabet::EightBit || ud.coding.compressed {
-        return writeln!(out, "data:       {} ({} octets)", ud.text, ud.data.len());
+        out.push_str("data:       ");
+        out.push_str(&ud.text);
+        out.push_str(" (");
+        crate::http::push_u64(out, ud.data.len() as u64);
+        line(out, " octets)", "");
+        return;
     }
     out.push_str("text:       ");
     pdu::push_one_line(&ud.text, out);
-    writeln!(out)
+    out.push('\n');
 }
 
-fn write_address(out: &mut String, label: &str, a: &pdu::Address) -> std::fmt::Result {
-    let kind = a.type_of_number().name();
-    writeln!(out, "{label}{a} ({kind}, TOA 0x{:02X})", a.toa)
+fn write_address(out: &mut String, label: &str, a: &pdu::Address) {
+    out.push_str(label);
+    show(out, a);
+    out.push_str(" (");
+    out.push_str(a.type_of_number().name());
+    out.push_str(", TOA 0x");
+    pdu::push_hex(&[a.toa], out);
+    line(out, ")", "");
 }
 
-fn write_fields(out: &mut String, pdu: &pdu::DecodedPdu) -> std::fmt::Result {
+fn write_fields(out: &mut String, pdu: &pdu::DecodedPdu) {
     match &pdu.smsc {
-        Some(a) => writeln!(out, "smsc:       {a}")?,
-        None => writeln!(out, "smsc:       (SIM default)")?,
+        Some(a) => line_show(out, "smsc:       ", a),
+        None => line(out, "smsc:       ", "(SIM default)"),
     }
     match &pdu.tpdu {
         pdu::Tpdu::Submit(s) => {
-            writeln!(out, "type:       SMS-SUBMIT")?;
-            writeln!(out, "to:         {}", s.to)?;
-            writeln!(out, "reference:  {}", s.message_reference)?;
+            line(out, "type:       ", "SMS-SUBMIT");
+            line_show(out, "to:         ", &s.to);
+            line_num(out, "reference:  ", s.message_reference.into());
             match s.validity {
                 pdu::Validity::None => {}
-                pdu::Validity::Relative(vp) => writeln!(
-                    out,
-                    "validity:   {} minutes (TP-VP {vp})",
-                    pdu::relative_validity_minutes(vp)
-                )?,
-                pdu::Validity::Absolute(t) => writeln!(out, "validity:   until {t}")?,
-                pdu::Validity::Enhanced(_) => writeln!(out, "validity:   enhanced format")?,
+                pdu::Validity::Relative(vp) => {
+                    out.push_str("validity:   ");
+                    crate::http::push_u64(out, pdu::relative_validity_minutes(vp).into());
+                    out.push_str(" minutes (TP-VP ");
+                    crate::http::push_u64(out, vp.into());
+                    line(out, ")", "");
+                }
+                pdu::Validity::Absolute(t) => line_show(out, "validity:   until ", &t),
+                pdu::Validity::Enhanced(_) => line(out, "validity:   ", "enhanced format"),
             }
             let report = if s.status_report_request {
                 "requested"
             } else {
                 "not requested"
             };
-            writeln!(out, "report:     {report}")?;
-            write_user_data(out, &s.user_data)?;
+            line(out, "report:     ", report);
+            write_user_data(out, &s.user_data);
         }
         pdu::Tpdu::Deliver(d) => {
-            writeln!(out, "type:       SMS-DELIVER")?;
-            write_address(out, "from:       ", &d.from)?;
-            writeln!(out, "time:       {}", d.timestamp)?;
-            let (pid, dcs) = (d.protocol_id, d.dcs);
-            writeln!(out, "pid:        0x{pid:02X}\ndcs:        0x{dcs:02X}")?;
+            line(out, "type:       ", "SMS-DELIVER");
+            write_address(out, "from:       ", &d.from);
+            line_show(out, "time:       ", &d.timestamp);
+            line_hex(out, "pid:        ", d.protocol_id);
+            line_hex(out, "dcs:        ", d.dcs);
             for (set, flag) in [
                 (d.more_messages, "more messages waiting"),
                 (d.reply_path, "reply path"),
@@ -185,35 +239,36 @@ fn write_fields(out: &mut String, pdu: &pdu::DecodedPdu) -> std::fmt::Result {
                 ),
             ] {
                 if set {
-                    writeln!(out, "flag:       {flag}")?;
+                    line(out, "flag:       ", flag);
                 }
             }
-            write_user_data(out, &d.user_data)?;
+            write_user_data(out, &d.user_data);
         }
         pdu::Tpdu::StatusReport(s) => {
-            writeln!(out, "type:       SMS-STATUS-REPORT")?;
-            write_address(out, "recipient:  ", &s.recipient)?;
-            writeln!(out, "reference:  {}", s.message_reference)?;
-            writeln!(out, "submitted:  {}", s.timestamp)?;
-            writeln!(out, "discharged: {}", s.discharge_time)?;
-            let meaning = s.delivery_status().smstools_text();
-            writeln!(out, "status:     {},{meaning}", s.status)?;
-            writeln!(out, "outcome:    {}", s.outcome().as_str())?;
+            line(out, "type:       ", "SMS-STATUS-REPORT");
+            write_address(out, "recipient:  ", &s.recipient);
+            line_num(out, "reference:  ", s.message_reference.into());
+            line_show(out, "submitted:  ", &s.timestamp);
+            line_show(out, "discharged: ", &s.discharge_time);
+            out.push_str("status:     ");
+            crate::http::push_u64(out, s.status.into());
+            line(out, ",", s.delivery_status().smstools_text());
+            line(out, "outcome:    ", s.outcome().as_str());
             if s.on_command {
-                writeln!(out, "flag:       report on an SMS-COMMAND")?;
+                line(out, "flag:       ", "report on an SMS-COMMAND");
             }
             if let Some(pid) = s.protocol_id {
-                writeln!(out, "pid:        0x{pid:02X}")?;
+                line_hex(out, "pid:        ", pid);
             }
             if let Some(dcs) = s.dcs {
-                writeln!(out, "dcs:        0x{dcs:02X}")?;
+                line_hex(out, "dcs:        ", dcs);
             }
             if let Some(ud) = &s.user_data {
-                write_user_data(out, ud)?;
+                write_user_data(out, ud);
             }
         }
     }
-    writeln!(out, "tpdu length: {}", pdu.tpdu_len)
+    line_num(out, "tpdu length: ", pdu.tpdu_len as u64);
 }
 
 /// `smsgw decode [LEN] HEX`: prints the fields of a PDU that starts with the SMSC field. With LEN
@@ -241,7 +296,7 @@ pub fn decode(args: &[String]) -> i32 {
         }
     };
     let mut out = String::with_capacity(512);
-    let _ = write_fields(&mut out, &pdu); // writing to a String cannot fail
+    write_fields(&mut out, &pdu);
     emit(&out);
     match len {
         Some(n) if n != pdu.tpdu_len => {

@@ -6,10 +6,10 @@
 
 use crate::config::{uci, ServeConfig, DEFAULT_UCI_FILE};
 use crate::http::cidr::push_ip;
-use crate::http::{auth, push_u64, read_capped};
+use crate::http::{auth, push_u64};
 use crate::log::{err, out};
-use std::io::Write;
-use std::net::{SocketAddr, TcpStream};
+use crate::net::http_client::{request, Endpoint, Limits};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
@@ -27,20 +27,23 @@ fn local_target(listen: &str) -> Option<SocketAddr> {
     Some(SocketAddr::new(ip, addr.port()))
 }
 
-fn fetch_status(target: SocketAddr) -> Result<String, String> {
-    let timeout = Duration::from_secs(3);
-    let mut s = TcpStream::connect_timeout(&target, timeout).map_err(|e| e.to_string())?;
-    let _ = s.set_read_timeout(Some(timeout));
-    let _ = s.set_write_timeout(Some(timeout));
-    s.write_all(b"GET /status HTTP/1.0\r\nAccept: application/json\r\n\r\n")
-        .map_err(|e| e.to_string())?;
-    let mut raw = Vec::new();
-    read_capped(&mut s, 256 * 1024, &mut raw).map_err(|e| e.to_string())?;
-    let text = String::from_utf8_lossy(&raw);
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status_line = head.lines().next().unwrap_or("");
-    if !status_line.contains(" 200 ") {
-        return Err(format!("answered '{status_line}': {}", body.trim()));
+/// `GET /status` through the gateway's one HTTP client.
+fn fetch_status(target: SocketAddr, host: &str) -> Result<String, String> {
+    let ep = Endpoint {
+        addr: target,
+        host: host.to_string(),
+        base_path: String::new(),
+    };
+    let limits = Limits {
+        connect: Duration::from_secs(3),
+        io: Duration::from_secs(3),
+        max_response: 256 * 1024,
+    };
+    let accept = [("Accept", "application/json")];
+    let r = request(&ep, &limits, "GET", "/status", &accept, b"").map_err(|e| e.to_string())?;
+    let body = String::from_utf8_lossy(&r.body);
+    if r.status != 200 {
+        return Err(format!("answered HTTP {}: {}", r.status, body.trim()));
     }
     Ok(body.trim().to_string())
 }
@@ -88,7 +91,7 @@ pub fn status_main(args: &[String]) -> i32 {
     if let Ok(text) = std::fs::read_to_string(&uci_path) {
         match uci::parse_uci(&text) {
             Ok(c) => cfg = c,
-            Err(e) => err(&format!("smsgw status: {uci_path}: {e}\n")),
+            Err(e) => crate::errln!("smsgw status: {uci_path}: {e}"),
         }
     }
     if let Some(l) = listen {
@@ -109,14 +112,14 @@ pub fn status_main(args: &[String]) -> i32 {
     // a closed pipe (`smsgw status | head -1`) ends the output, not the program with a panic
     let _ = out(&token_line);
     let Some(target) = local_target(&cfg.listen) else {
-        err(&format!(
-            "smsgw status: cannot resolve listen address '{}'\n",
+        crate::errln!(
+            "smsgw status: cannot resolve listen address '{}'",
             cfg.listen
-        ));
+        );
         return 1;
     };
     let target_text = socket_addr_text(target);
-    match fetch_status(target) {
+    match fetch_status(target, &target_text) {
         Ok(body) => {
             let _ = out(&format!("daemon: http://{target_text}/status\n{body}\n"));
             0

@@ -33,7 +33,7 @@ pub enum Kind {
 }
 
 /// One `serve` option: the command-line flag is `--NAME`, the UCI option is NAME with `_` for
-/// `-` (see [`uci_name`]).
+/// `-` (see [`is_uci_name`]).
 #[derive(Clone, Copy, Debug)]
 pub struct OptionSpec {
     pub name: &'static str,
@@ -98,8 +98,18 @@ pub const OPTIONS: [OptionSpec; 33] = [
 ];
 
 /// The UCI option of a flag name (`max-parts` -> `max_parts`).
+#[cfg(test)]
 pub fn uci_name(name: &str) -> String {
     name.replace('-', "_")
+}
+
+/// `uci` is the UCI name of flag `name` (compared in place: no string built per option).
+pub fn is_uci_name(name: &str, uci: &str) -> bool {
+    name.len() == uci.len()
+        && name
+            .bytes()
+            .zip(uci.bytes())
+            .all(|(n, u)| u == if n == b'-' { b'_' } else { n })
 }
 
 /// Why options were refused: one readable line each.
@@ -375,8 +385,7 @@ pub fn parse_socket_addr(s: &str) -> Result<SocketAddr, ConfigError> {
         }
         None => s,
     };
-    s.parse()
-        .map_err(|_| ConfigError::BadAddress(s.to_string()))
+    crate::net::addr::parse_ip_port(s, None).ok_or_else(|| ConfigError::BadAddress(s.to_string()))
 }
 
 #[cfg(test)]

@@ -193,3 +193,11 @@ fn every_option_in_the_shipped_config_is_known() {
         );
     }
 }
+
+#[test]
+fn uci_names_use_underscores_only() {
+    assert!(is_uci_name("max-parts", "max_parts"));
+    assert!(!is_uci_name("max-parts", "max-parts"));
+    assert!(!is_uci_name("max-parts", "max_part"));
+    assert!(is_uci_name("pin", "pin"));
+}

@@ -6,7 +6,7 @@
 //! ends a statement outside quotes. Option names map onto the table in `config`. Must not read
 //! the file itself (callers pass its text) and must not know what an option does.
 
-use super::{uci_name, ConfigError, Kind, ServeConfig, OPTIONS};
+use super::{is_uci_name, ConfigError, Kind, ServeConfig, OPTIONS};
 
 /// Splits UCI text into statements of words. Works on bytes (every UCI delimiter is ASCII, so
 /// words stay valid UTF-8): smaller in the router binary than decoding `char`s.
@@ -114,7 +114,7 @@ pub fn section_options(text: &str) -> Result<Vec<(String, String)>, ConfigError>
 pub fn parse_uci(text: &str) -> Result<ServeConfig, ConfigError> {
     let mut cfg = ServeConfig::default();
     for (name, value) in section_options(text)? {
-        let Some(index) = OPTIONS.iter().position(|o| uci_name(o.name) == name) else {
+        let Some(index) = OPTIONS.iter().position(|o| is_uci_name(o.name, &name)) else {
             continue;
         };
         let is_flag = OPTIONS.get(index).is_some_and(|o| o.kind == Kind::Flag);

@@ -125,4 +125,25 @@ mod tests {
             "{f}"
         );
     }
+    #[test]
+    fn report_file_has_smsd_status_report_fields() {
+        let sms = ListedSms {
+            index: 40002,
+            phone: "+4917\n01".into(),
+            date: "2026-11-28 10:00:05".into(),
+            sms_type: 7,
+            ..ListedSms::default()
+        };
+        assert_eq!(
+            report_file(&sms, Some(12), UNIX_EPOCH),
+            "From: 4917 01\nSent: 26-11-28 10:00:05\nReceived: 70-01-01 00:00:00\nSubject: hilink\n\nSMS STATUS REPORT\nMessage_id: 12\nDischarge_timestamp: 26-11-28 10:00:05\nStatus: 0,Ok,short message received by the SME\n"
+        );
+        let failed = ListedSms { sms_type: 8, ..sms };
+        let f = report_file(&failed, None, UNIX_EPOCH);
+        assert!(f.contains("Message_id: \nDischarge"), "{f}");
+        assert!(
+            f.ends_with("Status: 64,Failed,delivery failed (reported by the HiLink stick)\n"),
+            "{f}"
+        );
+    }
 }

@@ -149,15 +149,19 @@ impl Backend {
 
     /// Sets the modem state; logs problems and the recovery from one (not every send).
     fn set_state(&self, state: &str) {
+        // Compared and replaced under the lock (no copy of all the modem facts).
         use crate::status::ModemState;
         let new = ModemState::from_word(state);
-        let current = self.status.modem().state;
-        if current != new {
-            let error = |s: &ModemState| matches!(s, ModemState::Error(_));
-            if error(&new) || error(&current) {
-                crate::log_info!("hilink: {state}");
+        let error = |s: &ModemState| matches!(s, ModemState::Error(_));
+        let mut log = false;
+        self.status.update_modem(|m| {
+            if m.state != new {
+                log = error(&new) || error(&m.state);
+                m.state = new;
             }
-            self.status.update_modem(|m| m.state = new);
+        });
+        if log {
+            crate::log_info!("hilink: {state}");
         }
     }
 
@@ -195,7 +199,9 @@ impl Backend {
             match r {
                 Ok(_) => break,
                 Err(e) if too_fast && tries < SEND_TRIES => {
-                    let ms = self.pacer.wait(Instant::now()).as_millis();
+                    // Not `as_millis`: a u128, whose printing costs ~2 KB on the router.
+                    let w = self.pacer.wait(Instant::now());
+                    let ms = w.as_secs() * 1000 + u64::from(w.subsec_millis());
                     crate::log_warn!("hilink: {e}; sending again in {ms} ms");
                 }
                 Err(e) => {

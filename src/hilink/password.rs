@@ -105,7 +105,7 @@ pub fn base64(data: &[u8]) -> String {
 pub fn encode(password_type: u32, user: &str, password: &str, token: &str) -> String {
     if password_type == 4 {
         let inner = base64(sha256_hex(password.as_bytes()).as_bytes());
-        let salted = format!("{user}{inner}{token}");
+        let salted = [user, &inner, token].concat();
         base64(sha256_hex(salted.as_bytes()).as_bytes())
     } else {
         base64(password.as_bytes())

@@ -53,8 +53,10 @@ pub fn send_state(inner: &str, to: &str) -> SendState {
 
 /// Numbers compare by their digits (the stick may drop or add the `+`).
 pub fn same_number(a: &str, b: &str) -> bool {
-    let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
-    !a.is_empty() && digits(a) == digits(b) && !digits(a).is_empty()
+    fn digits(s: &str) -> impl Iterator<Item = u8> + '_ {
+        s.bytes().filter(u8::is_ascii_digit)
+    }
+    digits(a).next().is_some() && digits(a).eq(digits(b))
 }
 
 /// The `sms-list` body for `box_type` (1 inbox, 2 sent, 3 drafts), oldest first.
@@ -86,20 +88,22 @@ pub struct ListedSms {
 
 /// Parses an `sms-list` answer (bounded by `LIST_PAGE` messages; unparsable entries skipped).
 pub fn parse_list(inner: &str) -> Vec<ListedSms> {
-    xml::all(inner, "Message", LIST_PAGE as usize)
-        .into_iter()
-        .filter_map(|m| {
-            let num = |t: &str| xml::text(m, t).and_then(|v| v.parse::<u32>().ok());
-            Some(ListedSms {
-                index: num("Index")?,
-                phone: xml::text(m, "Phone").unwrap_or_default(),
-                content: xml::text(m, "Content").unwrap_or_default(),
-                date: xml::text(m, "Date").unwrap_or_default(),
-                sms_type: num("SmsType").unwrap_or(1),
-                smstat: num("Smstat").unwrap_or(0),
-            })
-        })
-        .collect()
+    // A plain loop: smaller on the router than a `filter_map` chain over the element list.
+    let mut out = Vec::new();
+    for m in xml::all(inner, "Message", LIST_PAGE as usize) {
+        let num = |t: &str| xml::text(m, t).and_then(|v| v.parse::<u32>().ok());
+        let text = |t: &str| xml::text(m, t).unwrap_or_default();
+        let Some(index) = num("Index") else { continue };
+        out.push(ListedSms {
+            index,
+            phone: text("Phone"),
+            content: text("Content"),
+            date: text("Date"),
+            sms_type: num("SmsType").unwrap_or(1),
+            smstat: num("Smstat").unwrap_or(0),
+        });
+    }
+    out
 }
 
 pub fn list(stick: &mut Stick, box_type: u32) -> Result<Vec<ListedSms>, StickError> {
@@ -186,6 +190,14 @@ mod tests {
             send_state("<SucPhone/><FailPhone/>", "+4912345"),
             SendState::Pending
         );
+    }
+
+    #[test]
+    fn numbers_match_by_digits_only() {
+        assert!(same_number("+49 170 1", "491701"));
+        assert!(!same_number("+491701", "491702"));
+        assert!(!same_number("+", ""), "no digits never match");
+        assert!(!same_number("", ""));
     }
 
     #[test]

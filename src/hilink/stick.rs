@@ -138,7 +138,7 @@ impl Stick {
 
     /// One HTTP request with cookie and (for a POST) the next token; absorbs the answer's tokens.
     fn exchange(&mut self, path: &str, body: Option<&str>) -> Result<Response, StickError> {
-        let url = format!("/api/{path}");
+        let url = ["/api/", path].concat();
         let cookie = self.session.cookie().map(str::to_string);
         let token = match body {
             Some(_) => self.session.take_token(),

@@ -127,7 +127,7 @@ pub fn inner<'a>(xml: &'a str, tag: &str) -> Option<&'a str> {
                 return Some("");
             }
             let body = xml.get(open_end..)?;
-            let close = format!("</{tag}>");
+            let close = ["</", tag, ">"].concat();
             return body.find(&close).and_then(|e| body.get(..e));
         }
         from = at + 1;

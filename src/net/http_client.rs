@@ -8,7 +8,7 @@
 
 use super::response::{parse_response, HttpError, Response};
 use std::io::{ErrorKind, Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 /// Default bound of one response (head and body).
@@ -33,23 +33,9 @@ impl Endpoint {
             Some(i) => rest.split_at(i),
             None => (rest, ""),
         };
-        let (ip, port) = if let Some(v6) = authority.strip_prefix('[') {
-            let (ip, after) = v6.split_once(']').ok_or_else(bad)?;
-            let port = match after.strip_prefix(':') {
-                Some(p) => p.parse().map_err(|_| bad())?,
-                None if after.is_empty() => 80,
-                None => return Err(bad()),
-            };
-            (ip, port)
-        } else {
-            match authority.split_once(':') {
-                Some((ip, p)) => (ip, p.parse().map_err(|_| bad())?),
-                None => (authority, 80),
-            }
-        };
-        let ip: IpAddr = ip.parse().map_err(|_| bad())?;
+        let addr = super::addr::parse_ip_port(authority, Some(80)).ok_or_else(bad)?;
         Ok(Endpoint {
-            addr: SocketAddr::new(ip, port),
+            addr,
             // As written in the URL (formatting the address would link IPv6 printing).
             host: authority.to_string(),
             base_path: path.trim_end_matches('/').to_string(),
@@ -104,7 +90,7 @@ pub fn request(
     }
     head.push_str("\r\n");
 
-    let mut stream = TcpStream::connect_timeout(&ep.addr, limits.connect).map_err(|e| {
+    let mut stream = super::addr::connect(&ep.addr, limits.connect).map_err(|e| {
         if e.kind() == ErrorKind::TimedOut {
             HttpError::Timeout("connect")
         } else {

@@ -3,5 +3,6 @@
 //!
 //! Owns sockets to other hosts and nothing else: no HiLink, spool or server knowledge.
 
+pub mod addr;
 pub mod http_client;
 pub mod response;

@@ -120,9 +120,11 @@ pub fn parse_response(buf: &[u8], eof: bool, max: usize) -> Result<Option<Respon
         resp.body.clear();
         return Ok(Some(resp));
     }
-    let chunked = resp
-        .header("transfer-encoding")
-        .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
+    let chunked = resp.header("transfer-encoding").is_some_and(|v| {
+        v.as_bytes()
+            .windows(7)
+            .any(|w| w.eq_ignore_ascii_case(b"chunked"))
+    });
     if chunked {
         return match decode_chunked(rest, max)? {
             Some(body) => {
