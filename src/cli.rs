@@ -121,10 +121,34 @@ fn write_user_data(out: &mut String, ud: &pdu::UserData) -> std::fmt::Result {
         None => "",
     };
     writeln!(out, "coding:     {}{class}", ud.coding.alphabet)?;
+    if let Some(w) = ud.coding.message_waiting {
+        let kind = ["voicemail", "fax", "e-mail", "other"][usize::from(w.kind & 3)];
+        let state = if w.active { "on" } else { "off" };
+        writeln!(out, "waiting:    {kind} {state}")?;
+    }
     if let Some(c) = ud.concat {
         writeln!(out, "part:       {}/{} ref {}", c.seq, c.total, c.reference)?;
     }
-    writeln!(out, "text:       {}", ud.text)
+    if ud.coding.alphabet == pdu::Alphabet::EightBit || ud.coding.compressed {
+        return writeln!(out, "data:       {} ({} octets)", ud.text, ud.data.len());
+    }
+    out.push_str("text:       ");
+    pdu::push_one_line(&ud.text, out);
+    writeln!(out)
+}
+
+fn write_address(out: &mut String, label: &str, a: &pdu::Address) -> std::fmt::Result {
+    let kind = match a.type_of_number() {
+        pdu::TypeOfNumber::Unknown => "unknown",
+        pdu::TypeOfNumber::International => "international",
+        pdu::TypeOfNumber::National => "national",
+        pdu::TypeOfNumber::NetworkSpecific => "network specific",
+        pdu::TypeOfNumber::Subscriber => "subscriber",
+        pdu::TypeOfNumber::Alphanumeric => "alphanumeric",
+        pdu::TypeOfNumber::Abbreviated => "abbreviated",
+        pdu::TypeOfNumber::Reserved => "reserved",
+    };
+    writeln!(out, "{label}{a} ({kind}, TOA 0x{:02X})", a.toa)
 }
 
 fn write_fields(out: &mut String, pdu: &pdu::DecodedPdu) -> std::fmt::Result {
@@ -157,18 +181,45 @@ fn write_fields(out: &mut String, pdu: &pdu::DecodedPdu) -> std::fmt::Result {
         }
         pdu::Tpdu::Deliver(d) => {
             writeln!(out, "type:       SMS-DELIVER")?;
-            writeln!(out, "from:       {}", d.from)?;
+            write_address(out, "from:       ", &d.from)?;
             writeln!(out, "time:       {}", d.timestamp)?;
+            writeln!(out, "pid:        0x{:02X}", d.protocol_id)?;
+            writeln!(out, "dcs:        0x{:02X}", d.dcs)?;
+            for (set, flag) in [
+                (d.more_messages, "more messages waiting"),
+                (d.reply_path, "reply path"),
+                (
+                    d.status_report_indication,
+                    "status report requested by sender",
+                ),
+            ] {
+                if set {
+                    writeln!(out, "flag:       {flag}")?;
+                }
+            }
             write_user_data(out, &d.user_data)?;
         }
         pdu::Tpdu::StatusReport(s) => {
             writeln!(out, "type:       SMS-STATUS-REPORT")?;
-            writeln!(out, "recipient:  {}", s.recipient)?;
+            write_address(out, "recipient:  ", &s.recipient)?;
             writeln!(out, "reference:  {}", s.message_reference)?;
             writeln!(out, "submitted:  {}", s.timestamp)?;
             writeln!(out, "discharged: {}", s.discharge_time)?;
-            let meaning = pdu::status_text(s.status);
-            writeln!(out, "status:     0x{:02X} {meaning}", s.status)?;
+            let meaning = s.delivery_status().smstools_text();
+            writeln!(out, "status:     {},{meaning}", s.status)?;
+            writeln!(out, "outcome:    {}", s.outcome().as_str())?;
+            if s.on_command {
+                writeln!(out, "flag:       report on an SMS-COMMAND")?;
+            }
+            if let Some(pid) = s.protocol_id {
+                writeln!(out, "pid:        0x{pid:02X}")?;
+            }
+            if let Some(dcs) = s.dcs {
+                writeln!(out, "dcs:        0x{dcs:02X}")?;
+            }
+            if let Some(ud) = &s.user_data {
+                write_user_data(out, ud)?;
+            }
         }
     }
     writeln!(out, "tpdu length: {}", pdu.tpdu_len)

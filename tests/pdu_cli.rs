@@ -129,3 +129,48 @@ fn decode_deliver_and_garbage() {
     assert_eq!(d.status.code(), Some(1));
     assert!(stderr(&d).contains("malformed PDU"));
 }
+
+#[test]
+fn decode_prints_status_report_status_text_and_outcome() {
+    let d = smsgw(&[
+        "decode",
+        "0791947101670000062A0C91947110325476621112800050406211128000908046",
+    ]);
+    assert_eq!(d.status.code(), Some(0), "{}", stderr(&d));
+    let text = stdout(&d);
+    for want in [
+        "type:       SMS-STATUS-REPORT",
+        "recipient:  +491701234567 (international, TOA 0x91)",
+        "reference:  42",
+        "discharged: 2026-11-21 08:00:09 +02:00",
+        "status:     70,Error,SM validity period expired",
+        "outcome:    failed",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in\n{text}");
+    }
+}
+
+#[test]
+fn decode_prints_sender_kind_class_and_8_bit_data_as_hex() {
+    let d = smsgw(&[
+        "decode",
+        "0791947101670000040DD0D432BBBC7EB70100F06211128000500A11CBF79C5E76EB40B54D19B4E1E1373E",
+    ]);
+    let text = stdout(&d);
+    for want in [
+        "from:       Telekom (alphanumeric, TOA 0xD0)",
+        "time:       2026-11-21 08:00:05 -05:00",
+        "coding:     GSM 7-bit (class 0, flash)",
+        "text:       Kosten: 5€ [x]",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in\n{text}");
+    }
+    let d = smsgw(&[
+        "decode",
+        "00440C919471103254760004621112800050400A050003070201DEADBEEF",
+    ]);
+    let text = stdout(&d);
+    assert!(text.contains("part:       1/2 ref 7"), "{text}");
+    assert!(text.contains("data:       DEADBEEF (4 octets)"), "{text}");
+    assert!(!text.contains("text:"), "{text}");
+}

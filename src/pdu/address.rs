@@ -26,11 +26,45 @@ pub struct Address {
     pub value: String,
 }
 
+/// Type of number (bits 6-4 of the type-of-address octet).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TypeOfNumber {
+    /// 000: unknown (numbers dialled as written, e.g. national format).
+    Unknown,
+    /// 001: international; the value carries a `+`.
+    International,
+    /// 010: national.
+    National,
+    /// 011: network specific (e.g. operator service numbers).
+    NetworkSpecific,
+    /// 100: subscriber number.
+    Subscriber,
+    /// 101: alphanumeric sender name, GSM 7-bit.
+    Alphanumeric,
+    /// 110: abbreviated number.
+    Abbreviated,
+    /// 111: reserved.
+    Reserved,
+}
+
 impl Address {
-    #[cfg(test)] // used by the tests only
     /// Type of number 101: an alphanumeric sender name such as `Vodafone`.
+    #[allow(dead_code)] // for the receiving engine; tested here
     pub fn is_alphanumeric(&self) -> bool {
-        self.toa & 0x70 == 0x50
+        self.type_of_number() == TypeOfNumber::Alphanumeric
+    }
+
+    pub fn type_of_number(&self) -> TypeOfNumber {
+        match (self.toa >> 4) & 0x07 {
+            0 => TypeOfNumber::Unknown,
+            1 => TypeOfNumber::International,
+            2 => TypeOfNumber::National,
+            3 => TypeOfNumber::NetworkSpecific,
+            4 => TypeOfNumber::Subscriber,
+            5 => TypeOfNumber::Alphanumeric,
+            6 => TypeOfNumber::Abbreviated,
+            _ => TypeOfNumber::Reserved,
+        }
     }
 }
 
@@ -179,6 +213,49 @@ mod tests {
         let a = decode_address(&mut Reader::new(&field)).unwrap();
         assert!(a.is_alphanumeric());
         assert_eq!(a.value, "Vodafone");
+    }
+
+    #[test]
+    fn alphanumeric_sender_lengths_in_semi_octets() {
+        // len = semi-octets holding 7 bits per character: ceil(7n / 4); 7n/8 octets follow.
+        for name in [
+            "A",
+            "ab",
+            "Bank",
+            "Info",
+            "MyBank1",
+            "Vodafone",
+            "TelekomDE1",
+            "ABCDEFGHIJK",
+        ] {
+            let septets = gsm7::encode_text(name).unwrap();
+            let mut packed = Vec::new();
+            gsm7::pack(&septets, 0, &mut packed);
+            let semi = (septets.len() * 7).div_ceil(4);
+            let mut field = vec![semi as u8, 0xD0];
+            field.extend(&packed);
+            let a = decode_address(&mut Reader::new(&field)).unwrap();
+            assert_eq!(a.value, name, "len {semi}");
+        }
+    }
+
+    #[test]
+    fn types_of_number() {
+        let national = decode_address(&mut Reader::new(&[0x04, 0xA1, 0x10, 0x32])).unwrap();
+        assert_eq!(national.type_of_number(), TypeOfNumber::National);
+        assert_eq!(national.value, "0123");
+        let intl = decode_address(&mut Reader::new(&[0x02, 0x91, 0x21])).unwrap();
+        assert_eq!(
+            (intl.type_of_number(), intl.value.as_str()),
+            (TypeOfNumber::International, "+12")
+        );
+        let net = decode_address(&mut Reader::new(&[0x03, 0xB1, 0x21, 0xF3])).unwrap();
+        assert_eq!(
+            (net.type_of_number(), net.value.as_str()),
+            (TypeOfNumber::NetworkSpecific, "123")
+        );
+        let star = decode_address(&mut Reader::new(&[0x03, 0x81, 0xBA, 0xF1])).unwrap();
+        assert_eq!(star.value, "*#1");
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! SMS PDU codec (3GPP TS 23.040 / 23.038): pure bytes in, values out.
 //!
 //! Owns the SMS-SUBMIT encoder (addresses, DCS, validity, status-report request, 7-bit packing,
-//! UCS-2, concatenation UDH and splitting) and the decoders for SMS-SUBMIT, SMS-DELIVER and
-//! SMS-STATUS-REPORT. It must not do I/O, read clocks, allocate without bound or panic on any input:
+//! UCS-2, concatenation UDH and splitting), the decoders for SMS-SUBMIT, SMS-DELIVER and
+//! SMS-STATUS-REPORT (with the TP-ST table), and the USSD string codec (`ussd`). It must not do I/O, read clocks, allocate without bound or panic on any input:
 //! everything that comes from outside returns a `PduError`.
 //!
 //! Layout (smoltcp `wire/` style, spec tables in each file's doc comment): `gsm7` alphabet tables
@@ -20,14 +20,17 @@ mod submit;
 mod timestamp;
 mod udh;
 mod user_data;
+#[allow(dead_code)] // the engine's USSD job is its caller; until it lands only tests are
+pub mod ussd;
 
 // Re-exported as the module's public vocabulary; not every item is used by this binary yet.
 #[allow(unused_imports)]
-pub use address::Address;
+pub use address::{Address, TypeOfNumber};
 #[allow(unused_imports)]
-pub use dcs::{Alphabet, DataCoding};
+pub use dcs::{Alphabet, DataCoding, MessageWaiting};
 pub use deliver::DeliverPdu;
-pub use status_report::{status_text, StatusReportPdu};
+#[allow(unused_imports)]
+pub use status_report::{status_text, DeliveryOutcome, DeliveryStatus, StatusReportPdu};
 pub use submit::{relative_validity_minutes, SubmitPdu, Validity};
 #[allow(unused_imports)]
 pub use timestamp::Timestamp;
@@ -267,7 +270,13 @@ fn push_user_data(ud: &UserData, out: &mut String) {
         out.push_str(&format!(", part {}/{} ref {}", c.seq, c.total, c.reference));
     }
     out.push_str(": ");
-    for c in ud.text.chars() {
+    push_one_line(&ud.text, out);
+}
+
+/// Appends `text` with its control characters escaped (`\n`, `\r`, `\u{1b}`), so it stays on one
+/// line. Other characters, backslash included, are copied as they are.
+pub fn push_one_line(text: &str, out: &mut String) {
+    for c in text.chars() {
         if c.is_control() {
             out.extend(c.escape_default());
         } else {
@@ -302,16 +311,19 @@ pub fn describe(hex: &str) -> String {
             push_user_data(&d.user_data, &mut out);
         }
         Tpdu::StatusReport(s) => out.push_str(&format!(
-            "SMS-STATUS-REPORT for {} ref {}: {} (status 0x{:02X}) at {}",
+            "SMS-STATUS-REPORT for {} ref {}: {} (status {},{}) at {}",
             s.recipient,
             s.message_reference,
-            status_text(s.status),
+            s.outcome().as_str(),
             s.status,
+            status_text(s.status),
             s.discharge_time
         )),
     }
     out
 }
 
+#[cfg(test)]
+mod receive_tests;
 #[cfg(test)]
 mod tests;

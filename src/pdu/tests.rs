@@ -166,22 +166,24 @@ fn status_report_delivered_and_failed() {
     assert_eq!(r.recipient.value, "+491701234567");
     assert_eq!(r.timestamp.to_string(), "2026-11-21 08:00:05 +01:00");
     assert_eq!(r.discharge_time.to_string(), "2026-11-21 08:00:09 +01:00");
-    assert!(r.delivered() && r.is_final());
+    assert_eq!(r.outcome(), DeliveryOutcome::Delivered);
+    assert_eq!(r.delivery_status(), DeliveryStatus::Received);
     assert_eq!(
         describe(&hex),
-        "SMS-STATUS-REPORT for +491701234567 ref 42: delivered (status 0x00) at 2026-11-21 08:00:09 +01:00"
+        "SMS-STATUS-REPORT for +491701234567 ref 42: delivered (status 0,Ok,short message received by the SME) at 2026-11-21 08:00:09 +01:00"
     );
     let failed = format!("{SMSC_DE}062A0C91947110325476{TS_0800_05}{TS_0800_09}46");
     let Tpdu::StatusReport(r) = decode(&failed).unwrap().tpdu else {
         panic!("not a status report")
     };
-    assert!(!r.delivered() && r.is_final());
-    assert_eq!(status_text(r.status), "validity period expired");
+    assert_eq!(r.outcome(), DeliveryOutcome::Failed);
+    assert_eq!(status_text(r.status), "Error,SM validity period expired");
     let pending = format!("{SMSC_DE}062A0C91947110325476{TS_0800_05}{TS_0800_09}21");
     let Tpdu::StatusReport(r) = decode(&pending).unwrap().tpdu else {
         panic!("not a status report")
     };
-    assert!(!r.is_final());
+    assert_eq!(r.outcome(), DeliveryOutcome::Pending);
+    assert!(!r.outcome().is_final());
 }
 
 // ---- encoder fields -------------------------------------------------------------------------

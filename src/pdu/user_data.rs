@@ -17,6 +17,8 @@ pub struct UserData {
     /// The text. For 8-bit data (and compressed data, which is not decompressed) this is the
     /// payload in upper-case hex.
     pub text: String,
+    /// The payload octets after the header for 8-bit and compressed data (empty for text).
+    pub data: Vec<u8>,
 }
 
 /// Splits off the header: (concatenation info, header octets including UDHL).
@@ -36,6 +38,7 @@ fn header(data: &[u8]) -> Result<(Option<Concat>, usize), PduError> {
 pub fn read(r: &mut Reader<'_>, udhi: bool, dcs: u8) -> Result<UserData, PduError> {
     let coding = DataCoding::from_dcs(dcs);
     let udl = usize::from(r.octet("TP-UDL missing")?);
+    let mut raw = Vec::new();
     let (concat, text) = if coding.alphabet == Alphabet::Gsm7 && !coding.compressed {
         let data = r.take((udl * 7).div_ceil(8), "user data shorter than TP-UDL")?;
         let (concat, start_bit) = if udhi {
@@ -55,16 +58,11 @@ pub fn read(r: &mut Reader<'_>, udhi: bool, dcs: u8) -> Result<UserData, PduErro
         let (concat, skip) = if udhi { header(data)? } else { (None, 0) };
         let payload = data.get(skip..).unwrap_or(&[]);
         let text = if coding.alphabet == Alphabet::Ucs2 && !coding.compressed {
-            let units = payload.chunks_exact(2).map(|p| match p {
-                [hi, lo] => u16::from_be_bytes([*hi, *lo]),
-                _ => 0xFFFD,
-            });
-            char::decode_utf16(units)
-                .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
-                .collect()
+            decode_ucs2(payload)
         } else {
             let mut hex = String::with_capacity(payload.len() * 2);
             super::push_hex(payload, &mut hex);
+            raw = payload.to_vec();
             hex
         };
         (concat, text)
@@ -73,5 +71,24 @@ pub fn read(r: &mut Reader<'_>, udhi: bool, dcs: u8) -> Result<UserData, PduErro
         coding,
         concat,
         text,
+        data: raw,
     })
+}
+
+/// UTF-16BE (UCS-2 as sent in practice, surrogate pairs included) to text: an unpaired surrogate
+/// or a dangling odd octet becomes U+FFFD.
+pub fn decode_ucs2(octets: &[u8]) -> String {
+    let pairs = octets.chunks_exact(2);
+    let odd = !pairs.remainder().is_empty();
+    let units = pairs.map(|p| match p {
+        [hi, lo] => u16::from_be_bytes([*hi, *lo]),
+        _ => 0xFFFD,
+    });
+    let mut text: String = char::decode_utf16(units)
+        .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect();
+    if odd {
+        text.push(char::REPLACEMENT_CHARACTER);
+    }
+    text
 }
