@@ -8,6 +8,8 @@ mod at;
 mod civil;
 mod cli;
 mod config;
+#[allow(dead_code)] // wired into the sender and the engine in the following commits
+mod delivery;
 mod http;
 mod modem;
 mod pdu;
