@@ -535,3 +535,26 @@ fn report_file_has_smstools3s_layout() {
     assert_eq!(f.header("Matched"), Some("no"));
     assert_eq!(f.header("From_SMSC"), None);
 }
+
+#[test]
+fn a_resumed_message_brings_its_earlier_parts_along() {
+    // Parts 1 and 2 went out before a transient error; after the restart the sender reports the
+    // message with all three parts at once.
+    let mut t = tracker();
+    let msg = SentMessage {
+        id: "m".into(),
+        recipient: "+4930123456".into(),
+        report_requested: true,
+        total: 3,
+        parts: vec![
+            Part::new(1, now(0)),
+            Part::new(2, now(1)),
+            Part::new(3, now(500)),
+        ],
+    };
+    assert!(t.sent(&msg, now(500)).is_empty());
+    for (mr, file) in [(1, "a"), (2, "b"), (3, "c")] {
+        t.report(report(file, mr, "+4930123456", 0), now(600));
+    }
+    assert_eq!(t.open_messages(), 0, "all three parts matched");
+}

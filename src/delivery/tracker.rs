@@ -120,26 +120,73 @@ impl Tracker {
         messages.sort_by_key(|m| m.parts.first().map_or(0, |p| p.sent_at));
         for msg in messages.into_iter().filter(SentMessage::awaits_report) {
             self.open.retain(|o| o.msg.id != msg.id);
-            let slots = msg
-                .parts
-                .iter()
-                .map(|p| {
-                    let spent = match p.clock_sane && now.wall_is_sane() {
-                        true => now.wall.saturating_sub(p.sent_at),
-                        false => 0,
-                    };
-                    Slot {
-                        seq: self.next_seq(),
-                        deadline: now.mono + self.cfg.report_timeout.saturating_sub(spent),
-                    }
-                })
-                .collect();
+            let mut slots = Vec::new();
+            for p in &msg.parts {
+                slots.push(Slot {
+                    seq: self.next_seq(),
+                    deadline: self.deadline(p, now),
+                });
+            }
             self.open.push(Open { msg, slots });
         }
     }
 
-    /// Part `index` (0-based) of `total` of message `id` went out with reference `reference`.
-    /// Returns the changes of a report that came before it and is about it.
+    /// The parts of `msg` went out (the sender's view after each `+CMGS` answer: every part so
+    /// far, the last one new; parts from an earlier attempt of the same message are taken as they
+    /// are). Returns the changes of a report that came before its part was recorded.
+    pub fn sent(&mut self, msg: &SentMessage, now: Now) -> Vec<Change> {
+        if !msg.report_requested {
+            return Vec::new();
+        }
+        let mut changes = self.make_room();
+        let i = match self.open.iter().position(|o| o.msg.id == msg.id) {
+            // The same message sent again from the start (recovered after a crash) starts over.
+            Some(i) if self.open[i].msg.parts.len() > msg.parts.len() => {
+                self.open[i].msg.parts.clear();
+                self.open[i].slots.clear();
+                i
+            }
+            Some(i) => i,
+            None => {
+                self.open.push(Open {
+                    msg: SentMessage {
+                        parts: Vec::new(),
+                        ..msg.clone()
+                    },
+                    slots: Vec::new(),
+                });
+                self.open.len() - 1
+            }
+        };
+        let known = self.open[i].msg.parts.len();
+        for part in msg.parts.iter().skip(known) {
+            let slot = Slot {
+                seq: self.next_seq(),
+                deadline: self.deadline(part, now),
+            };
+            let open = &mut self.open[i];
+            open.msg.parts.push(part.clone());
+            open.slots.push(slot);
+            // A held report about this part: the oldest one first.
+            let held = self.held.iter().position(|h| {
+                h.report.reference == part.reference
+                    && same_number(&h.report.recipient, &msg.recipient)
+            });
+            if let Some(h) = held {
+                let report = self.held.remove(h).report;
+                let index = self.open[i].msg.parts.len() - 1;
+                changes.extend(self.apply(i, index, report, now));
+                // `apply` may have closed a finished message: nothing more to add then.
+                if self.open.get(i).is_none_or(|o| o.msg.id != msg.id) {
+                    break;
+                }
+            }
+        }
+        changes
+    }
+
+    /// Test shorthand: part `reference` of message `id` (of `total` parts) went out now.
+    #[cfg(test)]
     pub fn sent_part(
         &mut self,
         id: &str,
@@ -149,49 +196,29 @@ impl Tracker {
         reference: u8,
         now: Now,
     ) -> Vec<Change> {
-        if !report_requested {
-            return Vec::new();
-        }
-        let mut changes = self.make_room();
-        let pos = match self.open.iter().position(|o| o.msg.id == id) {
-            // A message sent again from the start (recovered after a crash) starts over.
-            Some(i) if self.open[i].msg.parts.len() >= usize::from(total) => {
-                self.open.remove(i);
-                None
-            }
-            found => found,
+        let mut msg = self
+            .message(id)
+            .filter(|m| m.parts.len() < usize::from(total))
+            .cloned()
+            .unwrap_or(SentMessage {
+                id: id.to_string(),
+                recipient: recipient.to_string(),
+                report_requested,
+                total,
+                parts: Vec::new(),
+            });
+        msg.parts.push(Part::new(reference, now));
+        self.sent(&msg, now)
+    }
+
+    /// When a part without a final report times out: the report timeout after it was sent, by
+    /// the wall clock when it was set then and is now, else from now.
+    fn deadline(&self, part: &Part, now: Now) -> u64 {
+        let spent = match part.clock_sane && now.wall_is_sane() {
+            true => now.wall.saturating_sub(part.sent_at),
+            false => 0,
         };
-        let i = match pos {
-            Some(i) => i,
-            None => {
-                self.open.push(Open {
-                    msg: SentMessage {
-                        id: id.to_string(),
-                        recipient: recipient.to_string(),
-                        report_requested,
-                        total,
-                        parts: Vec::new(),
-                    },
-                    slots: Vec::new(),
-                });
-                self.open.len() - 1
-            }
-        };
-        let seq = self.next_seq();
-        let deadline = now.mono + self.cfg.report_timeout;
-        let open = &mut self.open[i];
-        open.msg.parts.push(Part::new(reference, now));
-        open.slots.push(Slot { seq, deadline });
-        // A held report about this part: the oldest one first.
-        let held = self.held.iter().position(|h| {
-            h.report.reference == reference && same_number(&h.report.recipient, recipient)
-        });
-        if let Some(h) = held {
-            let report = self.held.remove(h).report;
-            let part = self.open[i].msg.parts.len() - 1;
-            changes.extend(self.apply(i, part, report, now));
-        }
-        changes
+        now.mono + self.cfg.report_timeout.saturating_sub(spent)
     }
 
     /// A status report arrived (already written to `report/<report.file>`).

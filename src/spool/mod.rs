@@ -6,6 +6,8 @@
 //! sender loop (`sender`: retries, result headers, retention, event hook). It must not parse HTTP or
 //! speak AT: it hands encoded parts to an `SmsSender`.
 
+#[allow(dead_code)] // wired into the sender and the modem once the spool split and the engine land
+mod deliveries;
 pub mod format;
 mod sender;
 
