@@ -9,6 +9,8 @@
 #[allow(dead_code)] // wired into the sender and the modem once the spool split and the engine land
 mod deliveries;
 pub mod format;
+#[allow(dead_code)] // served by GET /messages once the HTTP routes land
+pub mod outbox;
 mod sender;
 
 pub use sender::run_sender;
