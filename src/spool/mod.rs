@@ -8,6 +8,8 @@
 
 #[allow(dead_code)] // wired into the sender and the modem once the spool split and the engine land
 mod deliveries;
+#[cfg(test)]
+mod deliveries_tests;
 pub mod format;
 #[allow(dead_code)] // served by GET /messages once the HTTP routes land
 pub mod outbox;
