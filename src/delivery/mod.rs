@@ -273,6 +273,21 @@ fn canonical(n: &str) -> (bool, &str) {
     }
 }
 
+/// Seconds since the epoch as ISO 8601 UTC, `2026-11-28T22:10:31Z` (32-bit arithmetic).
+pub fn iso_utc(secs: u64) -> String {
+    let days = u32::try_from(secs / 86_400)
+        .unwrap_or(u32::MAX)
+        .min(100_000_000);
+    let rem = (secs % 86_400) as u32;
+    let (y, m, d) = crate::civil::civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
 /// A service-centre time stamp in ISO 8601 form with its zone, `2026-11-28T23:10:12+01:00`.
 pub fn iso(t: &Timestamp) -> String {
     t.to_string().replacen(' ', "T", 1).replace(' ', "")

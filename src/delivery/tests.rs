@@ -558,3 +558,10 @@ fn a_resumed_message_brings_its_earlier_parts_along() {
     }
     assert_eq!(t.open_messages(), 0, "all three parts matched");
 }
+
+#[test]
+fn iso_times() {
+    assert_eq!(iso_utc(0), "1970-01-01T00:00:00Z");
+    assert_eq!(iso_utc(1_795_907_431), "2026-11-28T23:10:31Z");
+    assert_eq!(iso(&ts(23, 0, 5, -20)), "2026-11-28T23:00:05-05:00");
+}

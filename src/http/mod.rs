@@ -13,6 +13,7 @@ pub mod auth;
 pub mod cgi;
 pub mod cidr;
 pub mod guard;
+mod messages;
 pub mod query;
 pub mod render;
 pub mod server;
@@ -304,6 +305,7 @@ impl Gateway {
                 retry_after: None,
             },
             "/status" | "/metrics" => Reply::line(405, "method not allowed: use GET", json),
+            p if p == "/messages" || p.starts_with("/messages/") => self.messages(req, json),
             _ => Reply::line(
                 404,
                 "not found: use /cgi-bin/sms, /status or /metrics",

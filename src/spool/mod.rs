@@ -11,7 +11,6 @@ mod deliveries;
 #[cfg(test)]
 mod deliveries_tests;
 pub mod format;
-#[allow(dead_code)] // served by GET /messages once the HTTP routes land
 pub mod outbox;
 mod sender;
 
