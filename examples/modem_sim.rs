@@ -3,8 +3,12 @@
 //!
 //! Prints `PTY <slave path>` as its first stdout line, then one line `CMGS <len> <hex>` per PDU
 //! received (flushed). Runs until killed or stdin closes (stdin that cannot close, such as
-//! /dev/null for `modem_sim ... &` in a script, is ignored). A stdin line `unplug SECS` unplugs the stick
-//! (master closed, PATH removed) and replugs it after SECS behind the same PATH.
+//! /dev/null for `modem_sim ... &` in a script, is ignored). Stdin lines control it:
+//! `unplug SECS` unplugs the stick (master closed, PATH removed) and replugs it after SECS behind
+//! the same PATH; `deliver HEX` makes an SMS-DELIVER PDU (SMSC field first) arrive;
+//! `submit HEX` makes the SMS-SUBMIT `smsgw encode --to SENDER TEXT` prints arrive as the
+//! DELIVER from SENDER. Storage options: `--slots N` (default 20), `--lose-hints` (no `+CMTI`),
+//! `--cpms-lag` (`AT+CPMS` counts a new message only from its second query).
 
 #[path = "../tests/common/modem_sim.rs"]
 mod modem_sim;
@@ -14,7 +18,10 @@ use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
-const USAGE: &str = "usage: modem_sim --link PATH [--pin 1234] [--cms-error N:COUNT] [--no-answer] [--register-after SECS] [--quiet] [--loud]";
+const USAGE: &str = "usage: modem_sim --link PATH [--pin 1234] [--cms-error N:COUNT] [--no-answer] [--register-after SECS] [--quiet] [--loud] [--slots N] [--lose-hints] [--cpms-lag]";
+
+/// The service centre time stamp of injected messages: 26-11-28 12:34:00 +01:00.
+const SCTS: [u8; 7] = [0x62, 0x11, 0x82, 0x21, 0x43, 0x00, 0x40];
 
 fn parse(args: &[String]) -> Result<(PathBuf, SimOptions), String> {
     let mut link = None;
@@ -44,6 +51,9 @@ fn parse(args: &[String]) -> Result<(PathBuf, SimOptions), String> {
             }
             "--quiet" => opts.noise = false,
             "--loud" => opts.loud = true,
+            "--slots" => opts.store.slots = value()?.parse().map_err(|_| "--slots: bad number")?,
+            "--lose-hints" => opts.store.lose_hints = true,
+            "--cpms-lag" => opts.store.cpms_lag = true,
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -96,9 +106,17 @@ fn main() {
     }
     for line in std::io::stdin().lock().lines() {
         let Ok(line) = line else { break };
-        if let Some(secs) = line.trim().strip_prefix("unplug") {
+        let line = line.trim();
+        if let Some(secs) = line.strip_prefix("unplug") {
             let secs: f64 = secs.trim().parse().unwrap_or(2.0);
             sim.unplug(Duration::from_secs_f64(secs.max(0.0)));
+        } else if let Some(hex) = line.strip_prefix("deliver ") {
+            sim.inject(hex.trim());
+        } else if let Some(hex) = line.strip_prefix("submit ") {
+            match modem_sim::sim_storage::submit_to_deliver(hex.trim(), SCTS) {
+                Some(pdu) => sim.inject(&pdu),
+                None => eprintln!("modem_sim: not an SMS-SUBMIT: {hex}"),
+            }
         }
     }
     drop(sim);

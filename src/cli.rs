@@ -6,8 +6,9 @@
 
 use crate::at::{AtError, AtPort};
 use crate::config::{self, ServeConfig};
-use crate::modem;
+use crate::modem::{self, SmsSender as _};
 use crate::pdu::{self, EncodeOptions};
+use crate::spool::incoming;
 use std::fmt::Write as _;
 use std::io::Write as _;
 
@@ -271,7 +272,7 @@ fn split_options(args: &[String]) -> (Vec<String>, Vec<String>) {
     while let Some(a) = it.next() {
         if a.starts_with("--") && a.len() > 2 {
             opts.push(a.clone());
-            if !a.contains('=') && a != "--no-auth" {
+            if !a.contains('=') && a != "--no-auth" && a != "--no-receive" {
                 opts.extend(it.next().cloned());
             }
         } else {
@@ -314,7 +315,7 @@ pub fn at(args: &[String]) -> i32 {
     let mut at = AtPort::new(port);
     let mut code = 0;
     for cmd in &cmds {
-        let result = at.command(cmd, modem::session::Timeouts::from_config(&cfg).command);
+        let result = at.command(cmd, modem::driver::engine_config(&cfg, false).command);
         for urc in at.take_urcs() {
             println!("URC: {urc}");
         }
@@ -365,7 +366,8 @@ pub fn send(args: &[String]) -> i32 {
             return 1;
         }
     };
-    let mut modem = modem::open(&cfg, Arc::new(GatewayStatus::default()));
+    // A rejected PIN is remembered for this run only; `serve` keeps it in the spool.
+    let mut modem = modem::open(&cfg, Arc::new(GatewayStatus::default()), None, None);
     let total = parts.len();
     for (i, part) in parts.iter().enumerate() {
         match modem.send_part(part) {
@@ -377,6 +379,94 @@ pub fn send(args: &[String]) -> i32 {
         }
     }
     0
+}
+
+/// `smsgw ussd [--device PATH|sim] [--pin P] ... CODE`: sends a USSD code (`*100#`) through the
+/// full modem engine and prints the network's reply.
+pub fn ussd(args: &[String]) -> i32 {
+    let (cfg, words) = match modem_config("ussd", args) {
+        Ok(v) => v,
+        Err(code) => return code,
+    };
+    let [code] = words.as_slice() else {
+        eprintln!("usage: smsgw ussd [--device PATH|sim] [--pin PIN] [serve modem options] CODE");
+        return 2;
+    };
+    let modem = modem::open(&cfg, Arc::new(GatewayStatus::default()), None, None);
+    let wait = cfg.registration_timeout + std::time::Duration::from_secs(40);
+    match modem.ussd_client().request(code, wait) {
+        Ok(reply) => {
+            emit(&format!("{reply}\n"));
+            0
+        }
+        Err(e) => {
+            eprintln!("smsgw ussd: {e}");
+            1
+        }
+    }
+}
+
+const INBOX_USAGE: &str = "usage: smsgw inbox [--spool DIR] [list | show ID | delete ID]";
+
+/// `smsgw inbox [--spool DIR] [list | show ID | delete ID]`: the received messages in
+/// `SPOOL/incoming/`, newest first (`list`: one line each: id, sender, sent time, start of the
+/// text), one whole (`show`), or removed (`delete`).
+pub fn inbox(args: &[String]) -> i32 {
+    let (opts, words) = split_options(args);
+    let cfg = match config::parse_serve(&opts) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("smsgw inbox: {e}");
+            return 2;
+        }
+    };
+    let root = std::path::Path::new(&cfg.spool);
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    match words.as_slice() {
+        [] | ["list"] => {
+            let mut out = String::new();
+            for (id, _) in incoming::list(root) {
+                let Ok(f) = incoming::read(root, &id) else {
+                    continue;
+                };
+                let text = String::from_utf8_lossy(&f.body);
+                let first: String = text
+                    .chars()
+                    .take(40)
+                    .map(|c| if c.is_control() { ' ' } else { c })
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "{id}  {}  {}  {first}",
+                    f.header("From").unwrap_or("?"),
+                    f.header("Sent").unwrap_or("-")
+                );
+            }
+            emit(&out);
+            0
+        }
+        ["show", id] => match incoming::read(root, id) {
+            Ok(f) => {
+                emit(&String::from_utf8_lossy(&f.to_bytes().unwrap_or_default()));
+                0
+            }
+            Err(e) => {
+                eprintln!("smsgw inbox: {id}: {e}");
+                1
+            }
+        },
+        ["delete", id] => match incoming::delete(root, id) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("smsgw inbox: {id}: {e}");
+                1
+            }
+        },
+        _ => {
+            eprintln!("{INBOX_USAGE}");
+            2
+        }
+    }
 }
 
 /// `smsgw status`: the API token and the running daemon's `/status` (see `http::status_cmd`).

@@ -27,6 +27,13 @@ pub struct ServeConfig {
     pub registration_timeout: Duration,
     /// Timeout of one AT command (`AT+CMGS` waits six times this for its result).
     pub command_timeout: Duration,
+    /// Read received SMS (off with `--no-receive`).
+    pub receive: bool,
+    /// How often every storage is listed (`+CMTI` only makes the next poll come sooner).
+    pub poll_interval: Duration,
+    /// A multipart message still missing parts this long after its first part is written with
+    /// `Incomplete: yes`.
+    pub multipart_timeout: Duration,
     // spool
     pub spool: String,
     pub max_attempts: u32,
@@ -67,6 +74,9 @@ impl Default for ServeConfig {
             init: Vec::new(),
             registration_timeout: Duration::from_secs(60),
             command_timeout: Duration::from_secs(10),
+            receive: true,
+            poll_interval: Duration::from_secs(10),
+            multipart_timeout: Duration::from_secs(3600),
             spool: DEFAULT_SPOOL.into(),
             max_attempts: 5,
             keep_sent: 200,
@@ -127,12 +137,16 @@ pub fn parse_serve(args: &[String]) -> Result<ServeConfig, String> {
             Some((n, v)) => (n, Some(v)),
             None => (opt, None),
         };
-        // The only option without a value.
-        if name == "no-auth" {
+        // The options without a value.
+        if name == "no-auth" || name == "no-receive" {
             if inline.is_some() {
                 return Err(["--", name, " takes no value"].concat());
             }
-            cfg.no_auth = true;
+            if name == "no-auth" {
+                cfg.no_auth = true;
+            } else {
+                cfg.receive = false;
+            }
             continue;
         }
         let value = match inline {
@@ -162,7 +176,7 @@ enum Slot<'a> {
 }
 
 /// Every option that takes a value, in the order of [`slot`]'s arms.
-const OPTIONS: [&str; 24] = [
+const OPTIONS: [&str; 26] = [
     "device",
     "baud",
     "pin",
@@ -187,6 +201,8 @@ const OPTIONS: [&str; 24] = [
     "duplicate-window",
     "max-connections",
     "request-timeout",
+    "poll-interval",
+    "multipart-timeout",
 ];
 
 fn slot<'a>(cfg: &'a mut ServeConfig, name: &str) -> Option<Slot<'a>> {
@@ -216,6 +232,8 @@ fn slot<'a>(cfg: &'a mut ServeConfig, name: &str) -> Option<Slot<'a>> {
         21 => Slot::Seconds(&mut cfg.duplicate_window),
         22 => Slot::Usize(&mut cfg.max_connections),
         23 => Slot::Seconds(&mut cfg.request_timeout),
+        24 => Slot::Seconds(&mut cfg.poll_interval),
+        25 => Slot::Seconds(&mut cfg.multipart_timeout),
         _ => return None,
     })
 }

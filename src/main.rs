@@ -26,6 +26,8 @@ const USAGE: &str = "usage: smsgw <command> [options]
   decode HEX
   at [--device PATH] CMD
   send [--device PATH] TO TEXT
+  ussd [--device PATH] CODE
+  inbox [--spool DIR] [list | show ID | delete ID]
   status [--listen ADDR:PORT]
 Run as a CGI program (GATEWAY_INTERFACE set) it answers GET /cgi-bin/sms.";
 
@@ -47,6 +49,8 @@ fn main() -> ExitCode {
         "decode" => code(cli::decode(rest)),
         "at" => code(cli::at(rest)),
         "send" => code(cli::send(rest)),
+        "ussd" => code(cli::ussd(rest)),
+        "inbox" => code(cli::inbox(rest)),
         "status" => code(cli::status(rest)),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
@@ -66,7 +70,18 @@ fn serve(cfg: config::ServeConfig) -> ExitCode {
         Ok(s) => Arc::new(s),
         Err(e) => return fail(&format!("spool {}: {e}", cfg.spool)),
     };
-    let modem = modem::open(&cfg, status.clone());
+    let pin_file = Some(Path::new(&cfg.spool).join(modem::driver::PIN_FILE));
+    let sink: Option<Box<dyn modem::MessageSink>> = if cfg.receive {
+        let now = std::time::Instant::now();
+        match spool::incoming::IncomingStore::open(spool.root(), &cfg, status.clone(), now) {
+            Ok(store) => Some(Box::new(store)),
+            Err(e) => return fail(&format!("spool {}: incoming: {e}", cfg.spool)),
+        }
+    } else {
+        None
+    };
+    let modem: Box<dyn modem::SmsSender> =
+        Box::new(modem::open(&cfg, status.clone(), sink, pin_file));
     {
         let (spool, status, cfg) = (spool.clone(), status.clone(), cfg.clone());
         let started = std::thread::Builder::new()

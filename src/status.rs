@@ -54,11 +54,48 @@ impl Registration {
     }
 }
 
+/// What the modem engine is doing, as `/status` shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ModemState {
+    #[default]
+    Starting,
+    WaitingForDevice,
+    Initializing,
+    WaitingForNetwork,
+    Ready,
+    Sending,
+    /// The modem answered but cannot be used now (PIN, no SIM, no answer): why.
+    Error(String),
+}
+
+impl ModemState {
+    /// The short word `/status` and the log show (`error: ...` carries the reason).
+    pub fn as_str(&self) -> &str {
+        match self {
+            ModemState::Starting => "starting",
+            ModemState::WaitingForDevice => "waiting for device",
+            ModemState::Initializing => "initializing",
+            ModemState::WaitingForNetwork => "waiting for network",
+            ModemState::Ready => "ready",
+            ModemState::Sending => "sending",
+            ModemState::Error(why) => why,
+        }
+    }
+}
+
+impl std::fmt::Display for ModemState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let ModemState::Error(_) = self {
+            f.write_str("error: ")?;
+        }
+        f.write_str(self.as_str())
+    }
+}
+
 /// What the modem engine last learnt about the stick. Cached; refreshed on a slow timer.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ModemInfo {
-    /// Short state word: "starting", "waiting for device", "ready", "sending", "error: ..."
-    pub state: String,
+    pub state: ModemState,
     /// Signal in dBm from `+CSQ` (None when 99 = unknown).
     pub signal_dbm: Option<i32>,
     /// smsd-style quality word ("Excellent", "Good", ...).
@@ -68,6 +105,9 @@ pub struct ModemInfo {
     pub manufacturer: String,
     pub model: String,
     pub imei: String,
+    /// Messages in the modem's polled storages, and their capacity (`AT+CPMS`).
+    pub storage_used: u16,
+    pub storage_total: u16,
 }
 
 /// Process-wide status shared by all threads.
@@ -80,6 +120,8 @@ pub struct GatewayStatus {
     pub accepted: Counter,
     pub rejected: Counter,
     pub queue_depth: Counter,
+    /// Received messages written to `incoming/`.
+    pub received: Counter,
     pub last_error: Mutex<String>,
     /// Status reports received (each written to `report/`).
     pub reports: Counter,
@@ -100,7 +142,6 @@ impl Default for GatewayStatus {
         GatewayStatus {
             started: Instant::now(),
             modem: Mutex::new(ModemInfo {
-                state: "starting".into(),
                 signal_quality: "unknown",
                 ..ModemInfo::default()
             }),
@@ -110,6 +151,7 @@ impl Default for GatewayStatus {
             accepted: Counter::new(0),
             rejected: Counter::new(0),
             queue_depth: Counter::new(0),
+            received: Counter::new(0),
             last_error: Mutex::new(String::new()),
             reports: Counter::new(0),
             reports_unmatched: Counter::new(0),

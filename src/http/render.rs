@@ -56,7 +56,7 @@ pub fn status_json(st: &GatewayStatus) -> String {
     o.push_str(",\"uptime_seconds\":");
     push_u64(&mut o, st.uptime_secs());
     o.push_str(",\"modem\":{\"state\":");
-    json_string(&mut o, &m.state);
+    json_string(&mut o, &m.state.to_string());
     o.push_str(",\"signal_dbm\":");
     match m.signal_dbm {
         Some(d) => push_i64(&mut o, i64::from(d)),
@@ -80,6 +80,10 @@ pub fn status_json(st: &GatewayStatus) -> String {
         o.push_str(key);
         json_string(&mut o, value);
     }
+    o.push_str(",\"storage_used\":");
+    push_u64(&mut o, u64::from(m.storage_used));
+    o.push_str(",\"storage_total\":");
+    push_u64(&mut o, u64::from(m.storage_total));
     o.push('}');
     for (key, counter) in [
         (",\"queue_depth\":", &st.queue_depth),
@@ -88,6 +92,7 @@ pub fn status_json(st: &GatewayStatus) -> String {
         (",\"retried\":", &st.retried),
         (",\"accepted\":", &st.accepted),
         (",\"rejected\":", &st.rejected),
+        (",\"received\":", &st.received),
         (",\"delivered\":", &st.delivered),
         (",\"undeliverable\":", &st.undeliverable),
         (",\"reports\":", &st.reports),
@@ -139,7 +144,7 @@ pub fn metrics_text(st: &GatewayStatus) -> String {
     let uptime = i64::try_from(st.uptime_secs()).unwrap_or(i64::MAX);
     let registered = i64::from(m.registration.is_registered());
     let signal = m.signal_dbm.map(i64::from);
-    let metrics: [(&str, &str, &str, Option<i64>); 14] = [
+    let metrics: [(&str, &str, &str, Option<i64>); 17] = [
         (
             "smsgw_up",
             "gauge",
@@ -213,6 +218,24 @@ pub fn metrics_text(st: &GatewayStatus) -> String {
             Some(c(&st.queue_depth)),
         ),
         (
+            "smsgw_received_total",
+            "counter",
+            "Received messages written to incoming/.",
+            Some(c(&st.received)),
+        ),
+        (
+            "smsgw_modem_storage_used",
+            "gauge",
+            "Messages stored on the modem (polled storages).",
+            Some(i64::from(m.storage_used)),
+        ),
+        (
+            "smsgw_modem_storage_total",
+            "gauge",
+            "Capacity of the modem's polled storages.",
+            Some(i64::from(m.storage_total)),
+        ),
+        (
             "smsgw_modem_registered",
             "gauge",
             "1 when registered (home or roaming).",
@@ -236,7 +259,7 @@ pub fn metrics_text(st: &GatewayStatus) -> String {
     push_u64(&mut o, count(&st.delivery_seconds_count));
     o.push('\n');
     o.push_str("# HELP smsgw_modem_info Modem facts as labels.\n# TYPE smsgw_modem_info gauge\nsmsgw_modem_info{state=\"");
-    label(&mut o, &m.state);
+    label(&mut o, &m.state.to_string());
     o.push_str("\",registration=\"");
     label(&mut o, m.registration.as_str());
     o.push_str("\",operator=\"");
@@ -282,7 +305,7 @@ mod tests {
     fn status_and_metrics_show_modem_facts() {
         let st = GatewayStatus::default();
         st.update_modem(|m| {
-            m.state = "ready".into();
+            m.state = crate::status::ModemState::Ready;
             m.signal_dbm = Some(-69);
             m.registration = Registration::Roaming;
             m.operator = "Op \"X\"".into();
@@ -320,7 +343,7 @@ mod tests {
         assert!(!quiet.contains("signal_dbm"), "{quiet}");
         assert!(j.starts_with("{\"version\":\""), "{j}");
         assert!(
-            j.contains("\"model\":\"\"},\"queue_depth\":0,\"sent\":1,\"failed\":0,"),
+            j.contains("\"storage_total\":0},\"queue_depth\":0,\"sent\":1,\"failed\":0,"),
             "{j}"
         );
     }

@@ -2,9 +2,12 @@
 //! `Read + Write` stream, so the real AT engine runs against it without hardware.
 //!
 //! Owns only the fake modem's side of the conversation (echo, the usual init answers, the `> `
-//! prompt, `+CMGS: <mr>`) and the log line for each message it "sends" (via `pdu::describe`).
+//! prompt, `+CMGS: <mr>`), the log line for each message it "sends" (via `pdu::describe`), and
+//! its inbox (`sim_storage.rs`): a message whose text starts with `echo` comes back as a received
+//! SMS from the number it was sent to, announced by `+CMTI`. USSD `*100#` answers a balance.
 //! It must stay small (it ships in the router binary) and must not know the engine's internals.
 
+use super::sim_storage::{self, SmsStore, StoreOptions};
 use crate::pdu;
 use std::io::{self, Read, Write};
 use std::time::Duration;
@@ -32,6 +35,10 @@ pub struct SimModem {
     /// `Some(len)` after `AT+CMGS=<len>`: collecting the PDU until Ctrl-Z.
     pdu_len: Option<usize>,
     next_mr: u8,
+    store: SmsStore,
+    /// Every command line received (tests).
+    #[cfg(test)]
+    pub commands: Vec<String>,
 }
 
 impl Default for SimModem {
@@ -42,6 +49,12 @@ impl Default for SimModem {
             echo: true,
             pdu_len: None,
             next_mr: 0,
+            store: SmsStore::new(StoreOptions {
+                slots: 20,
+                ..StoreOptions::default()
+            }),
+            #[cfg(test)]
+            commands: Vec::new(),
         }
     }
 }
@@ -49,6 +62,44 @@ impl Default for SimModem {
 impl SimModem {
     pub fn new() -> SimModem {
         SimModem::default()
+    }
+
+    /// A stick with these storage options (tests: small storage, lost hints, lagging counts).
+    #[cfg(test)]
+    pub fn with_store(opts: StoreOptions) -> SimModem {
+        SimModem {
+            store: SmsStore::new(opts),
+            ..SimModem::default()
+        }
+    }
+
+    /// An SMS-DELIVER (hex) arrives from the network.
+    #[cfg(test)]
+    pub fn inject(&mut self, pdu: &str) {
+        for urc in self.store.deliver(pdu) {
+            self.say(&urc);
+        }
+    }
+
+    /// The stick restarts (unplug/replug): echo on, `AT+CNMI` back to 0; the storage stays.
+    #[cfg(test)]
+    pub fn power_cycle(&mut self) {
+        self.echo = true;
+        self.input.clear();
+        self.output.clear();
+        self.pdu_len = None;
+        self.store.power_up();
+    }
+
+    /// What the stick said since the last call (no waiting).
+    #[cfg(test)]
+    pub fn take_output(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.output)
+    }
+
+    #[cfg(test)]
+    pub fn store(&mut self) -> &mut SmsStore {
+        &mut self.store
     }
 
     fn say(&mut self, text: &str) {
@@ -63,6 +114,8 @@ impl SimModem {
             self.output.push(b'\r');
         }
         let cmd = line.trim().to_ascii_uppercase();
+        #[cfg(test)]
+        self.commands.push(cmd.clone());
         if !cmd.starts_with("AT") {
             return;
         }
@@ -81,10 +134,47 @@ impl SimModem {
             }
             return;
         }
+        if let Some(answer) = cmd.get(2..).and_then(|c| self.store.command(c)) {
+            match answer {
+                Ok(lines) => {
+                    for l in lines {
+                        self.say(&l);
+                    }
+                    self.say("OK");
+                }
+                Err(e) => self.say(&e),
+            }
+            if let Some(reply) = self.store.take_ussd_reply() {
+                self.say(&reply);
+            }
+            return;
+        }
         if let Some((_, answer)) = ANSWERS.iter().find(|(c, _)| *c == cmd) {
             self.say(answer);
         }
         self.say("OK");
+    }
+
+    /// An SMS whose text starts with "echo" comes back from its recipient.
+    fn echo_back(&mut self, hex: &str) {
+        let Ok(decoded) = pdu::decode(hex) else {
+            return;
+        };
+        let pdu::Tpdu::Submit(s) = decoded.tpdu else {
+            return;
+        };
+        let text = s.user_data.text.trim_start().to_ascii_lowercase();
+        let first_part = s.user_data.concat.is_none_or(|c| c.seq == 1);
+        if !text.starts_with("echo") || !first_part {
+            return;
+        }
+        // 26-11-28 12:00:00 +00:00: a fixed time stamp keeps the sim deterministic.
+        let scts = [0x62, 0x11, 0x82, 0x21, 0x00, 0x00, 0x00];
+        if let Some(deliver) = sim_storage::submit_to_deliver(hex, scts) {
+            for urc in self.store.deliver(&deliver) {
+                self.say(&urc);
+            }
+        }
     }
 
     fn pdu_done(&mut self, len: usize) {
@@ -100,6 +190,7 @@ impl SimModem {
         let mr = format!("+CMGS: {}", self.next_mr);
         self.say(&mr);
         self.say("OK");
+        self.echo_back(&hex);
     }
 }
 
@@ -152,20 +243,17 @@ mod tests {
     use crate::at::AtPort;
 
     #[test]
-    fn answers_like_a_quiet_e3372() {
+    fn answers_like_a_quiet_e3372_with_an_empty_inbox() {
         let t = Duration::from_secs(2);
         let mut at = AtPort::new(SimModem::new());
         assert_eq!(at.command("AT", t), Ok(vec![]));
         assert_eq!(at.command("ATE0", t), Ok(vec![]));
         assert_eq!(at.command("AT+CSQ", t), Ok(vec!["+CSQ: 22,99".to_string()]));
         assert_eq!(
-            at.send_pdu(3, "00010003910000", t, t),
-            Ok(vec!["+CMGS: 1".to_string()])
+            at.command("AT+CPMS=\"ME\"", t),
+            Ok(vec!["+CPMS: 0,20,0,20,0,20".to_string()])
         );
-        assert_eq!(
-            at.send_pdu(3, "00010003910000", t, t),
-            Ok(vec!["+CMGS: 2".to_string()])
-        );
+        assert_eq!(at.command("AT+CMGL=4", t), Ok(vec![]));
         assert!(at.take_urcs().is_empty());
     }
 }

@@ -11,7 +11,9 @@ mod deliveries;
 #[cfg(test)]
 mod deliveries_tests;
 pub mod format;
+pub mod incoming;
 pub mod outbox;
+mod reassembly;
 mod sender;
 
 pub use sender::run_sender;
@@ -117,7 +119,6 @@ impl Spool {
         })
     }
 
-    #[cfg(test)] // used by the tests only
     pub fn root(&self) -> &Path {
         &self.root
     }

@@ -391,7 +391,7 @@ pub fn expired(
     gone
 }
 
-fn prune(dir: &Path, keep: usize, keep_days: u64, now: SystemTime) {
+pub(super) fn prune(dir: &Path, keep: usize, keep_days: u64, now: SystemTime) {
     let files = super::entries(dir)
         .into_iter()
         .filter(|e| !e.file_name().as_bytes().starts_with(b"."))
@@ -404,7 +404,7 @@ fn prune(dir: &Path, keep: usize, keep_days: u64, now: SystemTime) {
 
 /// Runs `HOOK SENT|FAILED FILE` (smsd's eventhandler contract) on a helper thread that kills it
 /// after `cfg.hook_timeout`; the queue never waits for it.
-fn run_hook(cfg: &ServeConfig, event: &'static str, path: &Path) {
+pub(super) fn run_hook(cfg: &ServeConfig, event: &'static str, path: &Path) {
     let Some(hook) = &cfg.hook else {
         return;
     };

@@ -9,7 +9,13 @@
 //! it is the modem's side only, checked against what a real stick would say.
 #![allow(dead_code)]
 
+// The unit tests include this file too, next to the crate's own copy of the storage.
+#[allow(clippy::duplicate_mod)]
+#[path = "../../src/modem/sim_storage.rs"]
+pub mod sim_storage;
+
 use serialport::TTYPort;
+use sim_storage::{SmsStore, StoreOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,6 +40,8 @@ pub struct SimOptions {
     pub loud: bool,
     /// Once: when the first PDU arrives, unplug without answering and replug after this.
     pub unplug_on_pdu: Option<Duration>,
+    /// Message storage (ME from index 0, SM; `slots` 0 means 20).
+    pub store: StoreOptions,
 }
 
 /// What the simulated stick saw.
@@ -64,6 +72,17 @@ struct Shared {
     log: Mutex<SimLog>,
     stop: AtomicBool,
     unplug: Mutex<Option<Duration>>,
+    /// The stick's storage (flash and SIM: survives a replug).
+    store: Mutex<SmsStore>,
+    /// URCs waiting to be said (from `inject`).
+    urcs: Mutex<Vec<String>>,
+}
+
+fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
 }
 
 impl Shared {
@@ -142,7 +161,13 @@ impl ModemSim {
         hook: Option<PduHook>,
     ) -> std::io::Result<ModemSim> {
         let (master, slave, name) = plug(link)?;
+        let mut store_opts = opts.store.clone();
+        if store_opts.slots == 0 {
+            store_opts.slots = 20;
+        }
         let shared = Arc::new(Shared {
+            store: Mutex::new(SmsStore::new(store_opts)),
+            urcs: Mutex::new(Vec::new()),
             log: Mutex::new(SimLog {
                 plugs: 1,
                 slave: name,
@@ -168,6 +193,17 @@ impl ModemSim {
 
     pub fn log(&self) -> SimLog {
         self.shared.log().clone()
+    }
+
+    /// An SMS-DELIVER (hex, SMSC field first) arrives from the network (`+CMTI` when asked for).
+    pub fn inject(&self, pdu: &str) {
+        let urcs = locked(&self.shared.store).deliver(pdu);
+        locked(&self.shared.urcs).extend(urcs);
+    }
+
+    /// Messages on the stick now.
+    pub fn stored(&self) -> usize {
+        locked(&self.shared.store).stored()
     }
 
     /// Unplugs now (master closed, symlink removed) and replugs after `replug_after`.
@@ -294,7 +330,9 @@ fn serve(
         out: Vec::new(),
         unplug: None,
     };
+    locked(&shared.store).power_up();
     let mut last_noise = Instant::now();
+    let mut last_retry = Instant::now();
     let mut was_registered = stick.registered();
     let mut buf = [0u8; 512];
     loop {
@@ -328,6 +366,17 @@ fn serve(
             last_noise = Instant::now();
             stick.say("^RSSI:20");
             stick.say("^HCSQ:\"LTE\",48,35,86,14");
+        }
+        let urcs = std::mem::take(&mut *locked(&shared.urcs));
+        for u in urcs {
+            stick.say(&u);
+        }
+        if last_retry.elapsed() > Duration::from_secs(1) {
+            last_retry = Instant::now();
+            let urcs = locked(&shared.store).retry();
+            for u in urcs {
+                stick.say(&u);
+            }
         }
         if !stick.out.is_empty() {
             let out = std::mem::take(&mut stick.out);
@@ -438,6 +487,10 @@ impl Stick<'_> {
             self.say(&l);
         }
         self.say("OK");
+        let reply = locked(&self.shared.store).take_ussd_reply();
+        if let Some(reply) = reply {
+            self.say(&reply);
+        }
     }
 
     fn sub(&mut self, cmd: &str, raw: &str) -> Reply {
@@ -538,7 +591,14 @@ impl Stick<'_> {
                     _ => Reply::Error("+CMS ERROR: 304".into()),
                 }
             }
-            _ => Reply::Error("COMMAND NOT SUPPORT".into()),
+            c => {
+                let answer = locked(&self.shared.store).command(c);
+                match answer {
+                    Some(Ok(lines)) => Reply::Lines(lines),
+                    Some(Err(e)) => Reply::Error(e),
+                    None => Reply::Error("COMMAND NOT SUPPORT".into()),
+                }
+            }
         }
     }
 

@@ -1,0 +1,371 @@
+//! The simulated stick's SMS side, shared by the built-in sim (`--device sim`) and the test pty
+//! simulator (`tests/common/modem_sim.rs` includes this file): message storages ME (from index 0,
+//! as Huawei) and SM, `AT+CPMS`, `AT+CNMI` (0 again after every power-up), `AT+CSMS`,
+//! `AT+CMGL=4`/`AT+CMGR`/`AT+CMGD`, `+CMTI` hints, `^SMMEMFULL` with the network retrying later,
+//! and USSD (`AT+CUSD`, packed or plain). Optional quirks: `+CMTI` lost, `AT+CPMS` counting 0
+//! right after an arrival.
+//!
+//! Self-contained on purpose (no crate imports): it is the modem's side, not smsgw's.
+#![allow(dead_code)]
+
+/// A command's answer: info lines then OK, or a failure line.
+pub type Answer = Result<Vec<String>, String>;
+
+const NAMES: [&str; 2] = ["ME", "SM"];
+
+#[derive(Clone, Debug, Default)]
+pub struct StoreOptions {
+    /// Slots per storage (a Huawei stick: about 20).
+    pub slots: usize,
+    /// `+CMTI` hints are never sent (URCs on another port, or lost).
+    pub lose_hints: bool,
+    /// `AT+CPMS` does not count a message until it was asked once after the arrival.
+    pub cpms_lag: bool,
+}
+
+#[derive(Clone, Debug)]
+struct Stored {
+    pdu: String,
+    read: bool,
+    counted: bool,
+}
+
+/// Storage state: survives a replug (it is flash/SIM), except `cnmi_mt` and the selection.
+#[derive(Debug)]
+pub struct SmsStore {
+    pub opts: StoreOptions,
+    mems: [Vec<Option<Stored>>; 2],
+    mem1: usize,
+    mem3: usize,
+    pub cnmi_mt: u8,
+    /// Messages the network will retry (storage was full).
+    backlog: Vec<String>,
+    /// Every message ever deleted (PDU), for tests.
+    pub deleted: Vec<String>,
+    ussd_waiting: Option<String>,
+}
+
+impl SmsStore {
+    pub fn new(opts: StoreOptions) -> SmsStore {
+        let n = opts.slots.max(1);
+        SmsStore {
+            opts,
+            mems: [vec![None; n], vec![None; n]],
+            mem1: 0,
+            mem3: 0,
+            cnmi_mt: 0,
+            backlog: Vec::new(),
+            deleted: Vec::new(),
+            ussd_waiting: None,
+        }
+    }
+
+    /// Power-up: `AT+CNMI` back to 0, ME selected.
+    pub fn power_up(&mut self) {
+        self.cnmi_mt = 0;
+        self.mem1 = 0;
+    }
+
+    /// First index of a storage: ME counts from 0 (Huawei), SM from 1.
+    fn base(mem: usize) -> usize {
+        if mem == 0 {
+            0
+        } else {
+            1
+        }
+    }
+
+    pub fn stored(&self) -> usize {
+        self.mems.iter().flatten().filter(|m| m.is_some()).count()
+    }
+
+    fn counts(&mut self, mem: usize) -> (usize, usize) {
+        let lag = self.opts.cpms_lag;
+        let Some(slots) = self.mems.get_mut(mem) else {
+            return (0, 0);
+        };
+        let mut used = 0;
+        for m in slots.iter_mut().flatten() {
+            if m.counted || !lag {
+                used += 1;
+            }
+            m.counted = true;
+        }
+        (used, slots.len())
+    }
+
+    /// An SMS-DELIVER (hex, SMSC field first) arrives from the network; returns the URCs.
+    pub fn deliver(&mut self, pdu: &str) -> Vec<String> {
+        self.backlog.push(pdu.to_string());
+        self.retry()
+    }
+
+    /// The network retries what did not fit; returns the URCs.
+    pub fn retry(&mut self) -> Vec<String> {
+        let mut urcs = Vec::new();
+        while !self.backlog.is_empty() {
+            let pdu = self.backlog.remove(0);
+            let mem = self.mem3;
+            let slots = &mut self.mems[mem];
+            match slots.iter().position(Option::is_none) {
+                Some(i) => {
+                    slots[i] = Some(Stored {
+                        pdu,
+                        read: false,
+                        counted: false,
+                    });
+                    if self.cnmi_mt == 1 && !self.opts.lose_hints {
+                        urcs.push(format!("+CMTI: \"{}\",{}", NAMES[mem], i + Self::base(mem)));
+                    }
+                }
+                None => {
+                    self.backlog.insert(0, pdu);
+                    urcs.push(format!("^SMMEMFULL: \"{}\"", NAMES[mem]));
+                    break;
+                }
+            }
+        }
+        urcs
+    }
+
+    pub fn waiting_in_network(&self) -> usize {
+        self.backlog.len()
+    }
+
+    fn mem_of(name: &str) -> Option<usize> {
+        NAMES
+            .iter()
+            .position(|n| *n == name.trim().trim_matches('"'))
+    }
+
+    fn slot(&mut self, arg: &str) -> Option<&mut Option<Stored>> {
+        let i: usize = arg.split(',').next()?.trim().parse().ok()?;
+        let base = Self::base(self.mem1);
+        self.mems[self.mem1].get_mut(i.checked_sub(base)?)
+    }
+
+    /// The answer to `cmd` (upper case, without `AT`), or `None` if it is not an SMS command.
+    pub fn command(&mut self, cmd: &str) -> Option<Answer> {
+        let ok = |l: Vec<String>| Some(Ok(l));
+        if cmd == "+CPMS=?" {
+            let list = "(\"ME\",\"MT\",\"SM\",\"SR\")";
+            return ok(vec![format!("+CPMS: {list},{list},{list}")]);
+        }
+        if let Some(args) = cmd.strip_prefix("+CPMS=") {
+            let mems: Vec<Option<usize>> = args.split(',').map(Self::mem_of).collect();
+            if mems.iter().any(Option::is_none) || mems.is_empty() {
+                return Some(Err("+CMS ERROR: 302".into()));
+            }
+            self.mem1 = mems[0].unwrap_or(0);
+            if let Some(Some(m3)) = mems.get(2) {
+                self.mem3 = *m3;
+            }
+            let mut parts = Vec::new();
+            for m in [self.mem1, self.mem1, self.mem3] {
+                let (u, t) = self.counts(m);
+                parts.push(format!("{u},{t}"));
+            }
+            return ok(vec![format!("+CPMS: {}", parts.join(","))]);
+        }
+        if cmd == "+CPMS?" {
+            let (u1, t1) = self.counts(self.mem1);
+            let (u3, t3) = self.counts(self.mem3);
+            let (a, c) = (NAMES[self.mem1], NAMES[self.mem3]);
+            return ok(vec![format!(
+                "+CPMS: \"{a}\",{u1},{t1},\"{a}\",{u1},{t1},\"{c}\",{u3},{t3}"
+            )]);
+        }
+        if let Some(args) = cmd.strip_prefix("+CNMI=") {
+            self.cnmi_mt = args
+                .split(',')
+                .nth(1)
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            return ok(vec![]);
+        }
+        if cmd == "+CNMI?" {
+            return ok(vec![format!("+CNMI: 2,{},0,0,0", self.cnmi_mt)]);
+        }
+        if cmd.starts_with("+CSMS=") {
+            return ok(vec!["+CSMS: 1,1,1".into()]);
+        }
+        if cmd == "+CMGL=4" {
+            let base = Self::base(self.mem1);
+            let mut lines = Vec::new();
+            for (i, m) in self.mems[self.mem1].iter_mut().enumerate() {
+                if let Some(m) = m {
+                    let stat = u8::from(m.read);
+                    m.read = true;
+                    lines.push(format!("+CMGL: {},{stat},,{}", i + base, tpdu_len(&m.pdu)));
+                    lines.push(m.pdu.clone());
+                }
+            }
+            return ok(lines);
+        }
+        if cmd.starts_with("+CMGL=\"") {
+            return Some(Err("+CMS ERROR: 302".into())); // text-mode listing in PDU mode
+        }
+        if let Some(arg) = cmd.strip_prefix("+CMGR=") {
+            let arg = arg.to_string();
+            return Some(match self.slot(&arg) {
+                Some(Some(m)) => {
+                    let stat = u8::from(m.read);
+                    m.read = true;
+                    Ok(vec![
+                        format!("+CMGR: {stat},,{}", tpdu_len(&m.pdu)),
+                        m.pdu.clone(),
+                    ])
+                }
+                _ => Err("+CMS ERROR: 321".into()),
+            });
+        }
+        if let Some(arg) = cmd.strip_prefix("+CMGD=") {
+            let arg = arg.to_string();
+            return Some(match self.slot(&arg) {
+                Some(slot) => {
+                    if let Some(m) = slot.take() {
+                        self.deleted.push(m.pdu);
+                    }
+                    Ok(vec![])
+                }
+                None => Err("+CMS ERROR: 321".into()),
+            });
+        }
+        if let Some(args) = cmd.strip_prefix("+CUSD=") {
+            return Some(self.ussd(args));
+        }
+        None
+    }
+
+    fn ussd(&mut self, args: &str) -> Answer {
+        if args.trim() == "2" {
+            return Ok(vec![]);
+        }
+        let code = args.split('"').nth(1).unwrap_or("");
+        let (text, packed) = match unpack_ascii(code) {
+            Some(t) if t.starts_with('*') => (t, true),
+            _ => (code.to_string(), false),
+        };
+        let reply = match text.as_str() {
+            "*100#" => "Balance: 12.34 EUR\r\nValid until 2027-01-31",
+            "*101#" => "Your number is +4915550000000",
+            _ => "",
+        };
+        self.ussd_waiting = Some(if reply.is_empty() {
+            "+CUSD: 4".to_string()
+        } else if packed {
+            format!("+CUSD: 0,\"{}\",15", pack_ascii(reply))
+        } else {
+            format!("+CUSD: 0,\"{reply}\",15")
+        });
+        Ok(vec![])
+    }
+
+    /// The `+CUSD:` reply that follows the `OK` of an `AT+CUSD` (taken once).
+    pub fn take_ussd_reply(&mut self) -> Option<String> {
+        self.ussd_waiting.take()
+    }
+}
+
+/// Octets of the TPDU (after the SMSC field) of a hex PDU.
+pub fn tpdu_len(hex: &str) -> usize {
+    let smsc = hex
+        .get(..2)
+        .and_then(|h| usize::from_str_radix(h, 16).ok())
+        .unwrap_or(0);
+    (hex.len() / 2).saturating_sub(1 + smsc)
+}
+
+fn octets(hex: &str) -> Option<Vec<u8>> {
+    if hex.len() % 2 != 0 {
+        return None;
+    }
+    (0..hex.len() / 2)
+        .map(|i| {
+            hex.get(2 * i..2 * i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
+        .collect()
+}
+
+/// Upper-case hex of `bytes`.
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        for n in [b >> 4, b & 0x0F] {
+            out.push(char::from(
+                DIGITS.get(usize::from(n)).copied().unwrap_or(b'0'),
+            ));
+        }
+    }
+    out
+}
+
+/// GSM 7-bit packing of ASCII text that the default alphabet shares (digits, letters, `*#+ .:-`).
+pub fn pack_ascii(text: &str) -> String {
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for b in text.bytes() {
+        acc |= u32::from(b & 0x7F) << bits;
+        bits += 7;
+        while bits >= 8 {
+            out.push((acc & 0xFF) as u8);
+            acc >>= 8;
+            bits -= 8;
+        }
+    }
+    if bits > 0 {
+        out.push((acc & 0xFF) as u8);
+    }
+    hex(&out)
+}
+
+/// The reverse of [`pack_ascii`] (a trailing CR pad dropped); `None` if not hex.
+pub fn unpack_ascii(hex: &str) -> Option<String> {
+    let data = octets(hex)?;
+    let (mut acc, mut bits, mut out) = (0u32, 0u32, String::new());
+    for o in &data {
+        acc |= u32::from(*o) << bits;
+        bits += 8;
+        while bits >= 7 {
+            out.push(char::from((acc & 0x7F) as u8));
+            acc >>= 7;
+            bits -= 7;
+        }
+    }
+    while out.ends_with('\r') || out.ends_with('\0') {
+        out.pop();
+    }
+    Some(out)
+}
+
+/// Turns an SMS-SUBMIT (hex, SMSC field first, as `smsgw encode` prints it) into the
+/// SMS-DELIVER its recipient would get: TP-DA becomes TP-OA (the sender), TP-MR and TP-VP go,
+/// `scts` (7 swapped-BCD octets) is the service centre time stamp.
+pub fn submit_to_deliver(submit_hex: &str, scts: [u8; 7]) -> Option<String> {
+    let o = octets(submit_hex)?;
+    let smsc_len = usize::from(*o.first()?);
+    let mut i = 1 + smsc_len;
+    let first = *o.get(i)?;
+    let vp_len = match (first >> 3) & 0x03 {
+        0 => 0,
+        2 => 1,
+        _ => 7,
+    };
+    i += 2; // first octet, TP-MR
+    let da_len = usize::from(*o.get(i)?);
+    let addr = o.get(i..i + 2 + da_len.div_ceil(2))?;
+    i += addr.len();
+    let pid_dcs = o.get(i..i + 2)?;
+    i += 2 + vp_len;
+    let ud = o.get(i..)?;
+    let mut out = Vec::with_capacity(o.len() + 8);
+    out.push(0); // SMSC: none given
+    out.push(first & 0x40 | 0x04); // DELIVER, no more messages, UDHI kept
+    out.extend_from_slice(addr);
+    out.extend_from_slice(pid_dcs);
+    out.extend_from_slice(&scts);
+    out.extend_from_slice(ud);
+    Some(hex(&out))
+}

@@ -1,0 +1,373 @@
+//! Received messages in the spool: `incoming/<id>` in smstools3's incoming format, written
+//! atomically (tmp + fsync + link, never replacing a file + directory fsync, mode 0600), parts of
+//! multipart messages kept in `incoming-parts/` until their siblings come (or the multipart timeout
+//! passes: then `Incomplete: yes`), the `HOOK RECEIVED FILE` event, retention, and reading/listing/
+//! deleting for the CLI and HTTP.
+//!
+//! File names are derived from the message itself, so a message read twice from the modem (a crash
+//! between storing and deleting it there) finds its file already written: no duplicate. Owns the
+//! modem's [`MessageSink`]; it must not speak AT or parse HTTP.
+
+use super::format::SpoolFile;
+use super::reassembly::{Added, Table};
+use crate::config::ServeConfig;
+use crate::modem::{MessageSink, ReceivedSms};
+use crate::pdu::{Alphabet, Timestamp};
+use crate::status::GatewayStatus;
+use std::ffi::OsStr;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+pub const INCOMING: &str = "incoming";
+pub const PARTS: &str = "incoming-parts";
+
+/// Our own headers of a part file.
+const HDR_PART: &str = "Part";
+const HDR_GROUP: &str = "Concat_key";
+
+fn fnv(chunks: &[&[u8]]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for c in chunks {
+        for &b in c.iter().chain(&[0u8]) {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}
+
+/// smsd's `yy-mm-dd hh:mm:ss` of a service centre time stamp (the sender's local time; the zone
+/// goes to `Sent_timezone`).
+fn sent_time(t: &Timestamp) -> String {
+    let mut out = String::with_capacity(17);
+    let fields = [
+        t.year % 100,
+        t.month.into(),
+        t.day.into(),
+        t.hour.into(),
+        t.minute.into(),
+        t.second.into(),
+    ];
+    for (i, v) in fields.into_iter().enumerate() {
+        match i {
+            1 | 2 => out.push('-'),
+            3 => out.push(' '),
+            4 | 5 => out.push(':'),
+            _ => {}
+        }
+        out.push(char::from(b'0' + (v / 10 % 10) as u8));
+        out.push(char::from(b'0' + (v % 10) as u8));
+    }
+    out
+}
+
+/// `91 international, ISDN/telephone` as smsd writes `From_TOA`.
+fn toa_text(toa: u8) -> String {
+    let ton = match (toa >> 4) & 0x07 {
+        1 => "international",
+        2 => "national",
+        3 => "network specific",
+        4 => "subscriber",
+        5 => "alphanumeric",
+        6 => "abbreviated",
+        _ => "unknown",
+    };
+    let npi = if toa & 0x0F == 1 {
+        "ISDN/telephone"
+    } else {
+        "unknown"
+    };
+    let mut hex = String::with_capacity(2);
+    crate::pdu::push_hex(&[toa], &mut hex);
+    [hex.as_str(), " ", ton, ", ", npi].concat()
+}
+
+/// Header-safe: control characters become spaces.
+fn clean(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// The smstools3 incoming file of one message (or part).
+fn file_of(sms: &ReceivedSms, received: SystemTime) -> SpoolFile {
+    let mut h: Vec<(String, String)> = Vec::new();
+    let mut add = |n: &str, v: String| h.push((n.to_string(), v));
+    add(
+        "From",
+        clean(sms.from.strip_prefix('+').unwrap_or(&sms.from)),
+    );
+    add("From_TOA", toa_text(sms.from_toa));
+    if !sms.smsc.is_empty() {
+        add(
+            "From_SMSC",
+            clean(sms.smsc.strip_prefix('+').unwrap_or(&sms.smsc)),
+        );
+    }
+    if let Some(t) = &sms.sent {
+        add("Sent", sent_time(t));
+        let zone = t.to_string();
+        add(
+            "Sent_timezone",
+            zone.rsplit(' ').next().unwrap_or("").to_string(),
+        );
+    }
+    add("Received", super::sender::smsd_time(received));
+    let alphabet = match sms.alphabet {
+        Alphabet::Gsm7 => "ISO",
+        Alphabet::Ucs2 => "UCS2",
+        Alphabet::EightBit => "binary",
+    };
+    add("Alphabet", alphabet.into());
+    if sms.flash {
+        add("Flash", "yes".into());
+    }
+    if let Some(e) = &sms.error {
+        add("Error", clean(e));
+    }
+    add("Length", sms.text.chars().count().to_string());
+    SpoolFile {
+        headers: h,
+        body: sms.text.as_bytes().to_vec(),
+    }
+}
+
+/// Writes `dir/name` with `bytes` unless it exists: tmp + fsync + `link` (never replaces) +
+/// directory fsync, mode 0600. `Ok(false)` when the file was already there.
+pub fn write_new(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<bool> {
+    let tmp = dir.join(format!(".tmp-{name}"));
+    let _ = fs::remove_file(&tmp);
+    let written = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .and_then(|mut f| {
+            f.write_all(bytes)?;
+            f.sync_all()
+        });
+    let linked = written.and_then(|()| fs::hard_link(&tmp, dir.join(name)));
+    let _ = fs::remove_file(&tmp);
+    let new = match linked {
+        Ok(()) => true,
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => false,
+        Err(e) => return Err(e),
+    };
+    File::open(dir)?.sync_all()?;
+    Ok(new)
+}
+
+/// A received message's id is a file name in `incoming/`: `in-` and 16 hex digits.
+pub fn valid_id(id: &str) -> bool {
+    id.len() == 19 && id.starts_with("in-") && id.bytes().skip(3).all(|b| b.is_ascii_hexdigit())
+}
+
+/// Received messages, newest first: (id, modification time).
+pub fn list(root: &Path) -> Vec<(String, SystemTime)> {
+    let mut out: Vec<(String, SystemTime)> = super::entries(&root.join(INCOMING))
+        .into_iter()
+        .filter_map(|e| {
+            let name = e.file_name().to_str()?.to_string();
+            let t = e.metadata().ok()?.modified().ok()?;
+            valid_id(&name).then_some((name, t))
+        })
+        .collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
+    out
+}
+
+/// One received message, parsed with the spool's reader.
+pub fn read(root: &Path, id: &str) -> io::Result<SpoolFile> {
+    if !valid_id(id) {
+        return Err(io::ErrorKind::NotFound.into());
+    }
+    let bytes = fs::read(root.join(INCOMING).join(id))?;
+    Ok(SpoolFile::parse(&bytes))
+}
+
+/// Removes a received message.
+pub fn delete(root: &Path, id: &str) -> io::Result<()> {
+    if !valid_id(id) {
+        return Err(io::ErrorKind::NotFound.into());
+    }
+    fs::remove_file(root.join(INCOMING).join(id))
+}
+
+/// The modem's [`MessageSink`]: received messages into `incoming/`.
+pub struct IncomingStore {
+    incoming: PathBuf,
+    parts: PathBuf,
+    cfg: ServeConfig,
+    status: Arc<GatewayStatus>,
+    table: Table,
+    timeout: Duration,
+}
+
+impl IncomingStore {
+    /// Creates `incoming/` and `incoming-parts/` and takes over parts a previous run left (their
+    /// timeout starts again now: a clock that moved cannot expire them early).
+    pub fn open(
+        root: &Path,
+        cfg: &ServeConfig,
+        status: Arc<GatewayStatus>,
+        now: Instant,
+    ) -> io::Result<IncomingStore> {
+        let incoming = root.join(INCOMING);
+        let parts = root.join(PARTS);
+        fs::create_dir_all(&incoming)?;
+        fs::create_dir_all(&parts)?;
+        let mut store = IncomingStore {
+            incoming,
+            parts,
+            cfg: cfg.clone(),
+            status,
+            table: Table::default(),
+            timeout: cfg.multipart_timeout,
+        };
+        for e in super::entries(&store.parts) {
+            let name = e.file_name();
+            let Some((key, seq, total)) = store.part_of(&name) else {
+                continue;
+            };
+            store.add_part(key, seq, total, now)?;
+        }
+        Ok(store)
+    }
+
+    /// (key, seq, total) of a part file.
+    fn part_of(&self, name: &OsStr) -> Option<(u64, u8, u8)> {
+        let (key, seq) = name.to_str()?.split_once('-')?;
+        let key = u64::from_str_radix(key, 16).ok()?;
+        let seq: u8 = seq.parse().ok()?;
+        let file = SpoolFile::parse(&fs::read(self.parts.join(name)).ok()?);
+        let total = file.header(HDR_PART)?.split_once('/')?.1.parse().ok()?;
+        Some((key, seq, total))
+    }
+
+    fn add_part(&mut self, key: u64, seq: u8, total: u8, now: Instant) -> io::Result<()> {
+        loop {
+            match self.table.add(key, seq, total, now) {
+                Added::Waiting => return Ok(()),
+                Added::Complete(k) => return self.assemble(k),
+                Added::Full { evicted } => self.assemble(evicted)?,
+            }
+        }
+    }
+
+    /// Writes the message `key` from its part files (what is there), then removes the parts.
+    fn assemble(&mut self, key: u64) -> io::Result<()> {
+        let prefix = format!("{key:016x}-");
+        let mut parts: Vec<(u8, PathBuf, SpoolFile)> = super::entries(&self.parts)
+            .into_iter()
+            .filter_map(|e| {
+                let name = e.file_name();
+                let seq = name.to_str()?.strip_prefix(&prefix)?.parse().ok()?;
+                let path = self.parts.join(&name);
+                let file = SpoolFile::parse(&fs::read(&path).ok()?);
+                Some((seq, path, file))
+            })
+            .collect();
+        parts.sort_by_key(|p| p.0);
+        let total = self.table.remove(key).map_or(0, |g| g.total);
+        let Some((_, _, first)) = parts.first() else {
+            return Ok(());
+        };
+        let mut text = Vec::new();
+        for (_, _, f) in &parts {
+            text.extend_from_slice(&f.body);
+        }
+        let mut file = SpoolFile {
+            headers: first
+                .headers
+                .iter()
+                .filter(|(n, _)| n != HDR_PART && n != HDR_GROUP && n != "Length")
+                .cloned()
+                .collect(),
+            body: text,
+        };
+        let length = String::from_utf8_lossy(&file.body).chars().count();
+        file.headers.push(("Length".into(), length.to_string()));
+        if parts.len() < usize::from(total) {
+            file.headers.push(("Incomplete".into(), "yes".into()));
+        }
+        let sent = first.header("Sent").unwrap_or("");
+        let id = format!(
+            "in-{:016x}",
+            fnv(&[&key.to_le_bytes(), sent.as_bytes(), &file.body])
+        );
+        self.publish(&id, &file)?;
+        for (_, path, _) in &parts {
+            fs::remove_file(path)?;
+        }
+        File::open(&self.parts)?.sync_all()
+    }
+
+    /// Writes `incoming/<id>` (unless it is there already), counts it, runs the hook, prunes.
+    fn publish(&mut self, id: &str, file: &SpoolFile) -> io::Result<()> {
+        let bytes = file
+            .to_bytes()
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        if !write_new(&self.incoming, id, &bytes)? {
+            return Ok(()); // read again after a crash: already written
+        }
+        GatewayStatus::count(&self.status.received);
+        let from = file.header("From").unwrap_or("?");
+        eprintln!("smsgw: received SMS from {from} -> incoming/{id}");
+        super::sender::run_hook(&self.cfg, "RECEIVED", &self.incoming.join(id));
+        let now = SystemTime::now();
+        super::sender::prune(&self.incoming, self.cfg.keep_sent, self.cfg.keep_days, now);
+        Ok(())
+    }
+}
+
+impl MessageSink for IncomingStore {
+    fn store(&mut self, sms: &ReceivedSms, now: Instant) -> Result<(), String> {
+        let mut file = file_of(sms, SystemTime::now());
+        let multi = sms
+            .concat
+            .filter(|c| c.total > 1 && c.seq >= 1 && c.seq <= c.total);
+        let result = match multi {
+            None => {
+                let sent = file.header("Sent").unwrap_or("").to_string();
+                let id = format!(
+                    "in-{:016x}",
+                    fnv(&[
+                        sms.from.as_bytes(),
+                        sms.smsc.as_bytes(),
+                        sent.as_bytes(),
+                        &file.body
+                    ])
+                );
+                self.publish(&id, &file)
+            }
+            Some(c) => {
+                let key = fnv(&[sms.from.as_bytes(), &c.reference.to_le_bytes(), &[c.total]]);
+                let part = format!("{}/{}", c.seq, c.total);
+                file.headers.push((HDR_PART.into(), part));
+                file.headers.push((HDR_GROUP.into(), format!("{key:016x}")));
+                let bytes = file.to_bytes().map_err(|e| e.to_string())?;
+                let name = format!("{key:016x}-{:03}", c.seq);
+                write_new(&self.parts, &name, &bytes)
+                    .and_then(|_| self.add_part(key, c.seq, c.total, now))
+            }
+        };
+        result.map_err(|e| e.to_string())
+    }
+
+    fn tick(&mut self, now: Instant) {
+        while let Some(key) = self.table.expired(now, self.timeout) {
+            if let Err(e) = self.assemble(key) {
+                // The parts stay on disk and are taken up again at the next start.
+                eprintln!("smsgw: cannot write an incomplete multipart SMS: {e}");
+                self.table.remove(key);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "incoming_tests.rs"]
+mod tests;
