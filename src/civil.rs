@@ -21,7 +21,6 @@ pub fn civil_from_days(days: u32) -> (u32, u32, u32) {
 
 /// (year, month, day), proleptic Gregorian, to days since 1970-01-01 (negative before it);
 /// the inverse of [`civil_from_days`]. `month` 1..=12, `day` 1..=31, `year` below 2^31.
-#[allow(dead_code)] // used by delivery (wired next)
 pub fn days_from_civil(year: u32, month: u32, day: u32) -> i32 {
     let y = year as i32 - i32::from(month <= 2);
     let era = y.div_euclid(400);

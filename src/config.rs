@@ -34,6 +34,10 @@ pub struct ServeConfig {
     /// A multipart message still missing parts this long after its first part is written with
     /// `Incomplete: yes`.
     pub multipart_timeout: Duration,
+    /// Ask for a delivery report on every message unless the request says `report=0`.
+    pub report: bool,
+    /// A part whose delivery report has not come this long after sending is `report: none`.
+    pub report_timeout: Duration,
     // spool
     pub spool: String,
     pub max_attempts: u32,
@@ -77,6 +81,8 @@ impl Default for ServeConfig {
             receive: true,
             poll_interval: Duration::from_secs(10),
             multipart_timeout: Duration::from_secs(3600),
+            report: false,
+            report_timeout: Duration::from_secs(crate::delivery::tracker::DEFAULT_REPORT_TIMEOUT),
             spool: DEFAULT_SPOOL.into(),
             max_attempts: 5,
             keep_sent: 200,

@@ -8,7 +8,6 @@ mod at;
 mod civil;
 mod cli;
 mod config;
-#[allow(dead_code)] // wired into the sender and the engine in the following commits
 mod delivery;
 mod http;
 mod modem;
@@ -71,10 +70,22 @@ fn serve(cfg: config::ServeConfig) -> ExitCode {
         Err(e) => return fail(&format!("spool {}: {e}", cfg.spool)),
     };
     let pin_file = Some(Path::new(&cfg.spool).join(modem::driver::PIN_FILE));
+    let tracking = delivery::tracker::TrackerConfig {
+        report_timeout: cfg.report_timeout.as_secs(),
+        ..Default::default()
+    };
+    let deliveries =
+        match spool::deliveries::Deliveries::open(spool.clone(), tracking, status.clone()) {
+            Ok(d) => Arc::new(d),
+            Err(e) => return fail(&format!("spool {}: report: {e}", cfg.spool)),
+        };
     let sink: Option<Box<dyn modem::MessageSink>> = if cfg.receive {
         let now = std::time::Instant::now();
         match spool::incoming::IncomingStore::open(spool.root(), &cfg, status.clone(), now) {
-            Ok(store) => Some(Box::new(store)),
+            Ok(store) => Some(Box::new(spool::deliveries::WithReports {
+                messages: store,
+                deliveries: deliveries.clone(),
+            })),
             Err(e) => return fail(&format!("spool {}: incoming: {e}", cfg.spool)),
         }
     } else {
@@ -86,7 +97,7 @@ fn serve(cfg: config::ServeConfig) -> ExitCode {
         let (spool, status, cfg) = (spool.clone(), status.clone(), cfg.clone());
         let started = std::thread::Builder::new()
             .name("sender".into())
-            .spawn(move || spool::run_sender(spool, modem, &cfg, status));
+            .spawn(move || spool::run_sender(spool, modem, &cfg, status, deliveries));
         if let Err(e) = started {
             return fail(&format!("cannot start sender thread: {e}"));
         }

@@ -60,18 +60,6 @@ impl MessageState {
             MessageState::Failed => "failed",
         }
     }
-
-    pub fn parse(s: &str) -> Option<MessageState> {
-        [
-            MessageState::Queued,
-            MessageState::Sending,
-            MessageState::Sent,
-            MessageState::Delivered,
-            MessageState::Failed,
-        ]
-        .into_iter()
-        .find(|st| st.as_str() == s)
-    }
 }
 
 /// Where the delivery report of a part or message stands.

@@ -11,7 +11,7 @@
 //! Part_2: ref=18 sent=12 clock=unset timeout=yes
 //! ```
 
-use super::{MessageState, Part, PartReport, Report, SentMessage};
+use super::{Part, PartReport, Report, SentMessage};
 use crate::pdu::{status_text, Timestamp};
 use crate::spool::format::{normalize_number, FormatError, SpoolFile};
 
@@ -215,10 +215,4 @@ pub fn report_file(
     )
     .into_bytes();
     Ok(f)
-}
-
-/// The state a message in `sent/` had when its file was last written (for listings that do not
-/// rebuild it from the parts).
-pub fn state_of(file: &SpoolFile) -> Option<MessageState> {
-    file.header(HDR_STATE).and_then(MessageState::parse)
 }

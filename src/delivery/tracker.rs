@@ -104,6 +104,7 @@ impl Tracker {
     }
 
     /// Messages that still wait for a report.
+    #[cfg(test)]
     pub fn open_messages(&self) -> usize {
         self.open.len()
     }

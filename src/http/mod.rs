@@ -45,6 +45,8 @@ pub struct Policy {
     /// Allowed recipient prefixes (empty = any full-length number).
     pub recipients: Vec<String>,
     pub max_parts: usize,
+    /// Request delivery reports when the request does not say (`--report`).
+    pub report: bool,
 }
 
 impl Policy {
@@ -60,6 +62,7 @@ impl Policy {
                 .filter(|p| !p.is_empty())
                 .collect(),
             max_parts: cfg.max_parts,
+            report: cfg.report,
         })
     }
 
@@ -365,9 +368,10 @@ impl Gateway {
             msg.push_str(" not allowed");
             return Reply::line(403, &msg, json);
         }
+        let report = sms.report.unwrap_or(self.policy.report);
         let opts = EncodeOptions {
             flash: sms.flash,
-            status_report: sms.report,
+            status_report: report,
             max_parts: self.policy.max_parts,
             ..EncodeOptions::default()
         };
@@ -389,7 +393,7 @@ impl Gateway {
                 to: to.clone(),
                 text: sms.text.clone(),
                 flash: sms.flash,
-                report: sms.report,
+                report,
                 priority_high: false,
                 ..OutgoingSms::default()
             };
@@ -481,6 +485,7 @@ mod tests {
             clients: Vec::new(),
             recipients: recipients.iter().map(|s| s.to_string()).collect(),
             max_parts: 6,
+            report: false,
         }
     }
 

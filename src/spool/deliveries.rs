@@ -12,6 +12,7 @@ use super::{Spool, MAX_FILE_BYTES, SENT};
 use crate::delivery::record;
 use crate::delivery::tracker::{Change, Tracker, TrackerConfig};
 use crate::delivery::{MessageState, Now, Report, SentMessage};
+use crate::modem::{MessageSink, ReceivedReport, ReceivedSms};
 use crate::pdu::{DeliveryOutcome, StatusReportPdu};
 use crate::status::GatewayStatus;
 use std::collections::HashMap;
@@ -265,6 +266,31 @@ impl Deliveries {
         let random =
             getrandom::u64().unwrap_or_else(|_| u64::from(std::process::id()) << 32 | now.mono);
         format!("report-{}-{random:016x}", now.wall)
+    }
+}
+
+/// The modem's sink with delivery reports: messages go to the incoming store `S`, reports to
+/// [`Deliveries`]; time passing reaches both.
+pub struct WithReports<S> {
+    pub messages: S,
+    pub deliveries: Arc<Deliveries>,
+}
+
+impl<S: MessageSink> MessageSink for WithReports<S> {
+    fn store(&mut self, sms: &ReceivedSms, now: Instant) -> Result<(), String> {
+        self.messages.store(sms, now)
+    }
+
+    fn tick(&mut self, now: Instant) {
+        self.messages.tick(now);
+        self.deliveries.tick(self.deliveries.now());
+    }
+
+    fn report(&mut self, r: &ReceivedReport) -> Result<(), String> {
+        let now = self.deliveries.now();
+        self.deliveries
+            .report(&r.report, r.smsc.as_deref(), now)
+            .map_err(|e| format!("report/: {e}"))
     }
 }
 

@@ -6,8 +6,7 @@
 //! sender loop (`sender`: retries, result headers, retention, event hook). It must not parse HTTP or
 //! speak AT: it hands encoded parts to an `SmsSender`.
 
-#[allow(dead_code)] // wired into the sender and the modem once the spool split and the engine land
-mod deliveries;
+pub mod deliveries;
 #[cfg(test)]
 mod deliveries_tests;
 pub mod format;

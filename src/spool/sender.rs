@@ -4,12 +4,14 @@
 //! runs the event hook without blocking the queue, and watches `outgoing/` with inotify. It must not
 //! speak AT or parse HTTP.
 
+use super::deliveries::Deliveries;
 use super::format::{self, SpoolFile};
 use super::{
     take_next, Claim, Spool, FAILED, HDR_ATTEMPTS, HDR_CONCAT_REF, HDR_PARTS_SENT, HDR_RETRY_AT,
     MAX_FILE_BYTES, OUTGOING, SENT,
 };
 use crate::config::ServeConfig;
+use crate::delivery::{record, Now, Part, SentMessage};
 use crate::modem::{spawn_named, SendError, SmsSender};
 use crate::pdu::{self, EncodeOptions};
 use crate::status::GatewayStatus;
@@ -39,6 +41,8 @@ pub(super) struct Listing {
     /// When retention last ran, and whether a message was finished since.
     pruned: Option<Instant>,
     unpruned: bool,
+    /// Where sent parts are recorded and matched with delivery reports (none in some tests).
+    pub(super) deliveries: Option<Arc<Deliveries>>,
 }
 
 /// Bounds `sent/` and `failed/` (count and age).
@@ -88,6 +92,7 @@ pub fn run_sender(
     mut modem: Box<dyn SmsSender>,
     cfg: &ServeConfig,
     status: Arc<GatewayStatus>,
+    deliveries: Arc<Deliveries>,
 ) {
     let fault = Fault::from_env();
     if !watch_outgoing(&spool) {
@@ -100,8 +105,14 @@ pub fn run_sender(
     }
     retention(&spool, cfg, SystemTime::now());
     let mut last_recover = Instant::now();
-    let mut listing = Listing::default();
+    let mut listing = Listing {
+        deliveries: Some(deliveries.clone()),
+        ..Listing::default()
+    };
     loop {
+        for path in deliveries.take_hook_events() {
+            run_hook(cfg, "REPORT", &path);
+        }
         let now = SystemTime::now();
         if last_recover.elapsed() >= RECOVER_EVERY {
             spool.recover(now);
@@ -162,7 +173,10 @@ pub(super) fn send_next(
         };
         fault.pause(Fault::AfterClaim);
         *reference = reference.wrapping_add(1);
-        process(spool, &claim, modem, cfg, status, fault, *reference);
+        let deliveries = listing.deliveries.as_deref();
+        process(
+            spool, &claim, modem, cfg, status, fault, *reference, deliveries,
+        );
         let left = status.queue_depth.load(Ordering::Relaxed).saturating_sub(1);
         status.queue_depth.store(left, Ordering::Relaxed);
         // Retention after the send (not before it: it would delay the message), at most a few
@@ -183,6 +197,7 @@ pub(super) fn send_next(
     Step::Idle(listing.next_retry)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn process(
     spool: &Spool,
     claim: &Claim,
@@ -191,6 +206,7 @@ fn process(
     status: &GatewayStatus,
     fault: Fault,
     reference: u8,
+    deliveries: Option<&Deliveries>,
 ) {
     let mut file = SpoolFile::parse(&claim.bytes);
     if claim.bytes.len() as u64 > MAX_FILE_BYTES {
@@ -217,22 +233,47 @@ fn process(
         Ok(p) => p,
         Err(e) => return fail(spool, claim, file, &e.to_string(), cfg, status),
     };
-    // Message references of the parts sent so far (from an interrupted earlier try), space-separated.
-    let mut refs = file.header("Message_id").unwrap_or("").to_string();
+    // The parts sent so far (from an interrupted earlier try: their references are in Message_id).
+    let id = claim.name.to_string_lossy().into_owned();
+    let mut record = SentMessage {
+        id: id.clone(),
+        recipient: msg.to.clone(),
+        report_requested: msg.report,
+        total: u8::try_from(parts.len()).unwrap_or(u8::MAX),
+        parts: record::read(&id, &file)
+            .map(|r| r.parts)
+            .unwrap_or_default(),
+    };
+    record.parts.truncate(already);
+    let clock = || match deliveries {
+        Some(d) => d.now(),
+        None => Now {
+            wall: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            mono: 0,
+        },
+    };
     for (i, part) in parts.iter().enumerate().skip(already) {
         match modem.send_part(part) {
             Ok(mr) => {
-                if !refs.is_empty() {
-                    refs.push(' ');
+                let now = clock();
+                record.parts.push(Part::new(mr, now));
+                if let Some(d) = deliveries {
+                    d.sent(&record, now);
                 }
-                refs.push_str(&mr.to_string());
             }
             Err(SendError::Permanent(m)) => return fail(spool, claim, file, &m, cfg, status),
             Err(SendError::Transient(m)) => {
                 if i > 0 {
+                    let refs: Vec<String> = record
+                        .parts
+                        .iter()
+                        .map(|p| p.reference.to_string())
+                        .collect();
                     let _ = file.set_header(HDR_PARTS_SENT, &i.to_string());
                     let _ = file.set_header(HDR_CONCAT_REF, &reference.to_string());
-                    let _ = file.set_header("Message_id", &refs);
+                    let _ = file.set_header("Message_id", &refs.join(" "));
                 }
                 return retry(spool, claim, file, &m, cfg, status);
             }
@@ -241,12 +282,15 @@ fn process(
     fault.pause(Fault::AfterSend);
     let now = SystemTime::now();
     let _ = file.set_header("Sent", &smsd_time(now));
-    let _ = file.set_header("Message_id", &refs);
-    if parts.len() > 1 {
-        let _ = file.set_header("Parts", &parts.len().to_string());
-    }
     let name = claim.name.to_string_lossy();
-    match spool.finish(claim, SENT, &file) {
+    let finished = match deliveries {
+        Some(d) => d.file(&record, &mut file, |f| spool.finish(claim, SENT, f)),
+        None => {
+            let _ = record::write(&mut file, &record);
+            spool.finish(claim, SENT, &file)
+        }
+    };
+    match finished {
         Ok(path) => {
             GatewayStatus::count(&status.sent);
             eprintln!("smsgw: sent {name} to {} ({} part(s))", msg.to, parts.len());
