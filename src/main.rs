@@ -79,6 +79,7 @@ fn serve(cfg: config::ServeConfig) -> ExitCode {
             Ok(d) => Arc::new(d),
             Err(e) => return fail(&format!("spool {}: report: {e}", cfg.spool)),
         };
+    deliveries.restore(deliveries.now());
     let sink: Option<Box<dyn modem::MessageSink>> = if cfg.receive {
         let now = std::time::Instant::now();
         match spool::incoming::IncomingStore::open(spool.root(), &cfg, status.clone(), now) {

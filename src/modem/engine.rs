@@ -734,3 +734,7 @@ impl Engine {
 #[cfg(test)]
 #[path = "engine_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "engine_report_tests.rs"]
+mod report_tests;

@@ -32,6 +32,8 @@ pub struct StoreOptions {
     pub cpms_lag: bool,
     /// Time from `+CMGS` to the delivery report.
     pub report_delay: Duration,
+    /// `AT+CNMI` with `<ds>` 2 is refused (a stick that only pushes reports as `+CDS`).
+    pub push_reports_only: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -155,7 +157,7 @@ impl SmsStore {
         let scts = [0x62, 0x11, 0x82, 0x21, swapped(minute), 0x00, 0x00];
         let mut dt = scts;
         dt[5] = swapped(delay.as_secs().min(59) as u8);
-        if let Some((pdu, _)) = submit_to_status_report(submit_hex, mr, scts, dt) {
+        if let Some(pdu) = submit_to_status_report(submit_hex, mr, scts, dt, None) {
             self.reports.push((now + delay, pdu));
         }
     }
@@ -173,21 +175,30 @@ impl SmsStore {
                 1 => urcs.push(format!("+CDS: {}\r\n{pdu}", tpdu_len(&pdu))),
                 2 => {
                     let slots = &mut self.mems[SR];
-                    if let Some(i) = slots.iter().position(Option::is_none) {
-                        slots[i] = Some(Stored {
-                            pdu,
-                            read: false,
-                            counted: false,
-                        });
-                        if !self.opts.lose_hints {
-                            urcs.push(format!("+CDSI: \"SR\",{}", i + Self::base(SR)));
+                    match slots.iter().position(Option::is_none) {
+                        Some(i) => {
+                            slots[i] = Some(Stored {
+                                pdu,
+                                read: false,
+                                counted: false,
+                            });
+                            if !self.opts.lose_hints {
+                                urcs.push(format!("+CDSI: \"SR\",{}", i + Self::base(SR)));
+                            }
                         }
+                        // SR full: the network tries again later.
+                        None => self.reports.push((now, pdu)),
                     }
                 }
                 _ => {}
             }
         }
         urcs
+    }
+
+    /// The network sends this status report (hex) at `at`.
+    pub fn report_at(&mut self, pdu: &str, at: Instant) {
+        self.reports.push((at, pdu.to_string()));
     }
 
     /// Reports the network has not delivered yet.
@@ -249,7 +260,7 @@ impl SmsStore {
                     .and_then(|v| v.trim().parse::<u8>().ok())
                     .unwrap_or(0)
             };
-            if arg(3) > 2 {
+            if arg(3) > 2 || (arg(3) == 2 && self.opts.push_reports_only) {
                 return Some(Err("+CMS ERROR: 303".into()));
             }
             self.cnmi_mt = arg(1);
@@ -460,15 +471,16 @@ pub fn report_status_for(digits: &str) -> Option<u8> {
 }
 
 /// The SMS-STATUS-REPORT (hex, empty SMSC field first) the service centre sends for an
-/// SMS-SUBMIT (hex, SMSC field first) that asked for one (TP-SRR) and was answered `+CMGS: mr`,
-/// with the recipient's digits. `None` when the SUBMIT asked for no report, the network does
-/// not report to that number, or the PDU is not readable.
+/// SMS-SUBMIT (hex, SMSC field first) that asked for one (TP-SRR) and was answered `+CMGS: mr`.
+/// `status` `None`: as [`report_status_for`] the recipient. `None` when the SUBMIT asked for
+/// no report, the network does not report to that number, or the PDU is not readable.
 pub fn submit_to_status_report(
     submit_hex: &str,
     mr: u8,
     scts: [u8; 7],
     discharge: [u8; 7],
-) -> Option<(String, String)> {
+    status: Option<u8>,
+) -> Option<String> {
     let o = octets(submit_hex)?;
     let smsc_len = usize::from(*o.first()?);
     let mut i = 1 + smsc_len;
@@ -487,7 +499,7 @@ pub fn submit_to_status_report(
             }
         }
     }
-    let status = report_status_for(&digits)?;
+    let status = status.or_else(|| report_status_for(&digits))?;
     let mut out = Vec::with_capacity(32);
     out.push(0); // SMSC: none given
     out.push(0x06); // STATUS-REPORT, no more messages
@@ -496,5 +508,5 @@ pub fn submit_to_status_report(
     out.extend_from_slice(&scts);
     out.extend_from_slice(&discharge);
     out.push(status);
-    Some((hex(&out), digits))
+    Some(hex(&out))
 }

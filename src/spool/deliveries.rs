@@ -48,8 +48,7 @@ pub struct Deliveries {
 }
 
 impl Deliveries {
-    /// Creates `report/` and rebuilds the table of messages still waiting for reports from the
-    /// records in `sent/`.
+    /// Creates `report/`. Call [`Deliveries::restore`] before the first message goes out.
     pub fn open(
         spool: Arc<Spool>,
         cfg: TrackerConfig,
@@ -66,10 +65,13 @@ impl Deliveries {
                 hook_queue: Vec::new(),
             }),
         };
-        let waiting = d.read_sent();
-        let now = d.now();
-        d.lock().tracker.restore(waiting, now);
         Ok(d)
+    }
+
+    /// Rebuilds the table of messages still waiting for reports from the records in `sent/`.
+    pub fn restore(&self, now: Now) {
+        let waiting = self.read_sent();
+        self.lock().tracker.restore(waiting, now);
     }
 
     /// Both clocks, in the tracker's seconds.

@@ -44,6 +44,7 @@ fn open(root: &Path) -> (Deliveries, Arc<GatewayStatus>) {
     let spool = Arc::new(Spool::open(root).unwrap());
     let status = Arc::new(GatewayStatus::default());
     let d = Deliveries::open(spool, TrackerConfig::default(), status.clone()).unwrap();
+    d.restore(d.now());
     (d, status)
 }
 
