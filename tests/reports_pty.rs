@@ -1,0 +1,145 @@
+//! Delivery reports end to end: the real daemon (`smsgw serve`) against the simulated E3372 on a
+//! real pseudo-terminal. A message sent with `report=1` becomes `delivered` in
+//! `GET /messages/<id>` when the stick's report arrives (stored in SR, or pushed as `+CDS`), and
+//! `failed` for a number the simulated network cannot deliver to (ending in 13).
+
+mod http_support;
+#[path = "common/modem_sim.rs"]
+mod modem_sim;
+
+use http_support::{temp_dir, Server, TOKEN};
+use modem_sim::sim_storage::StoreOptions;
+use modem_sim::{ModemSim, SimOptions};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+fn wait(what: &str, timeout: Duration, mut pred: impl FnMut() -> bool) {
+    let end = Instant::now() + timeout;
+    while !pred() {
+        assert!(Instant::now() < end, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn stick(name: &str, store: StoreOptions) -> (ModemSim, PathBuf) {
+    let link = temp_dir(name).join("ttyUSB0");
+    let opts = SimOptions {
+        noise: true,
+        store,
+        ..SimOptions::default()
+    };
+    (ModemSim::start(&link, opts, None).expect("pty"), link)
+}
+
+fn serve(link: &Path) -> Server {
+    Server::start(&[
+        "--device",
+        link.to_str().expect("utf-8"),
+        "--poll-interval",
+        "3",
+    ])
+}
+
+/// Sends `message` to `phone` with a report request; returns the id the gateway answered.
+fn send(server: &Server, phone: &str, message: &str) -> String {
+    let r = server.get(&format!(
+        "/cgi-bin/sms?token={TOKEN}&phone={phone}&message={message}&report=1"
+    ));
+    assert_eq!(r.code, 200, "{}", r.body);
+    r.body
+        .split_whitespace()
+        .nth(1)
+        .expect("done <id>")
+        .to_string()
+}
+
+fn message(server: &Server, id: &str) -> String {
+    server.get(&format!("/messages/{id}?token={TOKEN}")).body
+}
+
+fn delivered_and_failed(store: StoreOptions, name: &str) {
+    let (sim, link) = stick(name, store);
+    let server = serve(&link);
+    wait("ready", Duration::from_secs(20), || {
+        server.get("/status").body.contains("\"state\":\"ready\"")
+    });
+    let ok = send(&server, "%2B491701234567", "disk+full");
+    let bad = send(&server, "%2B491701234513", "disk+full");
+    wait("sent", Duration::from_secs(20), || {
+        message(&server, &bad).contains("\"sent\":")
+    });
+    let sent = Instant::now();
+    wait("delivered", Duration::from_secs(20), || {
+        message(&server, &ok).contains("\"state\":\"delivered\"")
+    });
+    wait("failed", Duration::from_secs(20), || {
+        message(&server, &bad).contains("\"state\":\"failed\"")
+    });
+    assert!(
+        sent.elapsed() < Duration::from_secs(15),
+        "within the simulated delay"
+    );
+    let body = message(&server, &bad);
+    assert!(
+        body.contains("\"status\":70,\"status_text\":\"Error,SM validity period expired\""),
+        "{body}"
+    );
+    let body = message(&server, &ok);
+    assert!(body.contains("\"report\":\"received\""), "{body}");
+    // The reports are files in report/, the stick's storage is empty again.
+    let reports = std::fs::read_dir(server.spool.join("report"))
+        .unwrap()
+        .count();
+    assert_eq!(reports, 2);
+    wait("SR empty", Duration::from_secs(10), || sim.stored() == 0);
+    let list = server
+        .get(&format!("/messages?box=outbox&token={TOKEN}"))
+        .body;
+    assert!(
+        list.starts_with('[') && list.contains(&ok) && list.contains(&bad),
+        "{list}"
+    );
+    let metrics = server.get("/metrics").body;
+    assert!(
+        metrics.contains("smsgw_messages_delivered_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("smsgw_messages_undeliverable_total 1"),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn a_report_stored_in_sr_makes_the_message_delivered_or_failed() {
+    let store = StoreOptions {
+        report_delay: Duration::from_secs(2),
+        ..StoreOptions::default()
+    };
+    delivered_and_failed(store, "reports-sr");
+}
+
+#[test]
+fn a_pushed_report_makes_the_message_delivered_or_failed() {
+    let store = StoreOptions {
+        report_delay: Duration::from_secs(2),
+        push_reports_only: true,
+        ..StoreOptions::default()
+    };
+    delivered_and_failed(store, "reports-cds");
+}
+
+#[test]
+fn messages_need_the_token() {
+    let (_sim, link) = stick("reports-auth", StoreOptions::default());
+    let server = serve(&link);
+    assert_eq!(server.get("/messages?box=outbox").code, 401);
+    assert_eq!(
+        server.get(&format!("/messages/nope?token={TOKEN}")).code,
+        404
+    );
+    assert_eq!(
+        server.get(&format!("/messages?limit=0&token={TOKEN}")).code,
+        400
+    );
+}
