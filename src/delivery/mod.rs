@@ -278,7 +278,12 @@ pub fn iso_utc(secs: u64) -> String {
 
 /// A service-centre time stamp in ISO 8601 form with its zone, `2026-11-28T23:10:12+01:00`.
 pub fn iso(t: &Timestamp) -> String {
-    t.to_string().replacen(' ', "T", 1).replace(' ', "")
+    let mut s = t.to_string(); // `2026-11-28 23:10:12 +01:00`
+    s.retain(|c| c != ' ');
+    if s.len() > 10 && s.is_char_boundary(10) {
+        s.insert(10, 'T');
+    }
+    s
 }
 
 /// Seconds from the service centre taking a part (TP-SCTS) to the reported status (TP-DT): both

@@ -118,7 +118,7 @@ impl Tracker {
     /// the clock was set keeps the rest of its timeout; one sent before (or now unset) gets a
     /// full timeout from now.
     pub fn restore(&mut self, mut messages: Vec<SentMessage>, now: Now) {
-        messages.sort_by_key(|m| m.parts.first().map_or(0, |p| p.sent_at));
+        messages.sort_unstable_by_key(|m| m.parts.first().map_or(0, |p| p.sent_at));
         for msg in messages.into_iter().filter(SentMessage::awaits_report) {
             self.open.retain(|o| o.msg.id != msg.id);
             let mut slots = Vec::new();

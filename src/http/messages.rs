@@ -32,7 +32,7 @@ fn parse(raw: &str) -> Result<MessagesQuery, String> {
         match name {
             "token" => {
                 let v = query::decode_component(value.as_bytes(), "token", false)
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|_| String::from("token: bad %-escape or not UTF-8"))?;
                 q.token = Some(v);
             }
             "box" => match value {

@@ -249,50 +249,41 @@ pub enum Listed {
     Report(ReceivedReport),
 }
 
-/// A PDU from `AT+CMGL`, `+CMT` or `+CDS`: a status report when it is one, else a message.
+/// A PDU from `AT+CMGL`, `+CMT` or `+CDS`: a status report when it is one, else a message. A
+/// PDU that is not a readable SMS-DELIVER is kept as hex with an error, so it is not lost and
+/// does not block the storage.
 pub fn decode_listed(hex: &str) -> Listed {
-    if let Ok(d) = pdu::decode(hex) {
-        if let Tpdu::StatusReport(report) = d.tpdu {
-            return Listed::Report(ReceivedReport {
-                report,
-                smsc: d.smsc.map(|a| a.value),
-            });
-        }
-    }
-    Listed::Sms(decode_received(hex))
-}
-
-/// A PDU from `AT+CMGL`/`+CMT` as a received message. A PDU that is not a readable SMS-DELIVER
-/// is kept as hex with an error, so it is not lost and does not block the storage.
-pub fn decode_received(hex: &str) -> ReceivedSms {
-    let bad = |why: String| ReceivedSms {
-        from: String::new(),
-        from_toa: 0,
-        smsc: String::new(),
-        sent: None,
-        alphabet: Alphabet::EightBit,
-        text: hex.trim().to_string(),
-        concat: None,
-        flash: false,
-        error: Some(why),
+    let bad = |why: String| {
+        Listed::Sms(ReceivedSms {
+            from: String::new(),
+            from_toa: 0,
+            smsc: String::new(),
+            sent: None,
+            alphabet: Alphabet::EightBit,
+            text: hex.trim().to_string(),
+            concat: None,
+            flash: false,
+            error: Some(why),
+        })
     };
     let decoded = match pdu::decode(hex) {
         Ok(d) => d,
         Err(e) => return bad(format!("undecodable PDU: {e}")),
     };
+    let smsc = decoded.smsc.map(|a| a.value);
     match decoded.tpdu {
-        Tpdu::Deliver(d) => ReceivedSms {
+        Tpdu::Deliver(d) => Listed::Sms(ReceivedSms {
             from: d.from.value,
             from_toa: d.from.toa,
-            smsc: decoded.smsc.map(|a| a.value).unwrap_or_default(),
+            smsc: smsc.unwrap_or_default(),
             sent: Some(d.timestamp),
             alphabet: d.user_data.coding.alphabet,
             text: d.user_data.text,
             concat: d.user_data.concat,
             flash: d.user_data.coding.class == Some(0),
             error: None,
-        },
+        }),
+        Tpdu::StatusReport(report) => Listed::Report(ReceivedReport { report, smsc }),
         Tpdu::Submit(_) => bad("an SMS-SUBMIT in the inbox".into()),
-        Tpdu::StatusReport(_) => bad("a status report in the inbox".into()),
     }
 }

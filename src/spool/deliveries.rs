@@ -15,7 +15,6 @@ use crate::delivery::{MessageState, Now, Report, SentMessage};
 use crate::modem::{MessageSink, ReceivedReport, ReceivedSms};
 use crate::pdu::{DeliveryOutcome, StatusReportPdu};
 use crate::status::GatewayStatus;
-use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::fs;
 use std::io::{self, Read};
@@ -32,8 +31,9 @@ const MAX_UNFILED: usize = 256;
 
 struct Inner {
     tracker: Tracker,
-    /// Record changes for messages not in `sent/` yet, by id.
-    unfiled: HashMap<String, SentMessage>,
+    /// Record changes for messages not in `sent/` yet (a few at most: a `Vec` is smaller than
+    /// a `HashMap` in the router binary).
+    unfiled: Vec<SentMessage>,
     /// Paths for `HOOK REPORT FILE`, taken by whoever runs hooks.
     hook_queue: Vec<PathBuf>,
 }
@@ -61,7 +61,7 @@ impl Deliveries {
             origin: Instant::now(),
             inner: Mutex::new(Inner {
                 tracker: Tracker::new(cfg),
-                unfiled: HashMap::new(),
+                unfiled: Vec::new(),
                 hook_queue: Vec::new(),
             }),
         };
@@ -130,8 +130,8 @@ impl Deliveries {
         file_it: impl FnOnce(&SpoolFile) -> T,
     ) -> T {
         let mut inner = self.lock();
-        let known = match inner.unfiled.remove(&msg.id) {
-            Some(m) => Some(m),
+        let known = match inner.unfiled.iter().position(|m| m.id == msg.id) {
+            Some(i) => Some(inner.unfiled.swap_remove(i)),
             None => inner.tracker.message(&msg.id).cloned(),
         };
         let record = known.filter(|m| m.parts.len() == msg.parts.len());
@@ -191,10 +191,11 @@ impl Deliveries {
                         }
                     }
                     if !self.rewrite_record(&message) {
+                        inner.unfiled.retain(|m| m.id != message.id);
                         if inner.unfiled.len() >= MAX_UNFILED {
-                            inner.unfiled.clear();
+                            inner.unfiled.remove(0);
                         }
-                        inner.unfiled.insert(message.id.clone(), message);
+                        inner.unfiled.push(message);
                     }
                 }
                 Change::Matched {
@@ -297,9 +298,12 @@ impl<S: MessageSink> MessageSink for WithReports<S> {
 }
 
 /// Reads and parses a spool file of at most [`MAX_FILE_BYTES`]; `None` when it is missing,
-/// unreadable or larger.
-fn read_small(path: &Path) -> Option<SpoolFile> {
+/// unreadable, not a regular file or larger.
+pub(super) fn read_small(path: &Path) -> Option<SpoolFile> {
     let file = fs::File::open(path).ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
     let mut bytes = Vec::new();
     file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).ok()?;
     if bytes.len() as u64 > MAX_FILE_BYTES {

@@ -6,10 +6,9 @@
 //! change the spool. Rendering (JSON) is HTTP's.
 
 use super::format::{self, SpoolFile};
-use super::{FAILED, MAX_FILE_BYTES, OUTGOING, SENDING, SENT};
+use super::{FAILED, OUTGOING, SENDING, SENT};
 use crate::delivery::{record, MessageState, SentMessage};
 use std::fs;
-use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::time::UNIX_EPOCH;
@@ -72,31 +71,27 @@ pub fn list(root: &Path, limit: usize) -> Vec<OutboxEntry> {
             if !e.file_type().is_ok_and(|t| t.is_file()) || name.as_bytes().starts_with(b".") {
                 continue;
             }
-            let mtime = e
-                .metadata()
-                .ok()
-                .and_then(|m| m.modified().ok())
-                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-                .map_or(0, |d| d.as_secs());
-            all.push((mtime, dir, state, id.to_string()));
+            all.push((mtime(&e.path()), dir, state, id.to_string()));
         }
     }
-    all.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| b.3.cmp(&a.3)));
+    all.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| b.3.cmp(&a.3)));
     all.into_iter()
         .take(limit)
         .filter_map(|(_, dir, state, id)| entry(&root.join(dir).join(&id), &id, state))
         .collect()
 }
 
+/// A file's modification time in seconds since the epoch (0 when unknown).
+fn mtime(path: &Path) -> u64 {
+    fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs())
+}
+
 fn entry(path: &Path, id: &str, state: MessageState) -> Option<OutboxEntry> {
-    let f = fs::File::open(path).ok()?;
-    let meta = f.metadata().ok()?;
-    if !meta.is_file() {
-        return None;
-    }
-    let mut bytes = Vec::new();
-    f.take(MAX_FILE_BYTES).read_to_end(&mut bytes).ok()?;
-    let file = SpoolFile::parse(&bytes);
+    let file = super::deliveries::read_small(path)?;
     let (to, text) = match format::message_of(&file) {
         Ok(m) => (m.to, m.text),
         Err(_) => (
@@ -120,11 +115,7 @@ fn entry(path: &Path, id: &str, state: MessageState) -> Option<OutboxEntry> {
         text,
         file,
         record,
-        mtime: meta
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_secs()),
+        mtime: mtime(path),
     })
 }
 
