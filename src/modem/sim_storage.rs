@@ -120,25 +120,33 @@ impl SmsStore {
         self.retry()
     }
 
+    /// Stores `pdu` in the first free slot of `mem`: its index, or the PDU back when it is full.
+    fn put(&mut self, mem: usize, pdu: String) -> Result<usize, String> {
+        let slots = &mut self.mems[mem];
+        let Some(i) = slots.iter().position(Option::is_none) else {
+            return Err(pdu);
+        };
+        slots[i] = Some(Stored {
+            pdu,
+            read: false,
+            counted: false,
+        });
+        Ok(i + Self::base(mem))
+    }
+
     /// The network retries what did not fit; returns the URCs.
     pub fn retry(&mut self) -> Vec<String> {
         let mut urcs = Vec::new();
         while !self.backlog.is_empty() {
             let pdu = self.backlog.remove(0);
             let mem = self.mem3;
-            let slots = &mut self.mems[mem];
-            match slots.iter().position(Option::is_none) {
-                Some(i) => {
-                    slots[i] = Some(Stored {
-                        pdu,
-                        read: false,
-                        counted: false,
-                    });
+            match self.put(mem, pdu) {
+                Ok(index) => {
                     if self.cnmi_mt == 1 && !self.opts.lose_hints {
-                        urcs.push(format!("+CMTI: \"{}\",{}", NAMES[mem], i + Self::base(mem)));
+                        urcs.push(format!("+CMTI: \"{}\",{index}", NAMES[mem]));
                     }
                 }
-                None => {
+                Err(pdu) => {
                     self.backlog.insert(0, pdu);
                     urcs.push(format!("^SMMEMFULL: \"{}\"", NAMES[mem]));
                     break;
@@ -173,23 +181,14 @@ impl SmsStore {
         for (_, pdu) in due {
             match self.cnmi_ds {
                 1 => urcs.push(format!("+CDS: {}\r\n{pdu}", tpdu_len(&pdu))),
-                2 => {
-                    let slots = &mut self.mems[SR];
-                    match slots.iter().position(Option::is_none) {
-                        Some(i) => {
-                            slots[i] = Some(Stored {
-                                pdu,
-                                read: false,
-                                counted: false,
-                            });
-                            if !self.opts.lose_hints {
-                                urcs.push(format!("+CDSI: \"SR\",{}", i + Self::base(SR)));
-                            }
-                        }
-                        // SR full: the network tries again later.
-                        None => self.reports.push((now, pdu)),
+                2 => match self.put(SR, pdu) {
+                    Ok(index) if !self.opts.lose_hints => {
+                        urcs.push(format!("+CDSI: \"SR\",{index}"));
                     }
-                }
+                    Ok(_) => {}
+                    // SR full: the network tries again later.
+                    Err(pdu) => self.reports.push((now, pdu)),
+                },
                 _ => {}
             }
         }
