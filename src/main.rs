@@ -10,17 +10,21 @@ mod cli;
 mod config;
 mod delivery;
 mod http;
+mod log;
 mod modem;
 mod pdu;
+mod shutdown;
 mod spool;
 mod status;
 
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 const USAGE: &str = "usage: smsgw <command> [options]
-  serve --device PATH|sim --listen ADDR:PORT --spool DIR [--token T | --no-auth] ...
+  serve --device PATH|sim --listen ADDR:PORT --spool DIR [--token-file F | --no-auth] ...
+        (smsgw serve --help lists every option)
   encode [--to NUMBER] [--smsc NUMBER] [--flash] [--report] TEXT
   decode HEX
   at [--device PATH] CMD
@@ -36,10 +40,14 @@ fn main() -> ExitCode {
     }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let Some((cmd, rest)) = args.split_first() else {
-        eprintln!("{USAGE}");
+        errln!("{USAGE}");
         return ExitCode::from(2);
     };
     match cmd.as_str() {
+        "serve" if rest.iter().any(|a| a == "--help" || a == "-h") => {
+            let _ = log::out(&config::serve_help());
+            ExitCode::SUCCESS
+        }
         "serve" => match config::parse_serve(rest) {
             Ok(cfg) => serve(cfg),
             Err(e) => fail(&e),
@@ -52,22 +60,27 @@ fn main() -> ExitCode {
         "inbox" => code(cli::inbox(rest)),
         "status" => code(cli::status(rest)),
         "-h" | "--help" | "help" => {
-            println!("{USAGE}");
+            let _ = log::out(&[USAGE, "\n"].concat());
             ExitCode::SUCCESS
         }
         "-V" | "--version" => {
-            println!("smsgw {}", env!("CARGO_PKG_VERSION"));
+            let _ = log::out(&["smsgw ", env!("CARGO_PKG_VERSION"), "\n"].concat());
             ExitCode::SUCCESS
         }
-        other => fail(&format!("unknown command '{other}'\n{USAGE}")),
+        other => fail(&format_args!("unknown command '{other}'\n{USAGE}")),
     }
 }
 
 fn serve(cfg: config::ServeConfig) -> ExitCode {
+    // Before any thread starts, so that only the signal thread ever takes SIGTERM/SIGINT.
+    let signals = match shutdown::prepare_stop_signals() {
+        Ok(s) => s,
+        Err(e) => return fail(&format!("cannot block SIGTERM: {e}")),
+    };
     let status = Arc::new(status::GatewayStatus::default());
     let spool = match spool::Spool::open(Path::new(&cfg.spool)) {
         Ok(s) => Arc::new(s),
-        Err(e) => return fail(&format!("spool {}: {e}", cfg.spool)),
+        Err(e) => return fail(&format_args!("spool {}: {e}", cfg.spool)),
     };
     let pin_file = Some(Path::new(&cfg.spool).join(modem::driver::PIN_FILE));
     let tracking = delivery::tracker::TrackerConfig {
@@ -77,10 +90,10 @@ fn serve(cfg: config::ServeConfig) -> ExitCode {
     let deliveries =
         match spool::deliveries::Deliveries::open(spool.clone(), tracking, status.clone()) {
             Ok(d) => Arc::new(d),
-            Err(e) => return fail(&format!("spool {}: report: {e}", cfg.spool)),
+            Err(e) => return fail(&format_args!("spool {}: report: {e}", cfg.spool)),
         };
     deliveries.restore(deliveries.now());
-    let sink: Option<Box<dyn modem::MessageSink>> = if cfg.receive {
+    let sink: Option<Box<dyn modem::MessageSink>> = if !cfg.no_receive {
         let now = std::time::Instant::now();
         match spool::incoming::IncomingStore::open(spool.root(), &cfg, status.clone(), now) {
             Ok(store) => Some(Box::new(spool::deliveries::WithReports {
@@ -92,16 +105,45 @@ fn serve(cfg: config::ServeConfig) -> ExitCode {
     } else {
         None
     };
-    let modem: Box<dyn modem::SmsSender> =
-        Box::new(modem::open(&cfg, status.clone(), sink, pin_file));
+    let modem = modem::open(&cfg, status.clone(), sink, pin_file);
+    let stop = Arc::new(AtomicBool::new(false));
+    let sender = spool::Sender::new(
+        spool.clone(),
+        modem,
+        &cfg,
+        status.clone(),
+        stop.clone(),
+        spool::Now::real(),
+    )
+    .with_deliveries(deliveries);
+    let sender = match std::thread::Builder::new()
+        .name("sender".into())
+        .spawn(move || sender.run())
     {
-        let (spool, status, cfg) = (spool.clone(), status.clone(), cfg.clone());
-        let started = std::thread::Builder::new()
-            .name("sender".into())
-            .spawn(move || spool::run_sender(spool, modem, &cfg, status, deliveries));
-        if let Err(e) = started {
-            return fail(&format!("cannot start sender thread: {e}"));
-        }
+        Ok(handle) => handle,
+        Err(e) => return fail(&format_args!("cannot start sender thread: {e}")),
+    };
+    // A stop finishes the part in flight (bounded by the modem's command timeout), records it,
+    // then exits 0; messages accepted meanwhile wait in outgoing/ for the next start.
+    let wake = spool.clone();
+    // A part in flight is answered within six command timeouts (`AT+CMGS`); then we go anyway.
+    let bound = cfg.command_timeout.saturating_mul(6) + std::time::Duration::from_secs(5);
+    let stopping = shutdown::on_stop_signal(
+        signals,
+        Box::new(move |sig| {
+            crate::log_info!("signal {sig}: stopping after the message in flight");
+            stop.store(true, Ordering::SeqCst);
+            wake.poke();
+            let started = std::time::Instant::now();
+            while !sender.is_finished() && started.elapsed() < bound {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            crate::log_info!("stopped");
+            std::process::exit(0);
+        }),
+    );
+    if let Err(e) = stopping {
+        return fail(&format_args!("cannot start the signal thread: {e}"));
     }
     match http::serve(&cfg, spool, status) {
         Ok(()) => ExitCode::SUCCESS,
@@ -109,8 +151,8 @@ fn serve(cfg: config::ServeConfig) -> ExitCode {
     }
 }
 
-fn fail(msg: &str) -> ExitCode {
-    eprintln!("smsgw: {msg}");
+fn fail(msg: &dyn std::fmt::Display) -> ExitCode {
+    log_error!("{msg}");
     ExitCode::from(1)
 }
 

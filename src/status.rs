@@ -4,7 +4,7 @@
 //! sender writes the counters, the HTTP layer only reads (for `/status` and `/metrics`). It must not do
 //! I/O, format output or know about HTTP: rendering lives with whoever renders.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 /// An event counter. 32 bits: the router (mips32) has no 64-bit atomics, and four billion SMS
 /// outlive any prepaid balance.
@@ -122,6 +122,9 @@ pub struct GatewayStatus {
     pub queue_depth: Counter,
     /// Received messages written to `incoming/`.
     pub received: Counter,
+    /// False while the spool cannot be written (missing directories that cannot be re-created, a
+    /// full disk, wrong permissions); written by the spool sender.
+    pub spool_writable: AtomicBool,
     pub last_error: Mutex<String>,
     /// Status reports received (each written to `report/`).
     pub reports: Counter,
@@ -152,6 +155,7 @@ impl Default for GatewayStatus {
             rejected: Counter::new(0),
             queue_depth: Counter::new(0),
             received: Counter::new(0),
+            spool_writable: AtomicBool::new(true),
             last_error: Mutex::new(String::new()),
             reports: Counter::new(0),
             reports_unmatched: Counter::new(0),

@@ -302,3 +302,47 @@ fn symlinked_into_a_real_web_servers_cgi_bin() {
     assert_eq!(files.len(), 1);
     assert_eq!(body_of(&files[0]), "über CGI");
 }
+
+/// libfaketime (Debian `faketime`), if installed.
+fn libfaketime() -> Option<String> {
+    let dirs = std::fs::read_dir("/usr/lib").ok()?;
+    dirs.flatten()
+        .map(|d| d.path().join("faketime/libfaketime.so.1"))
+        .find(|p| p.exists())
+        .map(|p| p.display().to_string())
+}
+
+#[test]
+fn cgi_storm_guard_is_not_reset_by_clock_steps() {
+    let Some(lib) = libfaketime() else {
+        eprintln!("SKIP: libfaketime not installed (apt-get install faketime)");
+        return;
+    };
+    let c = Cgi::new("");
+    let q = format!("token={TOKEN}&phone=%2B491701234567&message=disk+full");
+    assert_eq!(c.run("GET", &q, "127.0.0.1", b"", &[]).0, 200);
+    // the wall clock steps years back (RTC-less boot) and forward (NTP): same text, same
+    // recipient (written the other way) is still a duplicate
+    let q2 = format!("token={TOKEN}&phone=00491701234567&message=disk+full");
+    for step in ["-5y", "+10y"] {
+        let env = [
+            ("LD_PRELOAD", lib.as_str()),
+            ("FAKETIME", step),
+            ("FAKETIME_DONT_FAKE_MONOTONIC", "1"),
+        ];
+        let (code, out) = c.run("GET", &q2, "127.0.0.1", b"", &env);
+        assert_eq!(code, 429, "after a {step} clock step: {out}");
+        assert!(out.contains("duplicate"), "{out}");
+    }
+    assert_eq!(c.outgoing(), 1);
+}
+
+#[test]
+fn token_written_with_uci_quoting_is_read_exactly() {
+    // `uci set smsgw.main.token="it's"` exports as 'it'\''s'
+    let c = Cgi::new("\toption token 'it'\\''s'\n");
+    let ok = "token=it%27s&phone=%2B491701234567&message=x";
+    assert_eq!(c.run("GET", ok, "127.0.0.1", b"", &[]).0, 200);
+    let wrong = "token=it%5Cs&phone=%2B491701234567&message=y";
+    assert_eq!(c.run("GET", wrong, "127.0.0.1", b"", &[]).0, 403);
+}

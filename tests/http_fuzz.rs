@@ -1,7 +1,7 @@
 //! Live fuzz: a few thousand random and mutated raw requests against the running binary. No crash,
 //! every answer is well-formed HTTP (or a close), nothing partial in the spool, and every queued file
 //! has a clean `To:` header. (The 10 000-case property tests of the pure parsers live next to them:
-//! `http::query::fuzz`, `http::server::fuzz`.)
+//! `http::query::fuzz`, `http::head::fuzz`.)
 
 mod http_support;
 use http_support::*;

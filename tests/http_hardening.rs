@@ -237,3 +237,19 @@ fn accept_errors_do_not_end_the_server() {
     assert_eq!(s.get(&sms_query(PHONE, "still here")).code, 200);
     assert!(s.alive());
 }
+
+#[test]
+fn idle_connections_from_refused_addresses_cannot_starve_the_workers() {
+    // 127.0.0.1 is outside the allowlist: every connection is refused in the accept loop, at
+    // once, without a worker (one worker, queue of 4) and without waiting for the client
+    let s = Server::start(&["--allow-client", "10.0.0.0/8", "--max-connections", "1"]);
+    let mut idle: Vec<TcpStream> = (0..40)
+        .map(|_| TcpStream::connect(("127.0.0.1", s.port)).unwrap())
+        .collect();
+    for c in &mut idle {
+        c.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let answer = read_all(c);
+        assert!(answer.starts_with("HTTP/1.1 403 "), "{answer:?}");
+        assert!(answer.contains("client address 127.0.0.1 not allowed"));
+    }
+}

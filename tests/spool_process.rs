@@ -6,28 +6,11 @@ use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-static DIRS: AtomicUsize = AtomicUsize::new(0);
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        let n = DIRS.fetch_add(1, Ordering::Relaxed);
-        let p = std::env::temp_dir().join(format!("smsgw-spoolproc-{}-{n}", std::process::id()));
-        let _ = fs::remove_dir_all(&p);
-        fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
+#[path = "common/modem_sim.rs"]
+mod modem_sim;
+use modem_sim::{ModemSim, SimOptions};
 
 /// A running `smsgw serve` whose stderr goes to a file; killed (SIGKILL) on drop.
 struct Gateway {
@@ -37,14 +20,21 @@ struct Gateway {
 
 impl Gateway {
     fn start(spool: &Path, tag: &str, fault: Option<&str>) -> Gateway {
+        Gateway::start_with(spool, tag, fault, &["--device", "sim"])
+    }
+
+    fn start_with(spool: &Path, tag: &str, fault: Option<&str>, extra: &[&str]) -> Gateway {
         let log = spool.join(format!("{tag}.log"));
+        let out = File::create(&log).unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_smsgw"));
-        cmd.args(["serve", "--device", "sim", "--no-auth"])
+        cmd.args(["serve", "--no-auth"])
+            .args(extra)
             .args(["--listen", "127.0.0.1:0", "--spool"])
             .arg(spool.join("spool"))
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(File::create(&log).unwrap());
+            // info lines go to stdout, errors to stderr (as procd logs them): one log of both
+            .stdout(out.try_clone().unwrap())
+            .stderr(out);
         match fault {
             Some(f) => cmd.env("SMSGW_FAULT", f),
             None => cmd.env_remove("SMSGW_FAULT"),
@@ -110,18 +100,21 @@ fn kill_9_at_each_step_then_restart_loses_nothing() {
         "pause-after-claim",
         "pause-after-send",
     ] {
-        let dir = TempDir::new();
-        let spool = dir.0.join("spool");
-        drop_file(&dir.0, "m1", b"To: 491721234567\n\nsurvives kill -9");
-        let gw = Gateway::start(&dir.0, "first", Some(point));
+        let dir = tempfile::tempdir().unwrap();
+        let spool = dir.path().join("spool");
+        drop_file(dir.path(), "m1", b"To: 491721234567\n\nsurvives kill -9");
+        let gw = Gateway::start(dir.path(), "first", Some(point));
         wait_for(point, || gw.log().contains("fault: paused at"));
         gw.kill9();
         match point {
             "pause-before-claim" => assert_eq!(names(&spool.join("outgoing")), vec!["m1"]),
             _ => assert_eq!(names(&spool.join("sending")), vec!["m1"], "{point}"),
         }
-        let gw = Gateway::start(&dir.0, "second", None);
-        wait_for("m1 in sent/", || spool.join("sent/m1").exists());
+        let gw = Gateway::start(dir.path(), "second", None);
+        // The record is moved first and rewritten with its result headers right after.
+        wait_for("m1 in sent/ with its result", || {
+            fs::read_to_string(spool.join("sent/m1")).is_ok_and(|s| s.contains("\nSent: "))
+        });
         assert!(names(&spool.join("outgoing")).is_empty(), "{point}");
         assert!(names(&spool.join("sending")).is_empty(), "{point}");
         assert!(names(&spool.join("failed")).is_empty(), "{point}");
@@ -134,17 +127,17 @@ fn kill_9_at_each_step_then_restart_loses_nothing() {
 
 #[test]
 fn files_dropped_by_other_programs_are_sent() {
-    let dir = TempDir::new();
-    let spool = dir.0.join("spool");
-    let gw = Gateway::start(&dir.0, "gw", None);
+    let dir = tempfile::tempdir().unwrap();
+    let spool = dir.path().join("spool");
+    let gw = Gateway::start(dir.path(), "gw", None);
     wait_for("spool dirs", || spool.join("sending").is_dir());
     // smstools' sendsms with non-Latin text: `Alphabet: UCS` and a UTF-16BE body.
     let mut ucs = b"To: 491721234567\nAlphabet: UCS\n\n".to_vec();
     ucs.extend("Привет".encode_utf16().flat_map(u16::to_be_bytes));
-    drop_file(&dir.0, "send_ucs", &ucs);
+    drop_file(dir.path(), "send_ucs", &ucs);
     // A Windows-edited file with CRLF line ends and headers smsd knows but we ignore.
     drop_file(
-        &dir.0,
+        dir.path(),
         "crlf",
         b"From: nagios\r\nTo: +491721234567\r\nFlash: yes\r\nQueue: default\r\n\r\nhost down",
     );
@@ -171,15 +164,15 @@ fn files_dropped_by_other_programs_are_sent() {
 
 #[test]
 fn two_processes_never_send_the_same_file() {
-    let dir = TempDir::new();
-    let spool = dir.0.join("spool");
-    let a = Gateway::start(&dir.0, "a", None);
-    let b = Gateway::start(&dir.0, "b", None);
+    let dir = tempfile::tempdir().unwrap();
+    let spool = dir.path().join("spool");
+    let a = Gateway::start(dir.path(), "a", None);
+    let b = Gateway::start(dir.path(), "b", None);
     wait_for("spool dirs", || spool.join("sending").is_dir());
     let n = 60;
     for i in 0..n {
         drop_file(
-            &dir.0,
+            dir.path(),
             &format!("m{i:03}"),
             b"To: 491721234567\n\nonce only",
         );
@@ -197,4 +190,138 @@ fn two_processes_never_send_the_same_file() {
     assert_eq!(counts.len(), n, "{counts:?}");
     assert!(counts.values().all(|&c| c == 1), "{counts:?}");
     assert!(names(&spool.join("failed")).is_empty());
+}
+
+fn write_script(path: &Path, body: &str) {
+    fs::write(path, format!("#!/bin/sh\n{body}")).unwrap();
+    fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+}
+
+fn alive(pid: &str) -> bool {
+    // A zombie is dead for our purpose (its parent, not smsgw, reaps it).
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|s| !s.split(") ").nth(1).unwrap_or("").starts_with('Z'))
+}
+
+#[test]
+fn a_slow_hook_with_a_backlog_of_100_runs_a_few_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = dir.path().join("spool");
+    let running = dir.path().join("running");
+    fs::create_dir(&running).unwrap();
+    let hook = dir.path().join("hook.sh");
+    let log = dir.path().join("hook.log");
+    write_script(
+        &hook,
+        &format!(
+            "mkdir {r}/$$\nls {r} | wc -l >> {l}\nsleep 0.2\nrmdir {r}/$$\n",
+            r = running.display(),
+            l = log.display()
+        ),
+    );
+    for i in 0..100 {
+        drop_file(
+            dir.path(),
+            &format!("m{i:03}"),
+            b"To: 491721234567\n\nhook backlog",
+        );
+    }
+    let gw = Gateway::start_with(
+        dir.path(),
+        "gw",
+        None,
+        &["--device", "sim", "--hook", hook.to_str().unwrap()],
+    );
+    let pid = gw.child.id();
+    let mut max_threads = 0;
+    wait_for("100 hooks", || {
+        let threads = fs::read_dir(format!("/proc/{pid}/task")).map_or(0, |d| d.count());
+        max_threads = max_threads.max(threads);
+        fs::read_to_string(&log).is_ok_and(|l| l.lines().count() == 100)
+    });
+    assert_eq!(names(&spool.join("sent")).len(), 100);
+    let most = fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| l.trim().parse::<usize>().unwrap())
+        .max()
+        .unwrap();
+    assert!(most <= 4, "{most} hooks ran at once");
+    assert!(max_threads <= 24, "{max_threads} threads in the gateway");
+}
+
+#[test]
+fn a_hook_timeout_kills_its_grandchildren_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let hook = dir.path().join("hook.sh");
+    let pids = dir.path().join("pids");
+    write_script(
+        &hook,
+        &format!("sleep 300 &\necho $! > {}\nwait\n", pids.display()),
+    );
+    drop_file(dir.path(), "m1", b"To: 491721234567\n\nslow hook");
+    let gw = Gateway::start_with(
+        dir.path(),
+        "gw",
+        None,
+        &[
+            "--device",
+            "sim",
+            "--hook",
+            hook.to_str().unwrap(),
+            "--hook-timeout",
+            "1",
+        ],
+    );
+    wait_for("grandchild pid", || {
+        fs::read_to_string(&pids).is_ok_and(|p| p.ends_with('\n'))
+    });
+    let grandchild = fs::read_to_string(&pids).unwrap().trim().to_string();
+    assert!(alive(&grandchild));
+    wait_for("the grandchild to be killed", || !alive(&grandchild));
+    wait_for("the kill to be logged", || {
+        gw.log().contains("killed after 1 s")
+    });
+}
+
+/// The simulated stick holds the `+CMGS` answer while the gateway gets SIGTERM: the part in flight
+/// is finished and recorded, the process exits 0, and a restart sends nothing again.
+#[test]
+fn sigterm_during_cmgs_sends_once_and_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = dir.path().join("spool");
+    let link = dir.path().join("ttyUSB-sim");
+    let gw_pid = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let pid_for_hook = gw_pid.clone();
+    let hook: modem_sim::PduHook = Box::new(move |_, _| {
+        let pid = pid_for_hook.load(std::sync::atomic::Ordering::SeqCst);
+        if pid != 0 {
+            let _ = Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status();
+            std::thread::sleep(Duration::from_millis(500)); // the answer comes after the signal
+        }
+    });
+    let sim = ModemSim::start(&link, SimOptions::default(), Some(hook)).unwrap();
+    let device = ["--device", link.to_str().unwrap()];
+    let mut gw = Gateway::start_with(dir.path(), "first", None, &device);
+    gw_pid.store(gw.child.id(), std::sync::atomic::Ordering::SeqCst);
+    // Two messages: the first is in flight at SIGTERM, the second must wait for the next start.
+    drop_file(
+        dir.path(),
+        "m1",
+        b"To: 491721234567\n\nin flight at SIGTERM",
+    );
+    let status = gw.child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{status:?} {}", gw.log());
+    drop_file(dir.path(), "m2", b"To: 491721234567\n\nafter the stop");
+    assert_eq!(names(&spool.join("sent")), vec!["m1"], "{}", gw.log());
+    assert_eq!(sim.log().received.len(), 1);
+    assert!(gw.log().contains("stopped"), "{}", gw.log());
+    // Restart (no more signals): m2 goes out, m1 is not sent again.
+    gw_pid.store(0, std::sync::atomic::Ordering::SeqCst);
+    let gw = Gateway::start_with(dir.path(), "second", None, &device);
+    wait_for("m2 in sent/", || spool.join("sent/m2").exists());
+    assert_eq!(sim.log().received.len(), 2, "{}", gw.log());
+    assert!(names(&spool.join("sending")).is_empty());
 }

@@ -94,7 +94,7 @@ pub fn load_or_create(
     }
     let t = generate_token()?;
     if let Err(e) = write_token_file(token_file, &t) {
-        eprintln!("smsgw: warning: cannot store generated token: {e}");
+        crate::log_warn!("cannot store generated token: {e}");
     }
     Ok((t, true))
 }

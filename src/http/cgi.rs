@@ -1,14 +1,14 @@
 //! CGI mode: the same binary run by uhttpd (`GATEWAY_INTERFACE` set, symlinked as
 //! `/www/cgi-bin/sms`) answers one `/cgi-bin/sms` request from the environment and stdin.
 //!
-//! Owns reading the UCI file (`/etc/config/smsgw`, or `$SMSGW_CONFIG`) into a `ServeConfig`, and
-//! the CGI response format. The storm guard's state lives in `SPOOL/.http-guard`, locked with
+//! Owns the CGI side: reading the UCI file (`/etc/config/smsgw`, or `$SMSGW_CONFIG`; parsed by
+//! `config::uci`), the CGI environment and response format. The storm guard's state lives in `SPOOL/.http-guard`, locked with
 //! `flock` so concurrent CGI processes agree. There is no sender thread here: the daemon picks the
 //! file up from `outgoing/`. Must not talk to the modem.
 
-use super::guard::{Refusal, StormGuard};
+use super::guard::{GuardClock, Refusal, StormGuard};
 use super::{auth, Gateway, GuardStore, HttpRequest, Policy, Reply};
-use crate::config::{self, ServeConfig};
+use crate::config::{uci, DEFAULT_UCI_FILE};
 use crate::spool::Spool;
 use crate::status::GatewayStatus;
 use std::fs;
@@ -17,100 +17,33 @@ use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub const DEFAULT_UCI_FILE: &str = "/etc/config/smsgw";
 /// File in the spool root holding the CGI storm-guard state.
 pub const GUARD_FILE: &str = ".http-guard";
 
-/// Splits one UCI line into words, honouring single and double quotes.
-fn uci_words(line: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut cur = String::new();
-    let mut quote: Option<char> = None;
-    let mut in_word = false;
-    for c in line.chars() {
-        match quote {
-            Some(q) if c == q => quote = None,
-            Some(_) => cur.push(c),
-            None if c == '\'' || c == '"' => {
-                quote = Some(c);
-                in_word = true;
-            }
-            None if c == '#' && !in_word => break,
-            None if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut cur));
-                    in_word = false;
-                }
-            }
-            None => {
-                cur.push(c);
-                in_word = true;
-            }
-        }
+/// Seconds since boot (`CLOCK_BOOTTIME`: counts suspend, never stepped by NTP or `date`).
+fn boot_seconds() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec into the valid, exclusively borrowed `ts`.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_BOOTTIME, &mut ts) };
+    // on failure 0: treated like a reboot, the guard's time stands still (never expires early)
+    if rc == 0 {
+        u64::try_from(ts.tv_sec).unwrap_or(0)
+    } else {
+        0
     }
-    if in_word {
-        words.push(cur);
-    }
-    words
 }
 
-/// The UCI options CGI mode uses; others (modem, retention...) belong to the daemon and are
-/// skipped, so a newer package's extra options never break CGI.
-const CGI_OPTIONS: [&str; 9] = [
-    "spool",
-    "token",
-    "token_file",
-    "no_auth",
-    "allow_client",
-    "allow_recipient",
-    "max_parts",
-    "rate_limit",
-    "duplicate_window",
-];
-
-/// Reads the `config smsgw` section of a UCI file into `serve` options (rule: `foo_bar` <->
-/// `--foo-bar`, a `list` repeats the option, `no_auth '1'` <-> `--no-auth`, empty = unset).
-pub fn parse_uci(text: &str) -> Result<ServeConfig, String> {
-    parse_uci_options(text, &CGI_OPTIONS)
-}
-
-/// Like [`parse_uci`], keeping only the UCI options named in `wanted`.
-pub fn parse_uci_options(text: &str, wanted: &[&str]) -> Result<ServeConfig, String> {
-    let mut args: Vec<String> = Vec::new();
-    let mut in_section = false;
-    for line in text.lines() {
-        let w = uci_words(line);
-        match w.first().map(String::as_str) {
-            Some("config") => in_section = w.get(1).map(String::as_str) == Some("smsgw"),
-            Some("option") | Some("list") if in_section => {
-                let (Some(name), Some(value)) = (w.get(1), w.get(2)) else {
-                    continue;
-                };
-                if value.is_empty() || !wanted.contains(&name.as_str()) {
-                    continue;
-                }
-                if name == "no_auth" {
-                    if value == "1" || value == "true" || value == "yes" || value == "on" {
-                        args.push("--no-auth".into());
-                    }
-                    continue;
-                }
-                let mut opt = String::from("--");
-                opt.extend(name.chars().map(|c| if c == '_' { '-' } else { c }));
-                args.push(opt);
-                args.push(value.clone());
-            }
-            _ => {}
-        }
-    }
-    config::parse_serve(&args)
-}
-
-/// The CGI guard: state in a file, one `flock`ed read-modify-write per call; Unix-time seconds.
+/// The CGI guard: state in a file, one `flock`ed read-modify-write per call; time is the
+/// [`GuardClock`] kept in the same file, never the wall clock.
 struct FileGuard {
     path: PathBuf,
     limit: u32,
     window: u64,
+    /// Seconds since boot ([`boot_seconds`]; injected in tests).
+    boot_clock: fn() -> u64,
 }
 
 impl FileGuard {
@@ -133,15 +66,14 @@ impl FileGuard {
         // unreadable (not UTF-8) state starts afresh, as `read_to_string` did
         let text = String::from_utf8(raw).unwrap_or_default();
         let mut g = StormGuard::from_text(self.limit, self.window, &text);
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        f(&mut g, now);
+        let clock = GuardClock::advance(GuardClock::from_text(&text), (self.boot_clock)());
+        f(&mut g, clock.now);
+        let mut state = g.to_text();
+        clock.push_text(&mut state);
         let written = file
             .seek(SeekFrom::Start(0))
             .and_then(|_| file.set_len(0))
-            .and_then(|_| file.write_all(g.to_text().as_bytes()));
+            .and_then(|_| file.write_all(state.as_bytes()));
         written.map_err(|e| format!("{}: {e}", self.path.display()))
     }
 }
@@ -158,7 +90,7 @@ impl GuardStore for FileGuard {
             Err(e) => Err(Refusal::RateLimited {
                 limit: self.limit,
                 retry_after: {
-                    eprintln!("smsgw cgi: storm guard unavailable: {e}");
+                    crate::log_error!("cgi: storm guard unavailable: {e}");
                     60
                 },
             }),
@@ -178,7 +110,7 @@ fn request_from_env(stdin: &mut dyn Read) -> Result<HttpRequest, Reply> {
     let length = env("CONTENT_LENGTH")
         .map(|v| v.trim().parse::<usize>().unwrap_or(usize::MAX))
         .unwrap_or(0);
-    if length > super::server::MAX_BODY_BYTES {
+    if length > super::MAX_BODY_BYTES {
         return Err(Reply::text(413, "request body too large"));
     }
     let mut body = Vec::with_capacity(length);
@@ -222,7 +154,7 @@ pub fn cgi_main() -> i32 {
 fn cgi_reply() -> Reply {
     let path = env("SMSGW_CONFIG").unwrap_or_else(|| DEFAULT_UCI_FILE.into());
     let cfg = match fs::read_to_string(&path) {
-        Ok(text) => match parse_uci(&text) {
+        Ok(text) => match uci::parse_uci(&text) {
             Ok(c) => c,
             Err(e) => return unavailable(&format!("{path}: {e}")),
         },
@@ -253,6 +185,7 @@ fn cgi_reply() -> Reply {
         path: Path::new(&cfg.spool).join(GUARD_FILE),
         limit: cfg.rate_limit_per_hour,
         window: cfg.duplicate_window.as_secs(),
+        boot_clock: boot_seconds,
     };
     let gateway = Gateway {
         policy,
@@ -267,54 +200,47 @@ fn cgi_reply() -> Reply {
 }
 
 fn unavailable(why: &str) -> Reply {
-    eprintln!("smsgw cgi: {why}");
+    crate::log_error!("cgi: {why}");
     Reply::text(503, "SMS gateway not configured (see the router's log)")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
 
-    const UCI: &str = "
-config smsgw 'main'
-\toption enabled '1'
-\toption device '/dev/ttyUSB0'
-\toption pin ''
-\tlist init 'AT^CURC=0'
-\toption listen '0.0.0.0:8767'
-\toption spool \"/var/spool/sms\"
-\toption token 'abc def'   # comment
-\toption no_auth '0'
-\tlist allow_client '127.0.0.0/8'
-\tlist allow_client '192.168.1.0/24'
-\tlist allow_recipient ''
-\toption rate_limit '60'
-\toption duplicate_window '300'
-\toption max_parts '6'
+    static BOOT: AtomicU32 = AtomicU32::new(1000);
 
-config other 'x'
-\toption spool '/elsewhere'
-";
-
-    #[test]
-    fn reads_the_uci_contract() {
-        let c = parse_uci(UCI).unwrap();
-        assert_eq!(c.spool, "/var/spool/sms");
-        assert_eq!(c.token.as_deref(), Some("abc def"));
-        assert!(!c.no_auth);
-        assert_eq!(c.allow_clients, vec!["127.0.0.0/8", "192.168.1.0/24"]);
-        assert!(c.allow_recipients.is_empty());
-        assert_eq!(c.rate_limit_per_hour, 60);
-        assert_eq!(c.duplicate_window.as_secs(), 300);
-        assert_eq!(c.pin, None);
-        let c = parse_uci("config smsgw 'main'\n option no_auth '1'\n").unwrap();
-        assert!(c.no_auth);
+    fn fake_boot() -> u64 {
+        u64::from(BOOT.load(Ordering::SeqCst))
     }
 
     #[test]
-    fn bad_uci_is_an_error_not_a_panic() {
-        assert!(parse_uci("config smsgw\n option rate_limit 'lots'\n").is_err());
-        assert!(parse_uci("config smsgw\n option future_opt '1'\n").is_ok());
-        assert!(parse_uci("config smsgw\n option 'unterminated\n\u{0}\n list\n").is_ok());
+    fn cgi_guard_state_survives_clock_steps_and_reboots() {
+        let dir = std::env::temp_dir().join(format!("smsgw-cgi-guard-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let guard = FileGuard {
+            path: dir.join(GUARD_FILE),
+            limit: 2,
+            window: 300,
+            boot_clock: fake_boot,
+        };
+        let to = |n: &str| vec![n.to_string()];
+        assert!(guard.admit(&to("+491701234567"), "disk full").is_ok());
+        // the wall clock is never read: a step of years either way changes nothing; a reboot
+        // 10 s into the new boot counts as "10 s later"
+        BOOT.store(10, Ordering::SeqCst);
+        assert!(matches!(
+            guard.admit(&to("00491701234567"), "disk full"),
+            Err(Refusal::Duplicate { ago: 10, .. })
+        ));
+        assert!(guard.admit(&to("+491701234568"), "x").is_ok());
+        assert!(matches!(
+            guard.admit(&to("+491701234569"), "y"),
+            Err(Refusal::RateLimited { .. })
+        ));
+        BOOT.store(10 + 3600, Ordering::SeqCst);
+        assert!(guard.admit(&to("+491701234569"), "y").is_ok());
+        let _ = fs::remove_dir_all(&dir);
     }
 }

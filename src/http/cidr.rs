@@ -40,6 +40,15 @@ impl Cidr {
         if prefix > max {
             return Err(bad());
         }
+        // `::ffff:a.b.c.d/len` is a v4 rule: peers are compared as v4 (mapped ones too)
+        if let IpAddr::V6(v6) = addr {
+            if let (Some(v4), Some(p)) = (v6.to_ipv4_mapped(), prefix.checked_sub(96)) {
+                return Ok(Cidr {
+                    addr: IpAddr::V4(v4),
+                    prefix: p,
+                });
+            }
+        }
         Ok(Cidr { addr, prefix })
     }
 
@@ -224,6 +233,21 @@ mod tests {
         ] {
             assert!(!allowed(&l, ip(no)), "{no}");
         }
+    }
+
+    #[test]
+    fn v4_mapped_rules_match_v4_peers_and_v4_rules_match_mapped_peers() {
+        let mapped = Cidr::parse("::ffff:127.0.0.1").unwrap();
+        assert!(mapped.contains(ip("127.0.0.1")));
+        assert!(mapped.contains(ip("::ffff:127.0.0.1")));
+        assert!(!mapped.contains(ip("127.0.0.2")));
+        let net = Cidr::parse("::ffff:192.168.0.0/112").unwrap();
+        assert!(net.contains(ip("192.168.3.4")));
+        assert!(!net.contains(ip("192.169.0.1")));
+        let v4 = Cidr::parse("10.0.0.0/8").unwrap();
+        assert!(v4.contains(ip("::ffff:10.1.2.3")));
+        // a short v6 prefix stays a v6 rule
+        assert!(!Cidr::parse("::/64").unwrap().contains(ip("127.0.0.1")));
     }
 
     #[test]

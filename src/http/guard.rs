@@ -1,9 +1,11 @@
 //! Alert-storm guard: a global rate limit (messages per hour) and duplicate suppression (same
 //! recipient + same text within a window).
 //!
-//! Pure state machine: the caller passes `now` in whole seconds (monotonic in the daemon, Unix time
-//! in CGI mode, where the state is kept in a small text file via [`StormGuard::to_text`] /
-//! [`StormGuard::from_text`]). No I/O, no clocks, bounded memory, never panics.
+//! Pure state machine: the caller passes `now` in whole seconds (monotonic in the daemon; in CGI
+//! mode, where the state is kept in a small text file via [`StormGuard::to_text`] /
+//! [`StormGuard::from_text`], the [`GuardClock`] stored with it). Never wall time: the router has
+//! no RTC and its clock steps by years at the first NTP sync, or back. No I/O, no clocks,
+//! bounded memory, never panics.
 
 use std::fmt;
 
@@ -54,10 +56,66 @@ pub struct StormGuard {
     recent: Vec<(u64, u64)>,
 }
 
+/// The CGI guard's clock: seconds that only move forward, advanced by the kernel's boot clock
+/// (`CLOCK_BOOTTIME`, which no clock step touches) between two requests. Stored in the state
+/// file as `c NOW BOOT`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GuardClock {
+    /// Guard time (the `now` passed to [`StormGuard`]).
+    pub now: u64,
+    /// Seconds since boot when `now` was taken.
+    pub boot: u64,
+}
+
+impl GuardClock {
+    /// The clock at `boot_now` seconds since boot, `last` being the stored one.
+    pub fn advance(last: Option<GuardClock>, boot_now: u64) -> GuardClock {
+        let now = match last {
+            None => boot_now,
+            Some(l) if boot_now >= l.boot => l.now.saturating_add(boot_now - l.boot),
+            // rebooted since: at least `boot_now` seconds have passed
+            Some(l) => l.now.saturating_add(boot_now),
+        };
+        GuardClock {
+            now,
+            boot: boot_now,
+        }
+    }
+
+    /// The `c NOW BOOT` line of a state file, if any.
+    pub fn from_text(text: &str) -> Option<GuardClock> {
+        text.lines().find_map(|line| {
+            let mut w = line.split(' ');
+            match (w.next(), w.next(), w.next(), w.next()) {
+                (Some("c"), Some(now), Some(boot), None) => Some(GuardClock {
+                    now: now.parse().ok()?,
+                    boot: boot.parse().ok()?,
+                }),
+                _ => None,
+            }
+        })
+    }
+
+    /// Appends the `c NOW BOOT` line.
+    pub fn push_text(&self, s: &mut String) {
+        s.push_str("c ");
+        super::push_u64(s, self.now);
+        s.push(' ');
+        super::push_u64(s, self.boot);
+        s.push('\n');
+    }
+}
+
 /// FNV-1a of recipient and text: the duplicate fingerprint (collisions only cause a rare 429).
+/// The recipient is normalised first: `+4917...` and `004917...` are one number.
 pub fn fingerprint(to: &str, text: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in to.bytes().chain([0u8]).chain(text.bytes()) {
+    let (prefix, number) = match to.strip_prefix('+') {
+        Some(rest) => ("00", rest),
+        None => ("", to),
+    };
+    let recipient = prefix.bytes().chain(number.bytes());
+    for b in recipient.chain([0u8]).chain(text.bytes()) {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
@@ -238,6 +296,43 @@ mod tests {
         assert!(g.admit(150, &to("+492"), "disk full").is_ok());
         assert!(g.admit(150, &to("+491"), "disk ok").is_ok());
         assert!(g.admit(400, &to("+491"), "disk full").is_ok());
+    }
+
+    #[test]
+    fn plus_and_00_prefixes_are_one_recipient_for_the_duplicate_guard() {
+        let mut g = StormGuard::new(0, 300);
+        assert!(g.admit(100, &to("+491701234567"), "disk full").is_ok());
+        assert!(g.admit(101, &to("00491701234567"), "disk full").is_err());
+        assert!(g.admit(102, &to("0491701234567"), "disk full").is_ok());
+    }
+
+    #[test]
+    fn the_guard_clock_ignores_wall_clock_steps_and_survives_reboots() {
+        let c = GuardClock::advance(None, 50);
+        assert_eq!(c.now, 50);
+        let c = GuardClock::advance(Some(c), 80);
+        assert_eq!(c, GuardClock { now: 80, boot: 80 });
+        // reboot: the boot clock restarts, guard time still moves forward
+        let c = GuardClock::advance(
+            Some(GuardClock {
+                now: 5000,
+                boot: 4000,
+            }),
+            30,
+        );
+        assert_eq!(
+            c,
+            GuardClock {
+                now: 5030,
+                boot: 30
+            }
+        );
+        let mut text = String::from("a 7\n");
+        c.push_text(&mut text);
+        assert_eq!(GuardClock::from_text(&text), Some(c));
+        assert_eq!(GuardClock::from_text("c x 1\nc 1\n"), None);
+        // the state line does not disturb the guard's own lines
+        assert_eq!(StormGuard::from_text(5, 60, &text).to_text(), "a 7\n");
     }
 
     #[test]

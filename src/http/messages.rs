@@ -76,9 +76,9 @@ impl Gateway {
                 auth::AuthOutcome::Wrong => return Reply::line(403, "wrong token", json),
             }
         }
-        let root = self.spool.dir("");
+        let root = self.spool.root();
         let body = match req.path.strip_prefix("/messages/") {
-            Some(id) => match outbox::find(&root, id) {
+            Some(id) => match outbox::find(root, id) {
                 Some(entry) => {
                     let mut b = String::new();
                     push_entry(&mut b, &entry);
@@ -91,7 +91,7 @@ impl Gateway {
             }
             None => {
                 let mut b = String::from("[");
-                for (i, entry) in outbox::list(&root, q.limit).iter().enumerate() {
+                for (i, entry) in outbox::list(root, q.limit).iter().enumerate() {
                     if i > 0 {
                         b.push(',');
                     }

@@ -6,18 +6,22 @@
 //! modem: it calls `Spool::submit` and reads `GatewayStatus`.
 //!
 //! Layout: `query` (pure parameter parsing), `auth`, `cidr`, `guard` (pure storm guard),
-//! `render` (`/status`, `/metrics`), `server` (accept loop, workers, bounded request reader),
-//! `cgi` (UCI file + CGI environment). This file holds the shared request handler [`Gateway`].
+//! `render` (`/status`, `/metrics`), `head` (pure request-head parser), `server` (accept loop
+//! and worker pool), `connection` (one connection: bounded reads, deadline), `response` (the
+//! response writer), `cgi` (CGI environment). This file holds the policy: the shared request
+//! handler [`Gateway`].
 
 pub mod auth;
 pub mod cgi;
 pub mod cidr;
+mod connection;
 pub mod guard;
+pub mod head;
 mod messages;
 pub mod query;
 pub mod render;
+mod response;
 pub mod server;
-pub mod status_cmd;
 
 use crate::config::ServeConfig;
 use crate::pdu::{self, EncodeOptions, PduError};
@@ -31,10 +35,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 pub use cgi::cgi_main;
+pub use response::reason;
 
 /// Without a recipient allowlist, numbers need at least this many digits: premium-rate short
 /// codes (3–6 digits) are refused.
 pub const MIN_FULL_NUMBER_DIGITS: usize = 7;
+/// Longest accepted request body.
+pub const MAX_BODY_BYTES: usize = query::MAX_QUERY_BYTES;
 
 /// Who may send what: everything the handler needs besides the spool and the guard.
 #[derive(Clone, Debug)]
@@ -240,30 +247,6 @@ fn client_not_allowed(peer: IpAddr) -> String {
     s
 }
 
-/// The standard reason phrase for the codes this gateway uses.
-pub fn reason(code: u16) -> &'static str {
-    match code {
-        100 => "Continue",
-        200 => "OK",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        408 => "Request Timeout",
-        411 => "Length Required",
-        413 => "Payload Too Large",
-        414 => "URI Too Long",
-        415 => "Unsupported Media Type",
-        429 => "Too Many Requests",
-        431 => "Request Header Fields Too Large",
-        500 => "Internal Server Error",
-        503 => "Service Unavailable",
-        505 => "HTTP Version Not Supported",
-        _ => "Unknown",
-    }
-}
-
 /// The request handler shared by the daemon and CGI mode.
 pub struct Gateway {
     pub policy: Policy,
@@ -443,28 +426,55 @@ impl Gateway {
     }
 }
 
+/// Why the HTTP daemon could not start: one readable line each.
+#[derive(Debug)]
+pub enum ServeError {
+    /// `--listen` is not an address.
+    Listen(crate::config::ConfigError),
+    /// The socket could not be bound (address in use, no permission...).
+    Bind { addr: String, error: std::io::Error },
+    /// An `--allow-client` entry is not a network.
+    Clients(String),
+    /// No token and none could be made.
+    Token(String),
+    /// A worker thread could not be started.
+    Worker(std::io::Error),
+}
+
+impl std::fmt::Display for ServeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ServeError::Listen(e) => write!(f, "--listen: {e}"),
+            ServeError::Bind { addr, error } => write!(f, "cannot listen on {addr}: {error}"),
+            ServeError::Clients(e) | ServeError::Token(e) => f.write_str(e),
+            ServeError::Worker(e) => write!(f, "cannot start HTTP worker: {e}"),
+        }
+    }
+}
+
 /// Runs the HTTP daemon until the listening socket cannot be created (blocks).
 pub fn serve(
     cfg: &ServeConfig,
     spool: Arc<Spool>,
     status: Arc<GatewayStatus>,
-) -> Result<(), String> {
+) -> Result<(), ServeError> {
     let token = if cfg.no_auth {
-        eprintln!("smsgw: WARNING: --no-auth: any allowed client can send SMS");
+        crate::log_warn!("--no-auth: any allowed client can send SMS");
         None
     } else {
         let (token, generated) =
-            auth::load_or_create(cfg.token.as_deref(), Path::new(&cfg.token_file))?;
+            auth::load_or_create(cfg.token.as_deref(), Path::new(&cfg.token_file))
+                .map_err(ServeError::Token)?;
         if generated {
-            eprintln!(
-                "smsgw: generated API token {token} (stored in {}; shown by `smsgw status`)",
+            crate::log_info!(
+                "generated API token {token} (stored in {}; shown by `smsgw status`)",
                 cfg.token_file
             );
         }
         Some(token)
     };
     let gateway = Gateway {
-        policy: Policy::new(cfg, token)?,
+        policy: Policy::new(cfg, token).map_err(ServeError::Clients)?,
         spool,
         status,
         guard: Box::new(MemoryGuard::new(
@@ -521,15 +531,6 @@ mod tests {
             let mut s = String::from("x");
             push_u64(&mut s, n);
             assert_eq!(s, format!("x{n}"));
-        }
-    }
-
-    #[test]
-    fn every_code_has_a_reason() {
-        for c in [
-            200, 400, 401, 403, 404, 405, 408, 411, 413, 414, 415, 429, 431, 503, 505,
-        ] {
-            assert_ne!(reason(c), "Unknown");
         }
     }
 }

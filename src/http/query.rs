@@ -88,8 +88,9 @@ pub fn parse_sms_query(raw: &[u8]) -> Result<SmsRequest, QueryError> {
             continue;
         };
         let name = KNOWN.get(slot).copied().unwrap_or("?");
-        // In `phone` a literal `+` is the international prefix: numbers never contain spaces,
-        // and `wget ".../sms?phone=+49..."` is how the seed's users write it.
+        // In `phone` a literal `+` before a number's first digit is the international prefix
+        // (`wget ".../sms?phone=+49..."`, as the seed's users write it); after a digit it is
+        // the space of a grouped number (`%2B49+170+1234567`, as form encoders send it).
         let decoded = decode_component(value, name, name == "phone")?;
         let Some(entry) = values.get_mut(slot) else {
             continue;
@@ -158,8 +159,9 @@ fn parse_recipients(phone: &str) -> Result<Vec<String>, QueryError> {
     Ok(out)
 }
 
-/// Strictly decodes one form component: `+` is a space (a plus when `plus_is_plus`), `%XX` must
-/// be two hex digits, and the result must be UTF-8.
+/// Strictly decodes one form component: `+` is a space (with `plus_is_plus`: a plus unless a
+/// digit came before it since the last comma, see the `phone` parameter), `%XX` must be two
+/// hex digits, and the result must be UTF-8.
 pub fn decode_component(
     raw: &[u8],
     name: &'static str,
@@ -167,7 +169,13 @@ pub fn decode_component(
 ) -> Result<String, QueryError> {
     let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
+    let mut digit_seen = false;
     while let Some(&b) = raw.get(i) {
+        match out.last() {
+            Some(d) if d.is_ascii_digit() => digit_seen = true,
+            Some(b',') => digit_seen = false,
+            _ => {}
+        }
         match b {
             b'%' => {
                 let hi = raw.get(i + 1).and_then(|&h| hex_value(h));
@@ -178,7 +186,7 @@ pub fn decode_component(
                 out.push(hi << 4 | lo);
                 i += 3;
             }
-            b'+' if !plus_is_plus => {
+            b'+' if !plus_is_plus || digit_seen => {
                 out.push(b' ');
                 i += 1;
             }
@@ -246,6 +254,27 @@ mod tests {
         assert_eq!(r.recipients, vec!["+491701234567"]);
         assert_eq!(r.text, "Disk full on db1 ä€");
         assert!(!r.flash && r.report.is_none() && r.token.is_none());
+    }
+
+    #[test]
+    fn grouped_numbers_are_accepted_however_their_spaces_are_encoded() {
+        for q in [
+            "phone=%2B49+170+1234567",
+            "phone=%2B49%20170%201234567",
+            "phone=+49+170+1234567",
+            "phone=+49%20170+1234567",
+            "phone=004917+01234567",
+        ] {
+            let want = if q.contains("0049") {
+                "00491701234567"
+            } else {
+                "+491701234567"
+            };
+            let r = parse(&[q, "&message=x"].concat()).unwrap();
+            assert_eq!(r.recipients, vec![want], "{q}");
+        }
+        let r = parse("phone=%2B49+170+1234567,+4930+123456&message=x").unwrap();
+        assert_eq!(r.recipients, vec!["+491701234567", "+4930123456"]);
     }
 
     #[test]

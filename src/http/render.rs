@@ -101,6 +101,14 @@ pub fn status_json(st: &GatewayStatus) -> String {
         o.push_str(key);
         push_u64(&mut o, count(counter));
     }
+    o.push_str(",\"spool_writable\":");
+    o.push_str(
+        if st.spool_writable.load(std::sync::atomic::Ordering::Relaxed) {
+            "true"
+        } else {
+            "false"
+        },
+    );
     o.push_str(",\"last_error\":");
     json_string(&mut o, &st.last_error());
     o.push_str("}\n");
@@ -346,5 +354,14 @@ mod tests {
             j.contains("\"storage_total\":0},\"queue_depth\":0,\"sent\":1,\"failed\":0,"),
             "{j}"
         );
+    }
+
+    #[test]
+    fn status_reports_a_spool_that_cannot_be_written() {
+        let st = GatewayStatus::default();
+        assert!(status_json(&st).contains("\"spool_writable\":true"));
+        st.spool_writable
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+        assert!(status_json(&st).contains("\"spool_writable\":false"));
     }
 }

@@ -179,7 +179,7 @@ pub fn open(
     };
     let engine = Engine::new(engine_cfg, Instant::now());
     if let Err(e) = spawn_named("modem", Box::new(move || driver.run(engine))) {
-        eprintln!("smsgw: cannot start the modem thread: {e}");
+        crate::log_error!("cannot start the modem thread: {e}");
     }
     handle
 }
@@ -293,7 +293,7 @@ impl Driver {
             }
             Event::Close => self.port = None,
             Event::Info(info) => self.status.update_modem(|m| *m = info),
-            Event::Log(line) => eprintln!("{line}"),
+            Event::Log(line) => crate::errln!("{line}"),
             Event::Sent { id, result } => {
                 let mut slots = self.mailbox.lock();
                 slots.sent = Some((id, result));
@@ -321,8 +321,8 @@ impl Driver {
             Event::PinRejected { key } => {
                 if let Some(path) = &self.pin_file {
                     if let Err(e) = append_line(path, &key) {
-                        eprintln!(
-                            "smsgw: cannot remember the rejected PIN in {}: {e}",
+                        crate::log_error!(
+                            "cannot remember the rejected PIN in {}: {e}",
                             path.display()
                         );
                     }
@@ -337,7 +337,7 @@ fn kept(engine: &mut Engine, slot: Option<Slot>, stored: Result<(), String>, wha
     match stored {
         Ok(()) => engine.stored(slot, Instant::now()),
         Err(e) => {
-            eprintln!("smsgw: cannot store {what} (left on the modem): {e}");
+            crate::log_error!("cannot store {what} (left on the modem): {e}");
             engine.not_stored(slot);
         }
     }

@@ -49,11 +49,14 @@ pub struct Inbox {
     current: Option<Storage>,
     /// The steps of the poll in progress.
     plan: Steps,
-    deletes: heapless::Deque<Slot, IN_HAND>,
+    /// Stored messages to delete, oldest first (the same type as `in_hand`: one copy of its code).
+    deletes: heapless::Vec<Slot, IN_HAND>,
     in_hand: heapless::Vec<Slot, IN_HAND>,
     next_poll: Option<Instant>,
     /// (used, total) per storage, in `storages` order.
     counts: heapless::Vec<(u16, u16), 4>,
+    /// Storages that could not be selected in this session.
+    failed: heapless::Vec<Storage, 4>,
 }
 
 impl Inbox {
@@ -63,10 +66,11 @@ impl Inbox {
             storages: heapless::Vec::new(),
             current: None,
             plan: Steps::new(),
-            deletes: heapless::Deque::new(),
+            deletes: heapless::Vec::new(),
             in_hand: heapless::Vec::new(),
             next_poll: None,
             counts: heapless::Vec::new(),
+            failed: heapless::Vec::new(),
         }
     }
 
@@ -79,6 +83,7 @@ impl Inbox {
         self.deletes.clear();
         self.in_hand.clear();
         self.next_poll = None;
+        self.failed.clear();
     }
 
     /// From `AT+CPMS=?`'s first list (`("ME","MT","SM","SR")`): ME and SM are polled; MT only
@@ -91,8 +96,8 @@ impl Inbox {
             o.split(')').next().unwrap_or("").to_ascii_uppercase()
         });
         let has = |name: &str| first.as_deref().is_none_or(|f| f.contains(name));
-        for s in [Storage::Me, Storage::Sm] {
-            if has(&format!("\"{}\"", s.as_str())) {
+        for (s, quoted) in [(Storage::Me, "\"ME\""), (Storage::Sm, "\"SM\"")] {
+            if has(quoted) {
                 let _ = self.storages.push(s);
             }
         }
@@ -128,11 +133,11 @@ impl Inbox {
         if !self.enabled || self.storages.is_empty() {
             return None;
         }
-        if let Some(&(m, i)) = self.deletes.front() {
+        if let Some(&(m, i)) = self.deletes.first() {
             if self.current != Some(m) {
                 return Some(Step::Select(m));
             }
-            self.deletes.pop_front();
+            self.deletes.remove(0);
             return Some(Step::Delete(m, i));
         }
         if self.plan.is_empty() && self.next_poll.is_some_and(|t| now >= t) {
@@ -156,7 +161,7 @@ impl Inbox {
     pub fn put_back(&mut self, step: Step) {
         match step {
             Step::Delete(m, i) => {
-                let _ = self.deletes.push_front((m, i));
+                let _ = self.deletes.insert(0, (m, i));
             }
             Step::Select(_) if !self.deletes.is_empty() && self.plan.is_empty() => {}
             other => {
@@ -179,9 +184,15 @@ impl Inbox {
         }
     }
 
-    /// The storage cannot be selected: skip its listing (and deletes) this round.
-    pub fn select_failed(&mut self, m: Storage) {
+    /// The storage cannot be selected: skip its listing (and deletes) this round. Returns whether
+    /// this is the first failure of `m` in the session (a stick without that storage is logged
+    /// once, not at every poll).
+    pub fn select_failed(&mut self, m: Storage) -> bool {
         self.current = None;
+        let first = !self.failed.contains(&m);
+        if first {
+            let _ = self.failed.push(m);
+        }
         for _ in 0..self.plan.len() {
             if let Some(step) = self.plan.pop_front() {
                 if step != Step::List(m) {
@@ -189,13 +200,8 @@ impl Inbox {
                 }
             }
         }
-        for _ in 0..self.deletes.len() {
-            if let Some(slot) = self.deletes.pop_front() {
-                if slot.0 != m {
-                    let _ = self.deletes.push_back(slot);
-                }
-            }
-        }
+        self.deletes.retain(|s| s.0 != m);
+        first
     }
 
     /// (used, total) over the polled storages.
@@ -228,7 +234,7 @@ impl Inbox {
 
     /// Stored: delete it from the modem.
     pub fn delete(&mut self, slot: Slot) {
-        if self.deletes.push_back(slot).is_err() {
+        if self.deletes.push(slot).is_err() {
             self.release(slot); // read (and recognised) again next time
         }
     }
@@ -252,6 +258,7 @@ pub enum Listed {
 /// A PDU from `AT+CMGL`, `+CMT` or `+CDS`: a status report when it is one, else a message. A
 /// PDU that is not a readable SMS-DELIVER is kept as hex with an error, so it is not lost and
 /// does not block the storage.
+#[inline(never)] // two callers; one copy in the router binary
 pub fn decode_listed(hex: &str) -> Listed {
     let bad = |why: String| {
         Listed::Sms(ReceivedSms {

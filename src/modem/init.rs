@@ -25,8 +25,6 @@ pub enum Step {
     Cmee,
     /// `AT^ICCID?` (Huawei), readable before the PIN.
     Iccid,
-    /// `AT+CRSM=176,12258,0,0,10`: EF_ICCID read the 27.007 way.
-    IccidCrsm,
     CpinQuery,
     CpinEnter,
     /// `AT+CPIN?` after the PIN, the n-th time.
@@ -110,7 +108,6 @@ pub fn command_line(e: &Engine, step: &Step) -> String {
         Step::Echo => "ATE0",
         Step::Cmee => "AT+CMEE=1",
         Step::Iccid => "AT^ICCID?",
-        Step::IccidCrsm => "AT+CRSM=176,12258,0,0,10",
         Step::CpinQuery | Step::CpinWait(_) => "AT+CPIN?",
         Step::Cmgf => "AT+CMGF=0",
         Step::CpmsList => "AT+CPMS=?",
@@ -182,21 +179,8 @@ pub fn answered(e: &mut Engine, step: Step, result: Result<Vec<String>, Final>, 
                 e.init_failed(format!("{cmd}: {why}"), now);
             }
         }
-        Step::Iccid => match result {
-            Ok(lines) => e.iccid = first_value(&lines, "^ICCID:"),
-            Err(_) => {
-                let _ = e.init.push_front(Step::IccidCrsm);
-            }
-        },
-        Step::IccidCrsm => {
-            let id = result.ok().and_then(|lines| {
-                let v = first_value(&lines, "+CRSM:");
-                v.rsplit(',')
-                    .next()
-                    .map(|s| s.trim_matches('"').to_string())
-            });
-            e.iccid = id.unwrap_or_else(|| "unknown".into());
-        }
+        // A stick without `^ICCID` keys the memory by the PIN alone.
+        Step::Iccid => e.iccid = result.map_or(String::new(), |l| first_value(&l, "^ICCID:")),
         Step::CpinQuery => match result {
             Ok(lines) => sim_state(e, &first_value(&lines, "+CPIN:"), now),
             Err(f) => e.init_failed(format!("SIM check failed: {f}"), now),
@@ -302,11 +286,10 @@ pub fn answered(e: &mut Engine, step: Step, result: Result<Vec<String>, Final>, 
                 e.touch_info();
             }
             Err(f) => {
-                e.log(format!(
-                    "modem: storage {} cannot be selected ({f})",
-                    m.as_str()
-                ));
-                e.inbox.select_failed(m);
+                if e.inbox.select_failed(m) {
+                    let m = m.as_str();
+                    e.log(format!("modem: storage {m} cannot be selected ({f})"));
+                }
             }
         },
         Step::List(m) => match result {
@@ -347,7 +330,6 @@ pub fn timed_out(e: &mut Engine, step: Step, now: Instant) {
         Step::Probe(_)
         | Step::Cmee
         | Step::Iccid
-        | Step::IccidCrsm
         | Step::CpinEnter
         | Step::Extra(_)
         | Step::Csca

@@ -244,14 +244,6 @@ impl SmsStore {
             }
             return ok(vec![format!("+CPMS: {}", parts.join(","))]);
         }
-        if cmd == "+CPMS?" {
-            let (u1, t1) = self.counts(self.mem1);
-            let (u3, t3) = self.counts(self.mem3);
-            let (a, c) = (NAMES[self.mem1], NAMES[self.mem3]);
-            return ok(vec![format!(
-                "+CPMS: \"{a}\",{u1},{t1},\"{a}\",{u1},{t1},\"{c}\",{u3},{t3}"
-            )]);
-        }
         if let Some(args) = cmd.strip_prefix("+CNMI=") {
             let arg = |i: usize| {
                 args.split(',')
@@ -265,12 +257,6 @@ impl SmsStore {
             self.cnmi_mt = arg(1);
             self.cnmi_ds = arg(3);
             return ok(vec![]);
-        }
-        if cmd == "+CNMI?" {
-            return ok(vec![format!(
-                "+CNMI: 2,{},0,{},0",
-                self.cnmi_mt, self.cnmi_ds
-            )]);
         }
         if cmd.starts_with("+CSMS=") {
             return ok(vec!["+CSMS: 1,1,1".into()]);
@@ -363,7 +349,7 @@ pub fn tpdu_len(hex: &str) -> usize {
 }
 
 fn octets(hex: &str) -> Option<Vec<u8>> {
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return None;
     }
     (0..hex.len() / 2)

@@ -8,6 +8,7 @@
 
 use super::engine::Event;
 use super::init::Step;
+use crate::pdu::ussd;
 use std::time::Instant;
 
 /// USSD requests waiting at most (more are refused at once).
@@ -82,7 +83,7 @@ impl UssdJob {
                 return None;
             }
             let (id, code, deadline) = self.queue.remove(0);
-            let form = if pack(&code).is_some() {
+            let form = if ussd::encode_request(&code).is_some() {
                 UssdForm::Packed
             } else {
                 UssdForm::Text
@@ -105,7 +106,10 @@ impl UssdJob {
     pub fn command_line(&self, form: &UssdForm) -> String {
         let code = self.current.as_ref().map_or("", |c| c.code.as_str());
         match form {
-            UssdForm::Packed => format!("AT+CUSD=1,\"{}\",15", pack(code).unwrap_or_default()),
+            UssdForm::Packed => {
+                let hex = ussd::encode_request(code).unwrap_or_default();
+                format!("AT+CUSD=1,\"{hex}\",15")
+            }
             UssdForm::Text => format!("AT+CUSD=1,\"{code}\",15"),
             UssdForm::Cancel => "AT+CUSD=2".into(),
         }
@@ -173,7 +177,7 @@ impl UssdJob {
             self.finish(Err(why.to_string()), events);
             return;
         }
-        let reply = decode_reply(text, dcs)
+        let reply = ussd::decode_reply(text, dcs)
             .replace("\r\n", "\n")
             .replace('\r', "\n");
         if m == 1 {
@@ -209,92 +213,51 @@ impl UssdJob {
     }
 }
 
-/// Packs a code of GSM 7-bit characters that are also ASCII (digits, letters, `*#+ `) for
-/// `AT+CUSD`; with a CR pad when 7 bits would be left over (23.038 6.1.2.3.1).
-pub fn pack(code: &str) -> Option<String> {
-    let mut septets: Vec<u8> = code.bytes().collect();
-    if septets
-        .iter()
-        .any(|b| !(b.is_ascii_alphanumeric() || b"*#+ ".contains(b)))
-    {
-        return None;
-    }
-    if septets.len() % 8 == 7 {
-        septets.push(b'\r');
-    }
-    // The characters allowed here are the same in ASCII and the GSM 7-bit default alphabet.
-    let text: String = septets.iter().map(|&b| char::from(b)).collect();
-    Some(super::sim_storage::pack_ascii(&text))
-}
-
-fn hex_octets(s: &str) -> Option<Vec<u8>> {
-    if s.is_empty() || s.len() % 2 != 0 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    crate::pdu::parse_hex(s).ok()
-}
-
-/// The reply's `<str>` as text: UCS-2 hex (DCS 72 = 0x48, or 0x11 with a language), packed
-/// GSM 7-bit hex, or text as it came.
-pub fn decode_reply(text: &str, dcs: Option<u8>) -> String {
-    let Some(octets) = hex_octets(text) else {
-        return text.to_string();
-    };
-    let ucs2 = matches!(dcs, Some(d) if d == 0x48 || d == 0x11 || (d & 0xCC) == 0x48);
-    if ucs2 {
-        let units = octets.chunks(2).map(|p| match p {
-            [h, l] => u16::from_be_bytes([*h, *l]),
-            _ => 0xFFFD,
-        });
-        return char::decode_utf16(units)
-            .map(|c| c.unwrap_or('\u{FFFD}'))
-            .collect();
-    }
-    // Packed GSM 7-bit: only when it unpacks to printable text (else it was digits as text).
-    let mut septets = Vec::with_capacity(octets.len() * 8 / 7);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for o in &octets {
-        acc |= u32::from(*o) << bits;
-        bits += 8;
-        while bits >= 7 {
-            septets.push((acc & 0x7F) as u8);
-            acc >>= 7;
-            bits -= 7;
-        }
-    }
-    if octets.len() % 7 == 0 && septets.last() == Some(&b'\r') {
-        septets.pop();
-    }
-    let text_ok = septets
-        .iter()
-        .all(|s| (0x20..0x7F).contains(s) || matches!(s, b'\n' | b'\r'));
-    if text_ok {
-        septets.iter().map(|&s| char::from(s)).collect()
-    } else {
-        text.to_string()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn codes_pack_like_huawei_expects() {
-        assert_eq!(pack("*100#").as_deref(), Some("AA180C3602"));
-        assert_eq!(pack("*144#").as_deref(), Some("AA188D3602"));
-        assert_eq!(decode_reply("AA180C3602", Some(15)), "*100#");
-        assert_eq!(pack("*101*ж#"), None);
-        // seven characters get a CR pad, which the reply side drops
-        let seven = pack("*123*1#").unwrap_or_default();
-        assert_eq!(decode_reply(&seven, Some(15)), "*123*1#");
+    fn a_refused_packed_request_is_tried_plain_then_fails_clearly() {
+        let mut job = UssdJob::default();
+        let mut events = Vec::new();
+        let t = Instant::now();
+        job.request(1, "*100#", t, &mut events);
+        assert_eq!(job.next_step(), Some(Step::Cusd(UssdForm::Packed)));
+        assert_eq!(
+            job.command_line(&UssdForm::Packed),
+            "AT+CUSD=1,\"AA180C3602\",15"
+        );
+        job.answered(UssdForm::Packed, Err("ERROR".into()), &mut events);
+        assert_eq!(job.next_step(), Some(Step::Cusd(UssdForm::Text)));
+        assert_eq!(job.command_line(&UssdForm::Text), "AT+CUSD=1,\"*100#\",15");
+        job.answered(UssdForm::Text, Err("ERROR".into()), &mut events);
+        assert!(
+            matches!(&events[..], [Event::Ussd { id: 1, result: Err(e) }] if e.contains("refused"))
+        );
     }
 
     #[test]
-    fn replies_decode_from_ucs2_packed_or_text() {
-        assert_eq!(decode_reply("0042006106440020", Some(72)), "Ba\u{644} ");
-        assert_eq!(decode_reply("Balance 5.00", Some(15)), "Balance 5.00");
-        let packed = pack("Balance 5").unwrap_or_default();
-        assert_eq!(decode_reply(&packed, Some(15)), "Balance 5");
+    fn replies_are_decoded_and_bad_codes_refused() {
+        let mut job = UssdJob::default();
+        let mut events = Vec::new();
+        let t = Instant::now();
+        job.request(1, "*100#", t, &mut events);
+        let _ = job.next_step();
+        job.urc("+CUSD: 0,\"0042006106440020\",72", &mut events);
+        job.request(2, "rm -rf", t, &mut events);
+        assert_eq!(
+            events,
+            vec![
+                Event::Ussd {
+                    id: 1,
+                    result: Ok("Ba\u{644} ".into())
+                },
+                Event::Ussd {
+                    id: 2,
+                    result: Err("a USSD code is digits, *, # and + (e.g. *100#)".into())
+                },
+            ]
+        );
     }
 }

@@ -26,7 +26,7 @@ pub struct Address {
     pub value: String,
 }
 
-/// Type of number (bits 6-4 of the type-of-address octet).
+/// Type of number (bits 6-4 of the type-of-address octet), in the order of its value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TypeOfNumber {
     /// 000: unknown (numbers dialled as written, e.g. national format).
@@ -45,6 +45,23 @@ pub enum TypeOfNumber {
     Abbreviated,
     /// 111: reserved.
     Reserved,
+}
+
+impl TypeOfNumber {
+    /// Lower-case name: `international`, `national`, `alphanumeric`, `network specific` ...
+    pub fn name(self) -> &'static str {
+        const NAMES: [&str; 8] = [
+            "unknown",
+            "international",
+            "national",
+            "network specific",
+            "subscriber",
+            "alphanumeric",
+            "abbreviated",
+            "reserved",
+        ];
+        NAMES.get(self as usize).copied().unwrap_or("reserved")
+    }
 }
 
 impl Address {
@@ -254,6 +271,8 @@ mod tests {
             (net.type_of_number(), net.value.as_str()),
             (TypeOfNumber::NetworkSpecific, "123")
         );
+        assert_eq!(net.type_of_number().name(), "network specific");
+        assert_eq!(TypeOfNumber::Reserved.name(), "reserved");
         let star = decode_address(&mut Reader::new(&[0x03, 0x81, 0xBA, 0xF1])).unwrap();
         assert_eq!(star.value, "*#1");
     }

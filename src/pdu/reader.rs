@@ -36,6 +36,13 @@ impl<'a> Reader<'a> {
 }
 
 impl Reader<'_> {
+    /// The next octet, for optional fields: `None` at the end.
+    pub fn optional_octet(&mut self) -> Option<u8> {
+        let b = self.peek()?;
+        self.pos += 1;
+        Some(b)
+    }
+
     /// The next octet without consuming it.
     pub fn peek(&self) -> Option<u8> {
         self.bytes.get(self.pos).copied()

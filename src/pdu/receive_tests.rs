@@ -203,6 +203,17 @@ fn mutation_samples_are_valid_pdus() {
 
 proptest! {
     #[test]
+    fn one_line_escaping_matches_escape_default(text in "\\PC{0,40}|[\\x00-\\x1f\\x7f-\\u{a0}a\\\\]{0,40}") {
+        let mut ours = String::new();
+        push_one_line(&text, &mut ours);
+        let want: String = text
+            .chars()
+            .map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() })
+            .collect();
+        prop_assert_eq!(ours, want);
+    }
+
+    #[test]
     fn received_pdus_never_panic_when_truncated_or_flipped(
         which in 0..SAMPLES.len(),
         cut: usize,

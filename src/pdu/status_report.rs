@@ -241,6 +241,7 @@ impl DeliveryStatus {
     }
 
     /// The TP-ST octet.
+    #[allow(dead_code)] // for the delivery-report engine; tested here
     pub fn code(self) -> u8 {
         match self {
             DeliveryStatus::Unknown(code) => code,
@@ -254,10 +255,12 @@ impl DeliveryStatus {
     /// smstools3's text for the `Status: <code>,<text>` line of a report file, e.g.
     /// `Ok,short message received by the SME` or `Error,SM validity period expired`.
     pub fn smstools_text(self) -> &'static str {
-        let code = self.code();
-        if let Some(&(_, _, text)) = NAMED.iter().find(|(c, _, _)| *c == code) {
-            return text;
-        }
+        let DeliveryStatus::Unknown(code) = self else {
+            return NAMED
+                .iter()
+                .find(|(_, named, _)| *named == self)
+                .map_or("unknown", |&(_, _, text)| text);
+        };
         match code {
             0x30..=0x3F => "Temporary error, SC specific, unknown",
             0x50..=0x5F | 0x70..=0x7F => "Permanent error, SC specific, unknown",
@@ -294,24 +297,24 @@ pub fn decode(r: &mut Reader<'_>) -> Result<StatusReportPdu, PduError> {
         dcs: None,
         user_data: None,
     };
-    let pi = match r.octet("") {
+    let pi = match r.optional_octet() {
         // Some SCs pad the report with 0xFF octets: not a TP-PI.
-        Ok(0xFF) | Err(_) => return Ok(report),
-        Ok(pi) => pi,
+        Some(0xFF) | None => return Ok(report),
+        Some(pi) => pi,
     };
     // TP-PI extension octets (bit 7) carry no fields this codec knows; skip them.
     let mut extension = pi;
     while extension & 0x80 != 0 {
-        match r.octet("") {
-            Ok(next) => extension = next,
-            Err(_) => return Ok(report),
+        match r.optional_octet() {
+            Some(next) => extension = next,
+            None => return Ok(report),
         }
     }
     if pi & 0x01 != 0 {
-        report.protocol_id = r.octet("").ok();
+        report.protocol_id = r.optional_octet();
     }
     if pi & 0x02 != 0 {
-        report.dcs = r.octet("").ok();
+        report.dcs = r.optional_octet();
     }
     if pi & 0x04 != 0 {
         report.user_data = user_data::read(r, first & 0x40 != 0, report.dcs.unwrap_or(0)).ok();

@@ -69,7 +69,7 @@ fn coding(dcs: u8) -> (Alphabet, bool) {
 /// the units with a zero high octet and 9/10 printable. Catches firmwares that announce GSM 7-bit
 /// but send UCS-2 hex of Latin text.
 fn looks_like_ucs2(octets: &[u8]) -> bool {
-    if octets.len() < 4 || octets.len() % 2 != 0 {
+    if octets.len() < 4 || !octets.len().is_multiple_of(2) {
         return false;
     }
     let units: Vec<u16> = octets

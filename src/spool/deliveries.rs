@@ -95,7 +95,7 @@ impl Deliveries {
     fn read_sent(&self) -> Vec<SentMessage> {
         let dir = self.spool.dir(SENT);
         let mut out = Vec::new();
-        for entry in super::entries(&dir) {
+        for entry in super::queue::entries(&dir) {
             let name = entry.file_name();
             if name.as_bytes().starts_with(b".") {
                 continue;
@@ -217,20 +217,20 @@ impl Deliveries {
                         let _ = f.set_header("Message", &message);
                         let _ = f.set_header("Part", &format!("{part}/{total}"));
                         if let Err(e) = self.write(REPORT, &file, &f) {
-                            eprintln!(
-                                "smsgw: report {file}: cannot record its message {message}: {e}"
+                            crate::log_warn!(
+                                "report {file}: cannot record its message {message}: {e}"
                             );
                         }
                     }
-                    eprintln!(
-                        "smsgw: report {file}: message {message} part {part}/{total} {}",
+                    crate::log_info!(
+                        "report {file}: message {message} part {part}/{total} {}",
                         outcome.as_str()
                     );
                     inner.hook_queue.push(path);
                 }
                 Change::Unmatched { file } => {
                     GatewayStatus::count(&self.status.reports_unmatched);
-                    eprintln!("smsgw: report {file}: no sent message matches; kept unmatched");
+                    crate::log_warn!("report {file}: no sent message matches; kept unmatched");
                     inner.hook_queue.push(self.spool.dir(REPORT).join(file));
                 }
             }
@@ -247,10 +247,7 @@ impl Deliveries {
             return true;
         }
         if let Err(e) = self.write(SENT, &msg.id, &file) {
-            eprintln!(
-                "smsgw: sent/{}: cannot record its delivery report: {e}",
-                msg.id
-            );
+            crate::log_warn!("sent/{}: cannot record its delivery report: {e}", msg.id);
         }
         true
     }
@@ -260,8 +257,7 @@ impl Deliveries {
             .to_bytes()
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
         self.spool
-            .write_atomic(&self.spool.dir(dir), OsStr::new(name), &bytes, false)
-            .map_err(|e| io::Error::other(e.to_string()))
+            .write_atomic(&self.spool.dir(dir), OsStr::new(name), &bytes, false, true)
     }
 
     /// `report-<seconds>-<random>`: unique across restarts of a router without a clock.

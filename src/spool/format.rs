@@ -259,7 +259,7 @@ pub fn file_of(msg: &OutgoingSms) -> Result<SpoolFile, FormatError> {
 }
 
 fn decode_ucs2(body: &[u8]) -> Result<String, FormatError> {
-    if body.len() % 2 != 0 {
+    if !body.len().is_multiple_of(2) {
         return Err(FormatError::BadText("odd number of bytes in UCS-2 text"));
     }
     let units = body

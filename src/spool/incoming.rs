@@ -8,7 +8,9 @@
 //! between storing and deleting it there) finds its file already written: no duplicate. Owns the
 //! modem's [`MessageSink`]; it must not speak AT or parse HTTP.
 
+use super::clock::{Ages, Now};
 use super::format::SpoolFile;
+use super::hook::HookRunner;
 use super::reassembly::{Added, Table};
 use crate::config::ServeConfig;
 use crate::modem::{MessageSink, ReceivedSms};
@@ -167,7 +169,7 @@ pub fn valid_id(id: &str) -> bool {
 
 /// Received messages, newest first: (id, modification time).
 pub fn list(root: &Path) -> Vec<(String, SystemTime)> {
-    let mut out: Vec<(String, SystemTime)> = super::entries(&root.join(INCOMING))
+    let mut out: Vec<(String, SystemTime)> = super::queue::entries(&root.join(INCOMING))
         .into_iter()
         .filter_map(|e| {
             let name = e.file_name().to_str()?.to_string();
@@ -204,6 +206,8 @@ pub struct IncomingStore {
     status: Arc<GatewayStatus>,
     table: Table,
     timeout: Duration,
+    hooks: HookRunner,
+    ages: Ages,
 }
 
 impl IncomingStore {
@@ -226,8 +230,10 @@ impl IncomingStore {
             status,
             table: Table::default(),
             timeout: cfg.multipart_timeout,
+            hooks: HookRunner::new(cfg.hook.clone(), cfg.hook_timeout),
+            ages: Ages::new(Now::real()),
         };
-        for e in super::entries(&store.parts) {
+        for e in super::queue::entries(&store.parts) {
             let name = e.file_name();
             let Some((key, seq, total)) = store.part_of(&name) else {
                 continue;
@@ -260,7 +266,7 @@ impl IncomingStore {
     /// Writes the message `key` from its part files (what is there), then removes the parts.
     fn assemble(&mut self, key: u64) -> io::Result<()> {
         let prefix = format!("{key:016x}-");
-        let mut parts: Vec<(u8, PathBuf, SpoolFile)> = super::entries(&self.parts)
+        let mut parts: Vec<(u8, PathBuf, SpoolFile)> = super::queue::entries(&self.parts)
             .into_iter()
             .filter_map(|e| {
                 let name = e.file_name();
@@ -315,10 +321,10 @@ impl IncomingStore {
         }
         GatewayStatus::count(&self.status.received);
         let from = file.header("From").unwrap_or("?");
-        eprintln!("smsgw: received SMS from {from} -> incoming/{id}");
-        super::sender::run_hook(&self.cfg, "RECEIVED", &self.incoming.join(id));
-        let now = SystemTime::now();
-        super::sender::prune(&self.incoming, self.cfg.keep_sent, self.cfg.keep_days, now);
+        crate::log_info!("received SMS from {from} -> incoming/{id}");
+        self.hooks.run("RECEIVED", &self.incoming.join(id));
+        let (keep, days) = (self.cfg.keep_sent, self.cfg.keep_days);
+        super::retention::prune(&self.incoming, keep, days, &self.ages, Now::real());
         Ok(())
     }
 }
@@ -361,7 +367,7 @@ impl MessageSink for IncomingStore {
         while let Some(key) = self.table.expired(now, self.timeout) {
             if let Err(e) = self.assemble(key) {
                 // The parts stay on disk and are taken up again at the next start.
-                eprintln!("smsgw: cannot write an incomplete multipart SMS: {e}");
+                crate::log_error!("cannot write an incomplete multipart SMS: {e}");
                 self.table.remove(key);
             }
         }

@@ -1,26 +1,30 @@
-//! The sender loop: picks claimed spool files in order, encodes them with `pdu::encode_submit`, sends
-//! every part through the `SmsSender`, and finishes each message in `sent/` or `failed/` with
-//! smsd-style result headers; retries transient errors with backoff, bounds `sent/` and `failed/`,
-//! runs the event hook without blocking the queue, and watches `outgoing/` with inotify. It must not
-//! speak AT or parse HTTP.
+//! The send loop: a `Sender` takes files from `outgoing/` in order, encodes them with
+//! `pdu::encode_submit`, sends every part through its `SmsSender`, and finishes each message in
+//! `sent/` or `failed/` with smsd-style result headers; it retries transient errors with backoff on
+//! the monotonic clock, keeps the state of a retry in memory when the spool cannot take it, and on
+//! a stop request finishes only the part in flight.
+//!
+//! It must not speak AT or parse HTTP, and leaves directory work to `queue`, deleting old records
+//! to `retention`, running hooks to `hook` and watching `outgoing/` to `watch`.
 
+use super::clock::{Ages, Now};
 use super::deliveries::Deliveries;
 use super::format::{self, SpoolFile};
+use super::hook::HookRunner;
+use super::queue::Claim;
 use super::{
-    take_next, Claim, Spool, FAILED, HDR_ATTEMPTS, HDR_CONCAT_REF, HDR_PARTS_SENT, HDR_RETRY_AT,
-    MAX_FILE_BYTES, OUTGOING, SENT,
+    retention, take_next, QueueEntry, Spool, FAILED, HDR_ATTEMPTS, HDR_CONCAT_REF, HDR_PARTS_SENT,
+    HDR_RETRY_AT, MAX_FILE_BYTES, SENT,
 };
 use crate::config::ServeConfig;
-use crate::delivery::{record, Now, Part, SentMessage};
-use crate::modem::{spawn_named, SendError, SmsSender};
-use crate::pdu::{self, EncodeOptions};
+use crate::delivery::{record, Part, SentMessage};
+use crate::modem::{SendError, SmsSender};
+use crate::pdu::{self, EncodeOptions, SubmitPart};
 use crate::status::GatewayStatus;
-use std::ffi::{CString, OsString};
-use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
-use std::sync::atomic::Ordering;
+use std::ffi::OsString;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 /// Look at `outgoing/` at least this often even without a notification.
 const RESCAN: Duration = Duration::from_secs(1);
@@ -32,23 +36,10 @@ const RECOVER_EVERY: Duration = Duration::from_secs(60);
 /// reads every waiting file once per message (which took CPU from the HTTP workers in a burst).
 const LISTING_FOR: Duration = Duration::from_millis(250);
 
-/// The sender's current listing of `outgoing/` (what `Spool::scan` found takeable).
-#[derive(Default)]
-pub(super) struct Listing {
-    queue: Vec<super::QueueEntry>,
-    next_retry: Option<SystemTime>,
-    taken: Option<Instant>,
-    /// When retention last ran, and whether a message was finished since.
-    pruned: Option<Instant>,
-    unpruned: bool,
-    /// Where sent parts are recorded and matched with delivery reports (none in some tests).
-    pub(super) deliveries: Option<Arc<Deliveries>>,
-}
-
-/// Bounds `sent/` and `failed/` (count and age).
-fn retention(spool: &Spool, cfg: &ServeConfig, now: SystemTime) {
-    prune(&spool.dir(SENT), cfg.keep_sent, cfg.keep_days, now);
-    prune(&spool.dir(FAILED), cfg.keep_failed, cfg.keep_days, now);
+impl SmsSender for Box<dyn SmsSender> {
+    fn send_part(&mut self, part: &SubmitPart) -> Result<u8, SendError> {
+        (**self).send_part(part)
+    }
 }
 
 /// Deterministic pause points for crash tests: `SMSGW_FAULT=pause-before-claim|pause-after-claim|
@@ -71,7 +62,8 @@ impl Fault {
         }
     }
 
-    fn pause(self, at: Fault) {
+    /// Sleeps at `at` (for an hour); a stop request ends the process from there.
+    fn pause(self, at: Fault, stop: &AtomicBool) {
         if self != Fault::None && self == at {
             let name = match at {
                 Fault::None => "None",
@@ -79,290 +71,506 @@ impl Fault {
                 Fault::AfterClaim => "AfterClaim",
                 Fault::AfterSend => "AfterSend",
             };
-            eprintln!("smsgw: fault: paused at {name}");
-            std::thread::sleep(Duration::from_secs(3600));
+            log(format!("smsgw: fault: paused at {name}"));
+            for _ in 0..36_000 {
+                if stop.load(Ordering::SeqCst) {
+                    log("smsgw: fault: stop requested while paused".into());
+                    std::process::exit(0);
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
         }
     }
 }
 
-/// The sender loop: takes files from `outgoing/`, sends them, moves them to `sent/` or `failed/`.
-/// Runs forever.
-pub fn run_sender(
-    spool: Arc<Spool>,
-    mut modem: Box<dyn SmsSender>,
-    cfg: &ServeConfig,
-    status: Arc<GatewayStatus>,
-    deliveries: Arc<Deliveries>,
-) {
-    let fault = Fault::from_env();
-    if !watch_outgoing(&spool) {
-        eprintln!("smsgw: inotify unavailable, rescanning outgoing/ every second");
-    }
-    let mut reference = getrandom::u32().map(|v| v as u8).unwrap_or(0);
-    let recovered = spool.recover(SystemTime::now());
-    if recovered > 0 {
-        eprintln!("smsgw: recovered {recovered} interrupted message(s) from sending/");
-    }
-    retention(&spool, cfg, SystemTime::now());
-    let mut last_recover = Instant::now();
-    let mut listing = Listing {
-        deliveries: Some(deliveries.clone()),
-        ..Listing::default()
-    };
-    loop {
-        for path in deliveries.take_hook_events() {
-            run_hook(cfg, "REPORT", &path);
-        }
-        let now = SystemTime::now();
-        if last_recover.elapsed() >= RECOVER_EVERY {
-            spool.recover(now);
-            last_recover = Instant::now();
-        }
-        let step = send_next(
-            &spool,
-            modem.as_mut(),
-            cfg,
-            &status,
-            fault,
-            &mut reference,
-            now,
-            &mut listing,
-        );
-        if let Step::Idle(next_retry) = step {
-            let wait = next_retry
-                .and_then(|t| t.duration_since(now).ok())
-                .map_or(RESCAN, |d| d.min(RESCAN));
-            spool.wait(wait);
-        }
-    }
-}
-
-/// What one pass of the sender did.
+/// What one step of the sender did.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum Step {
     /// One message was finished (sent, failed or requeued for retry).
     Worked,
-    /// Nothing takeable; the earliest pending retry time, if any.
-    Idle(Option<SystemTime>),
+    /// Nothing takeable; when the earliest pending retry is due, if any.
+    Idle(Option<Instant>),
 }
 
-/// Claims and handles the first takeable message of the queue, from `listing` while it is fresh
-/// (see [`LISTING_FOR`]), else from a new listing of `outgoing/`.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn send_next(
-    spool: &Spool,
-    modem: &mut dyn SmsSender,
-    cfg: &ServeConfig,
-    status: &GatewayStatus,
-    fault: Fault,
-    reference: &mut u8,
-    now: SystemTime,
-    listing: &mut Listing,
-) -> Step {
-    let stale = listing.taken.is_none_or(|t| t.elapsed() >= LISTING_FOR);
-    if listing.queue.is_empty() || stale {
-        (listing.queue, listing.next_retry) = spool.scan(now);
-        listing.taken = Some(Instant::now());
-        status.queue_depth.store(spool.depth(), Ordering::Relaxed);
-    }
-    while let Some(entry) = take_next(&mut listing.queue) {
-        fault.pause(Fault::BeforeClaim);
-        // A file another sender took or that vanished since the listing is simply skipped.
-        let Some(claim) = spool.claim(&entry.name) else {
-            continue;
-        };
-        fault.pause(Fault::AfterClaim);
-        *reference = reference.wrapping_add(1);
-        let deliveries = listing.deliveries.as_deref();
-        process(
-            spool, &claim, modem, cfg, status, fault, *reference, deliveries,
-        );
-        let left = status.queue_depth.load(Ordering::Relaxed).saturating_sub(1);
-        status.queue_depth.store(left, Ordering::Relaxed);
-        // Retention after the send (not before it: it would delay the message), at most a few
-        // times a second in a burst, and once more when the queue runs empty.
-        listing.unpruned = true;
-        if listing.pruned.is_none_or(|t| t.elapsed() >= LISTING_FOR) {
-            retention(spool, cfg, now);
-            listing.pruned = Some(Instant::now());
-            listing.unpruned = false;
-        }
-        return Step::Worked;
-    }
-    if listing.unpruned {
-        retention(spool, cfg, now);
-        listing.unpruned = false;
-    }
-    listing.taken = None;
-    Step::Idle(listing.next_retry)
+/// A claimed message whose retry state could not be written back to the spool (full disk): it
+/// stays claimed in `sending/` and its state lives here until the next attempt.
+struct Held {
+    claim: Claim,
+    file: SpoolFile,
+    due: Instant,
 }
 
-#[allow(clippy::too_many_arguments)]
-fn process(
-    spool: &Spool,
-    claim: &Claim,
-    modem: &mut dyn SmsSender,
-    cfg: &ServeConfig,
-    status: &GatewayStatus,
-    fault: Fault,
+/// The sender: the spool, the modem and everything the send loop keeps between messages.
+pub struct Sender<M: SmsSender = Box<dyn SmsSender>> {
+    pub(super) spool: Arc<Spool>,
+    pub(super) modem: M,
+    pub(super) cfg: ServeConfig,
+    pub(super) status: Arc<GatewayStatus>,
+    stop: Arc<AtomicBool>,
+    pub(super) fault: Fault,
     reference: u8,
-    deliveries: Option<&Deliveries>,
-) {
-    let mut file = SpoolFile::parse(&claim.bytes);
-    if claim.bytes.len() as u64 > MAX_FILE_BYTES {
-        let why = format!("file larger than {MAX_FILE_BYTES} bytes");
-        return fail(spool, claim, file, &why, cfg, status);
-    }
-    let msg = match format::message_of(&file) {
-        Ok(m) => m,
-        Err(e) => return fail(spool, claim, file, &e.to_string(), cfg, status),
-    };
-    let opts = EncodeOptions {
-        smsc: cfg.smsc.clone(),
-        flash: msg.flash,
-        status_report: msg.report,
-        validity: msg.validity,
-        max_parts: cfg.max_parts,
-        force_ucs2: msg.ucs2,
-    };
-    // A retry of a partly sent message keeps its concatenation reference and skips what went out.
-    let resume = |h: &str| file.header(h).and_then(|v| v.parse::<u8>().ok());
-    let reference = resume(HDR_CONCAT_REF).unwrap_or(reference);
-    let already = usize::from(resume(HDR_PARTS_SENT).unwrap_or(0));
-    let parts = match pdu::encode_submit(&msg.to, &msg.text, &opts, reference) {
-        Ok(p) => p,
-        Err(e) => return fail(spool, claim, file, &e.to_string(), cfg, status),
-    };
-    // The parts sent so far (from an interrupted earlier try: their references are in Message_id).
-    let id = claim.name.to_string_lossy().into_owned();
-    let mut record = SentMessage {
-        id: id.clone(),
-        recipient: msg.to.clone(),
-        report_requested: msg.report,
-        total: u8::try_from(parts.len()).unwrap_or(u8::MAX),
-        parts: record::read(&id, &file)
-            .map(|r| r.parts)
-            .unwrap_or_default(),
-    };
-    record.parts.truncate(already);
-    let clock = || match deliveries {
-        Some(d) => d.now(),
-        None => Now {
-            wall: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs()),
-            mono: 0,
-        },
-    };
-    for (i, part) in parts.iter().enumerate().skip(already) {
-        match modem.send_part(part) {
-            Ok(mr) => {
-                let now = clock();
-                record.parts.push(Part::new(mr, now));
-                if let Some(d) = deliveries {
-                    d.sent(&record, now);
-                }
-            }
-            Err(SendError::Permanent(m)) => return fail(spool, claim, file, &m, cfg, status),
-            Err(SendError::Transient(m)) => {
-                if i > 0 {
-                    let refs: Vec<String> = record
-                        .parts
-                        .iter()
-                        .map(|p| p.reference.to_string())
-                        .collect();
-                    let _ = file.set_header(HDR_PARTS_SENT, &i.to_string());
-                    let _ = file.set_header(HDR_CONCAT_REF, &reference.to_string());
-                    let _ = file.set_header("Message_id", &refs.join(" "));
-                }
-                return retry(spool, claim, file, &m, cfg, status);
-            }
+    /// Started with the first event (so tests may change `cfg` first).
+    hooks: Option<HookRunner>,
+    ages: Ages,
+    /// The current listing of `outgoing/` and when it was taken.
+    queue: Vec<QueueEntry>,
+    listed: Option<Instant>,
+    /// When retention last ran, and whether a message was finished since.
+    pruned: Option<Instant>,
+    unpruned: bool,
+    /// When `sent/` and `failed/` need retention.
+    records: [retention::Schedule; 2],
+    /// Retry deadlines on the monotonic clock of files waiting in `outgoing/`, by name.
+    due: Vec<(OsString, Instant)>,
+    held: Vec<Held>,
+    /// Where sent parts are recorded and matched with delivery reports.
+    deliveries: Option<Arc<Deliveries>>,
+}
+
+impl<M: SmsSender> Sender<M> {
+    /// A sender that stops taking messages once `stop` is set.
+    pub fn new(
+        spool: Arc<Spool>,
+        modem: M,
+        cfg: &ServeConfig,
+        status: Arc<GatewayStatus>,
+        stop: Arc<AtomicBool>,
+        now: Now,
+    ) -> Sender<M> {
+        Sender {
+            spool,
+            modem,
+            hooks: None,
+            cfg: cfg.clone(),
+            status,
+            stop,
+            fault: Fault::None,
+            reference: getrandom::u32().map_or(0, |v| v as u8),
+            ages: Ages::new(now),
+            queue: Vec::new(),
+            listed: None,
+            pruned: None,
+            unpruned: false,
+            records: Default::default(),
+            due: Vec::new(),
+            held: Vec::new(),
+            deliveries: None,
         }
     }
-    fault.pause(Fault::AfterSend);
-    let now = SystemTime::now();
-    let _ = file.set_header("Sent", &smsd_time(now));
-    let name = claim.name.to_string_lossy();
-    let finished = match deliveries {
-        Some(d) => d.file(&record, &mut file, |f| spool.finish(claim, SENT, f)),
-        None => {
-            let _ = record::write(&mut file, &record);
-            spool.finish(claim, SENT, &file)
+
+    /// Records every sent part with `deliveries` (references, times, reports) and runs
+    /// `HOOK REPORT FILE` for the reports it handled.
+    pub fn with_deliveries(mut self, deliveries: Arc<Deliveries>) -> Sender<M> {
+        self.deliveries = Some(deliveries);
+        self
+    }
+
+    /// The send loop: runs until the stop flag is set and the message in flight is recorded.
+    pub fn run(mut self) {
+        self.fault = Fault::from_env();
+        if !super::watch::watch_outgoing(&self.spool) {
+            log("smsgw: inotify unavailable, rescanning outgoing/ every second".into());
         }
-    };
-    match finished {
-        Ok(path) => {
-            GatewayStatus::count(&status.sent);
-            eprintln!("smsgw: sent {name} to {} ({} part(s))", msg.to, parts.len());
-            run_hook(cfg, "SENT", &path);
+        let now = Now::real();
+        let recovered = self.spool.recover(&self.ages, now);
+        if recovered > 0 {
+            log(format!(
+                "smsgw: recovered {recovered} interrupted message(s) from sending/"
+            ));
         }
-        Err(e) => {
-            // Stays in sending/ and is recovered (and sent again: at-least-once) later.
-            status.set_last_error(&format!("cannot move {name} to sent/: {e}"));
-            eprintln!("smsgw: sent {name} but cannot move it to sent/: {e}");
+        self.retention(now);
+        let mut last_recover = now.mono;
+        while !self.stop.load(Ordering::SeqCst) {
+            let now = Now::real();
+            if now.mono.saturating_duration_since(last_recover) >= RECOVER_EVERY {
+                self.spool.recover(&self.ages, now);
+                last_recover = now.mono;
+            }
+            if let Step::Idle(next) = self.step(now) {
+                let wait = next.map_or(RESCAN, |t| t.saturating_duration_since(now.mono));
+                self.spool.wait(wait.min(RESCAN));
+            }
+        }
+        // Held messages: one more try to write their state back before the process ends.
+        for held in std::mem::take(&mut self.held) {
+            if let Err(e) = self.spool.requeue(&held.claim, &held.file) {
+                let name = held.claim.name.to_string_lossy();
+                log(format!("smsgw: {name}: cannot record its retry state at stop ({e}); it starts over after restart"));
+            }
+        }
+    }
+
+    /// Handles one message: a held retry that is due, else the first takeable file of the listing
+    /// (a fresh listing when the last one is older than [`LISTING_FOR`]).
+    pub(super) fn step(&mut self, now: Now) -> Step {
+        let reports = self
+            .deliveries
+            .as_ref()
+            .map(|d| d.take_hook_events())
+            .unwrap_or_default();
+        for path in reports {
+            self.hook("REPORT", &path);
+        }
+        self.status
+            .spool_writable
+            .store(self.spool.writable(), Ordering::Relaxed);
+        if let Some(i) = self.held.iter().position(|h| h.due <= now.mono) {
+            let held = self.held.swap_remove(i);
+            self.process(held.claim, held.file, now);
+            return Step::Worked;
+        }
+        let stale = self
+            .listed
+            .is_none_or(|t| now.mono.saturating_duration_since(t) >= LISTING_FOR);
+        let mut next_due = self.held.iter().map(|h| h.due).min();
+        if self.queue.is_empty() || stale {
+            let pending = self.refresh(now);
+            next_due = next_due.min(pending).or(next_due.or(pending));
+        }
+        while let Some(entry) = take_next(&mut self.queue) {
+            if self.stop.load(Ordering::SeqCst) {
+                break;
+            }
+            self.fault.pause(Fault::BeforeClaim, &self.stop);
+            // A file another sender took or that vanished since the listing is simply skipped.
+            let Some(claim) = self.spool.claim(&entry.name) else {
+                let _ = self.spool.ensure_dirs();
+                continue;
+            };
+            self.due.retain(|(n, _)| *n != entry.name);
+            self.fault.pause(Fault::AfterClaim, &self.stop);
+            let file = SpoolFile::parse(&claim.bytes);
+            self.process(claim, file, now);
+            let left = self
+                .status
+                .queue_depth
+                .load(Ordering::Relaxed)
+                .saturating_sub(1);
+            self.status.queue_depth.store(left, Ordering::Relaxed);
+            // Retention after the send (not before it: it would delay the message), at most a few
+            // times a second in a burst, and once more when the queue runs empty.
+            self.unpruned = true;
+            if self
+                .pruned
+                .is_none_or(|t| now.mono.saturating_duration_since(t) >= LISTING_FOR)
+            {
+                self.retention(now);
+            }
+            return Step::Worked;
+        }
+        if self.unpruned {
+            self.retention(now);
+        }
+        self.listed = None;
+        Step::Idle(next_due)
+    }
+
+    /// The next step lists `outgoing/` afresh.
+    #[cfg(test)]
+    pub(super) fn forget_listing(&mut self) {
+        self.listed = None;
+        self.pruned = None;
+    }
+
+    /// Lists `outgoing/` again: moves away what is not a regular file, holds back files whose
+    /// retry is not due. Returns the earliest retry deadline.
+    fn refresh(&mut self, now: Now) -> Option<Instant> {
+        let mut scan = self.spool.scan(now.wall);
+        let scan_depth = scan.depth();
+        for name in std::mem::take(&mut scan.rejects) {
+            let shown = name.to_string_lossy().into_owned();
+            let why = "not a regular file (symlink, FIFO or device); moved aside unread";
+            match self.spool.reject(&name) {
+                Ok(to) => log(format!(
+                    "smsgw: {shown}: {why} to failed/{}",
+                    to.to_string_lossy()
+                )),
+                Err(e) => log(format!("smsgw: {shown}: {why}, but cannot move it: {e}")),
+            }
+            self.status.set_last_error(&format!("{shown}: {why}"));
+        }
+        let mut due = Vec::new();
+        let mut next: Option<Instant> = None;
+        self.queue.clear();
+        for e in std::mem::take(&mut scan.queue) {
+            if let Some(at) = e.retry_at {
+                // As written, but never longer than the backoff from now: a clock stepped back
+                // (or a file written under a wrong clock) does not hold a retry back.
+                let wait = at
+                    .duration_since(now.wall)
+                    .unwrap_or_default()
+                    .min(backoff(e.attempts));
+                let known = self.due.iter().find(|(n, _)| *n == e.name);
+                let at = known.map_or(now.mono + wait, |(_, at)| *at);
+                due.push((e.name.clone(), at));
+                if at > now.mono {
+                    next = Some(next.map_or(at, |n| n.min(at)));
+                    continue;
+                }
+            }
+            self.queue.push(e);
+        }
+        self.due = due;
+        self.listed = Some(now.mono);
+        if scan.unreadable {
+            let _ = self.spool.ensure_dirs();
+        }
+        // The listing just taken, the held messages and the one in flight (none now): no second
+        // listing of `outgoing/` and `sending/` for the count.
+        let depth = scan_depth + self.held.len() as u32;
+        self.status.queue_depth.store(depth, Ordering::Relaxed);
+        next
+    }
+
+    /// Bounds `sent/` and `failed/` where their count may be over the limit or the hourly age
+    /// check is due.
+    pub(super) fn retention(&mut self, now: Now) {
+        let cfg = &self.cfg;
+        let dirs = [(SENT, cfg.keep_sent), (FAILED, cfg.keep_failed)];
+        for ((dir, keep), schedule) in dirs.into_iter().zip(&mut self.records) {
+            if schedule.due(keep, cfg.keep_days, now) {
+                let left =
+                    retention::prune(&self.spool.dir(dir), keep, cfg.keep_days, &self.ages, now);
+                schedule.pruned(left, now);
+            }
+        }
+        self.pruned = Some(now.mono);
+        self.unpruned = false;
+    }
+
+    fn process(&mut self, claim: Claim, mut file: SpoolFile, now: Now) {
+        if claim.bytes.len() as u64 > MAX_FILE_BYTES {
+            let why = format!("file larger than {MAX_FILE_BYTES} bytes");
+            return self.fail(&claim, file, &why);
+        }
+        if file.to_bytes().is_err() {
+            // A foreign file with a CR or NUL inside a header: its state could never be written
+            // back, so it is refused before anything is sent.
+            for h in &mut file.headers {
+                h.1 = one_line(&h.1);
+            }
+            return self.fail(&claim, file, "a header contains a control character (CR?)");
+        }
+        let msg = match format::message_of(&file) {
+            Ok(m) => m,
+            Err(e) => return self.fail(&claim, file, &e.to_string()),
+        };
+        let opts = EncodeOptions {
+            smsc: self.cfg.smsc.clone(),
+            flash: msg.flash,
+            status_report: msg.report,
+            validity: msg.validity,
+            max_parts: self.cfg.max_parts,
+            force_ucs2: msg.ucs2,
+        };
+        // A retry of a partly sent message keeps its concatenation reference and skips what went out.
+        self.reference = self.reference.wrapping_add(1);
+        let reference = file
+            .header(HDR_CONCAT_REF)
+            .and_then(|v| v.parse::<u8>().ok())
+            .unwrap_or(self.reference);
+        let parts = match pdu::encode_submit(&msg.to, &msg.text, &opts, reference) {
+            Ok(p) => p,
+            Err(e) => return self.fail(&claim, file, &e.to_string()),
+        };
+        let already = match file.header(HDR_PARTS_SENT) {
+            None => 0,
+            Some(v) => match v.parse::<usize>() {
+                Ok(n) if n < parts.len() => n,
+                _ => {
+                    let why = format!(
+                        "{HDR_PARTS_SENT}: {v} does not fit a message of {} part(s) (damaged file); nothing sent",
+                        parts.len()
+                    );
+                    return self.fail(&claim, file, &why);
+                }
+            },
+        };
+        // The parts sent so far (from an interrupted earlier try: their references are in
+        // Message_id), then each new one as its `+CMGS` answer comes.
+        let id = claim.name.to_string_lossy().into_owned();
+        let mut record = SentMessage {
+            id: id.clone(),
+            recipient: msg.to.clone(),
+            report_requested: msg.report,
+            total: u8::try_from(parts.len()).unwrap_or(u8::MAX),
+            parts: record::read(&id, &file)
+                .map(|r| r.parts)
+                .unwrap_or_default(),
+        };
+        record.parts.truncate(already);
+        for (i, part) in parts.iter().enumerate().skip(already) {
+            if i > already && self.stop.load(Ordering::SeqCst) {
+                // Stopping: record what went out; the rest follows after the restart.
+                set_progress(&mut file, i, reference, &record);
+                return self.retry(claim, file, "stopped between parts", now, false);
+            }
+            match self.modem.send_part(part) {
+                Ok(mr) => {
+                    let at = self.delivery_now(Now::real());
+                    record.parts.push(Part::new(mr, at));
+                    if let Some(d) = &self.deliveries {
+                        d.sent(&record, at);
+                    }
+                }
+                Err(SendError::Permanent(m)) => return self.fail(&claim, file, &m),
+                Err(SendError::Transient(m)) => {
+                    if i > 0 {
+                        set_progress(&mut file, i, reference, &record);
+                    }
+                    return self.retry(claim, file, &m, now, true);
+                }
+            }
+        }
+        self.fault.pause(Fault::AfterSend, &self.stop);
+        let _ = file.set_header("Sent", &smsd_time(now.wall));
+        let name = claim.name.to_string_lossy();
+        let spool = &self.spool;
+        let finished = match &self.deliveries {
+            Some(d) => d.file(&record, &mut file, |f| spool.finish(&claim, SENT, f)),
+            None => {
+                let _ = record::write(&mut file, &record);
+                spool.finish(&claim, SENT, &file)
+            }
+        };
+        match finished {
+            Ok(path) => {
+                self.records[0].added();
+                GatewayStatus::count(&self.status.sent);
+                log(format!(
+                    "smsgw: sent {name} to {} ({} part(s))",
+                    msg.to,
+                    parts.len()
+                ));
+                self.hook("SENT", &path);
+            }
+            Err(e) => {
+                // Stays in sending/ and is recovered (and sent again: at-least-once) later.
+                self.status
+                    .set_last_error(&format!("cannot move {name} to sent/: {e}"));
+                log(format!(
+                    "smsgw: sent {name} but cannot move it to sent/: {e}"
+                ));
+            }
+        }
+    }
+
+    /// The delivery side's clock reading for `now` (seconds; its own monotonic origin).
+    fn delivery_now(&self, now: Now) -> crate::delivery::Now {
+        match &self.deliveries {
+            Some(d) => d.now(),
+            None => crate::delivery::Now {
+                wall: now
+                    .wall
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs()),
+                mono: 0,
+            },
+        }
+    }
+
+    /// Requeues after a transient error (`counts`: one attempt more) or a stop between parts.
+    fn retry(&mut self, claim: Claim, mut file: SpoolFile, reason: &str, now: Now, counts: bool) {
+        let before = file
+            .header(HDR_ATTEMPTS)
+            .and_then(|a| a.parse::<u32>().ok())
+            .unwrap_or(0);
+        let attempts = before.saturating_add(u32::from(counts));
+        let reason = one_line(reason);
+        if counts && attempts >= self.cfg.max_attempts.max(1) {
+            let why = format!("{reason} (gave up after {attempts} attempts)");
+            return self.fail(&claim, file, &why);
+        }
+        let wait = if counts {
+            GatewayStatus::count(&self.status.retried);
+            self.status.set_last_error(&reason);
+            backoff(attempts)
+        } else {
+            Duration::ZERO
+        };
+        let at = now.wall + wait;
+        let at_secs = at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let _ = file.set_header(HDR_ATTEMPTS, &attempts.to_string());
+        let _ = file.set_header(HDR_RETRY_AT, &at_secs.to_string());
+        let _ = file.set_header("Last_error", &reason);
+        let name = claim.name.to_string_lossy().into_owned();
+        match self.spool.requeue(&claim, &file) {
+            Ok(now_named) => {
+                self.due.retain(|(n, _)| *n != now_named);
+                self.due.push((now_named.clone(), now.mono + wait));
+                let renamed = if now_named == claim.name {
+                    String::new()
+                } else {
+                    format!(
+                        " (requeued as {}: the name was taken)",
+                        now_named.to_string_lossy()
+                    )
+                };
+                log(format!(
+                    "smsgw: {name}: {reason}; attempt {attempts} of {}, retry in {} s{renamed}",
+                    self.cfg.max_attempts,
+                    wait.as_secs()
+                ));
+            }
+            Err(e) => {
+                log(format!("smsgw: {name}: {reason}; cannot write its retry state ({e}): kept in memory, retry in {} s", wait.as_secs()));
+                self.status
+                    .set_last_error(&format!("{name}: cannot requeue: {e}"));
+                self.held.push(Held {
+                    claim,
+                    file,
+                    due: now.mono + wait,
+                });
+            }
+        }
+    }
+
+    fn hook(&mut self, event: &'static str, path: &std::path::Path) {
+        let cfg = &self.cfg;
+        self.hooks
+            .get_or_insert_with(|| HookRunner::new(cfg.hook.clone(), cfg.hook_timeout))
+            .run(event, path);
+    }
+
+    fn fail(&mut self, claim: &Claim, mut file: SpoolFile, reason: &str) {
+        let reason = one_line(reason);
+        let _ = file.set_header("Failed", &smsd_time(std::time::SystemTime::now()));
+        let _ = file.set_header("Fail_reason", &reason);
+        let name = claim.name.to_string_lossy();
+        GatewayStatus::count(&self.status.failed);
+        self.status.set_last_error(&format!("{name}: {reason}"));
+        match self.spool.finish(claim, FAILED, &file) {
+            Ok(path) => {
+                self.records[1].added();
+                log(format!("smsgw: failed {name}: {reason}"));
+                self.hook("FAILED", &path);
+            }
+            Err(e) => log(format!(
+                "smsgw: failed {name} ({reason}) and cannot move it: {e}"
+            )),
         }
     }
 }
 
-fn retry(
-    spool: &Spool,
-    claim: &Claim,
-    mut file: SpoolFile,
-    reason: &str,
-    cfg: &ServeConfig,
-    status: &GatewayStatus,
-) {
-    let attempts = file
-        .header(HDR_ATTEMPTS)
-        .and_then(|a| a.parse::<u32>().ok())
-        .unwrap_or(0)
-        .saturating_add(1);
-    let reason = one_line(reason);
-    if attempts >= cfg.max_attempts.max(1) {
-        let why = format!("{reason} (gave up after {attempts} attempts)");
-        return fail(spool, claim, file, &why, cfg, status);
-    }
-    GatewayStatus::count(&status.retried);
-    status.set_last_error(&reason);
-    let now = SystemTime::now();
-    let at = now + backoff(attempts);
-    let at_secs = at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let _ = file.set_header(HDR_ATTEMPTS, &attempts.to_string());
-    let _ = file.set_header(HDR_RETRY_AT, &at_secs.to_string());
-    let _ = file.set_header("Last_error", &reason);
-    let name = claim.name.to_string_lossy();
-    match spool.requeue(claim, &file) {
-        Ok(()) => eprintln!(
-            "smsgw: {name}: {reason}; attempt {attempts} of {}, retry in {} s",
-            cfg.max_attempts,
-            backoff(attempts).as_secs()
-        ),
-        Err(e) => eprintln!("smsgw: {name}: cannot requeue ({e}); recovered later"),
-    }
+/// Writes one log line to stderr in one write (std's `eprintln!` writes each piece of the format
+/// separately), ignoring errors: a closed stderr must not stop the sender.
+fn log(mut line: String) {
+    use std::io::Write;
+    line.push('\n');
+    let _ = std::io::stderr().write_all(line.as_bytes());
 }
 
-fn fail(
-    spool: &Spool,
-    claim: &Claim,
-    mut file: SpoolFile,
-    reason: &str,
-    cfg: &ServeConfig,
-    status: &GatewayStatus,
-) {
-    let reason = one_line(reason);
-    let now = SystemTime::now();
-    let _ = file.set_header("Failed", &smsd_time(now));
-    let _ = file.set_header("Fail_reason", &reason);
-    let name = claim.name.to_string_lossy();
-    GatewayStatus::count(&status.failed);
-    status.set_last_error(&format!("{name}: {reason}"));
-    match spool.finish(claim, FAILED, &file) {
-        Ok(path) => {
-            eprintln!("smsgw: failed {name}: {reason}");
-            run_hook(cfg, "FAILED", &path);
-        }
-        Err(e) => eprintln!("smsgw: failed {name} ({reason}) and cannot move it: {e}"),
-    }
+/// Records how far a multi-part message got: parts sent, its concatenation reference, their
+/// message references.
+fn set_progress(file: &mut SpoolFile, sent: usize, reference: u8, record: &SentMessage) {
+    let refs: Vec<String> = record
+        .parts
+        .iter()
+        .map(|p| p.reference.to_string())
+        .collect();
+    let _ = file.set_header(HDR_PARTS_SENT, &sent.to_string());
+    let _ = file.set_header(HDR_CONCAT_REF, &reference.to_string());
+    let _ = file.set_header("Message_id", &refs.join(" "));
 }
 
 /// Wait before attempt `attempts + 1`: 10 s, 20 s, 40 s ... at most 10 minutes.
@@ -383,7 +591,7 @@ pub fn one_line(s: &str) -> String {
 
 /// smsd's time stamp `yy-mm-dd hh:mm:ss` (UTC: the router has no time zone database).
 /// Written digit by digit in 32-bit arithmetic (no `core::fmt`, no 64-bit division on the router).
-pub fn smsd_time(t: SystemTime) -> String {
+pub fn smsd_time(t: std::time::SystemTime) -> String {
     let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     // Days fit 32 bits for any year below about 270 000; later times are clamped there.
     let days = u32::try_from(secs / 86_400)
@@ -402,184 +610,6 @@ pub fn smsd_time(t: SystemTime) -> String {
         }
     }
     out.iter().map(|&b| char::from(b)).collect()
-}
-
-/// Which files retention removes: beyond the newest `keep` (0 = no count limit) or older than
-/// `keep_days` (0 = no age limit).
-pub fn expired(
-    mut files: Vec<(OsString, SystemTime)>,
-    keep: usize,
-    keep_days: u64,
-    now: SystemTime,
-) -> Vec<OsString> {
-    let max_age = Duration::from_secs(keep_days.saturating_mul(86_400));
-    let mut gone = Vec::new();
-    files.retain(|(name, t)| {
-        let old = keep_days > 0 && now.duration_since(*t).is_ok_and(|age| age > max_age);
-        if old {
-            gone.push(name.clone());
-        }
-        !old
-    });
-    while keep > 0 && files.len() > keep {
-        let oldest = files
-            .iter()
-            .enumerate()
-            .min_by(|(_, a), (_, b)| a.1.cmp(&b.1).then(a.0.cmp(&b.0)))
-            .map(|(i, _)| i);
-        match oldest {
-            Some(i) => gone.push(files.swap_remove(i).0),
-            None => break,
-        }
-    }
-    gone
-}
-
-pub(super) fn prune(dir: &Path, keep: usize, keep_days: u64, now: SystemTime) {
-    let files = super::entries(dir)
-        .into_iter()
-        .filter(|e| !e.file_name().as_bytes().starts_with(b"."))
-        .filter_map(|e| Some((e.file_name(), e.metadata().ok()?.modified().ok()?)))
-        .collect();
-    for name in expired(files, keep, keep_days, now) {
-        let _ = std::fs::remove_file(dir.join(name));
-    }
-}
-
-/// Runs `HOOK SENT|FAILED FILE` (smsd's eventhandler contract) on a helper thread that kills it
-/// after `cfg.hook_timeout`; the queue never waits for it.
-pub(super) fn run_hook(cfg: &ServeConfig, event: &'static str, path: &Path) {
-    let Some(hook) = &cfg.hook else {
-        return;
-    };
-    let pid = match spawn_hook(hook, event, path) {
-        Ok(pid) => pid,
-        Err(e) => {
-            eprintln!("smsgw: hook {hook}: cannot start: {e}");
-            return;
-        }
-    };
-    let timeout = cfg.hook_timeout;
-    let what = format!("{hook} {event} {}", path.display());
-    let watcher = spawn_named(
-        "hook",
-        Box::new(move || {
-            let started = Instant::now();
-            loop {
-                let mut st: libc::c_int = 0;
-                // SAFETY: waits for our own child; `st` is a valid out pointer.
-                let r = unsafe { libc::waitpid(pid, &mut st, libc::WNOHANG) };
-                if r == pid {
-                    if !(libc::WIFEXITED(st) && libc::WEXITSTATUS(st) == 0) {
-                        eprintln!("smsgw: hook {what}: exit status {st:#x}");
-                    }
-                    return;
-                }
-                if r < 0 {
-                    return eprintln!("smsgw: hook {what}: {}", std::io::Error::last_os_error());
-                }
-                if started.elapsed() >= timeout {
-                    // SAFETY: signals and reaps our own child, which has not been reaped yet.
-                    unsafe {
-                        libc::kill(pid, libc::SIGKILL);
-                        libc::waitpid(pid, &mut st, 0);
-                    }
-                    return eprintln!("smsgw: hook {what}: killed after {} s", timeout.as_secs());
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        }),
-    );
-    if let Err(e) = watcher {
-        // Without a watcher the hook runs unsupervised; it is reaped as a zombie at exit.
-        eprintln!("smsgw: hook: cannot start watcher thread: {e}");
-    }
-}
-
-extern "C" {
-    static environ: *const *mut libc::c_char;
-}
-
-/// `posix_spawnp(HOOK, [HOOK, EVENT, FILE])` with stdin on /dev/null (std's `Command` costs tens of
-/// KB on the router for this one call).
-fn spawn_hook(hook: &str, event: &str, path: &Path) -> std::io::Result<libc::pid_t> {
-    let nul = |_| std::io::Error::from(std::io::ErrorKind::InvalidInput);
-    let prog = CString::new(hook).map_err(nul)?;
-    let ev = CString::new(event).map_err(nul)?;
-    let file = CString::new(path.as_os_str().as_bytes()).map_err(nul)?;
-    let argv = [
-        prog.as_ptr() as *mut libc::c_char,
-        ev.as_ptr() as *mut libc::c_char,
-        file.as_ptr() as *mut libc::c_char,
-        std::ptr::null_mut(),
-    ];
-    let mut pid: libc::pid_t = 0;
-    // SAFETY: all pointers are valid NUL-terminated strings / a NULL-terminated argv that outlive
-    // the call; the file-actions object is initialised before use and destroyed after.
-    let r = unsafe {
-        let mut actions: libc::posix_spawn_file_actions_t = std::mem::zeroed();
-        libc::posix_spawn_file_actions_init(&mut actions);
-        libc::posix_spawn_file_actions_addopen(
-            &mut actions,
-            0,
-            c"/dev/null".as_ptr(),
-            libc::O_RDONLY,
-            0,
-        );
-        let r = libc::posix_spawnp(
-            &mut pid,
-            prog.as_ptr(),
-            &actions,
-            std::ptr::null(),
-            argv.as_ptr(),
-            environ,
-        );
-        libc::posix_spawn_file_actions_destroy(&mut actions);
-        r
-    };
-    if r == 0 {
-        Ok(pid)
-    } else {
-        Err(std::io::Error::from_raw_os_error(r))
-    }
-}
-
-/// Starts a thread that pokes the sender whenever something lands in `outgoing/` (moved in,
-/// closed after writing, a `.LOCK` removed). Returns false when inotify is unavailable.
-fn watch_outgoing(spool: &Arc<Spool>) -> bool {
-    let Ok(path) = CString::new(spool.dir(OUTGOING).as_os_str().as_bytes()) else {
-        return false;
-    };
-    // SAFETY: plain syscalls; `path` is a valid NUL-terminated string for the call's duration.
-    let fd = unsafe { libc::inotify_init1(libc::IN_CLOEXEC) };
-    if fd < 0 {
-        return false;
-    }
-    let mask = libc::IN_MOVED_TO | libc::IN_CLOSE_WRITE | libc::IN_DELETE;
-    // SAFETY: as above.
-    if unsafe { libc::inotify_add_watch(fd, path.as_ptr(), mask) } < 0 {
-        // SAFETY: fd is ours and not used afterwards.
-        unsafe { libc::close(fd) };
-        return false;
-    }
-    let spool = spool.clone();
-    spawn_named(
-        "spool-watch",
-        Box::new(move || {
-            let mut buf = [0u8; 1024];
-            loop {
-                // SAFETY: reads into a buffer we own, at most its length.
-                let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
-                if n < 0
-                    && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted
-                {
-                    return;
-                }
-                spool.poke();
-            }
-        }),
-    )
-    .is_ok()
 }
 
 #[cfg(test)]
@@ -613,25 +643,5 @@ mod tests {
             "+CMS ERROR: 500  To: 1"
         );
         assert_eq!(one_line(&"x".repeat(500)).len(), 200);
-    }
-
-    #[test]
-    fn retention_bounds_count_and_age() {
-        let now = UNIX_EPOCH + Duration::from_secs(100 * 86_400);
-        let day = |d: u64| now - Duration::from_secs(d * 86_400);
-        let files = vec![
-            (OsString::from("a"), day(0)),
-            (OsString::from("b"), day(1)),
-            (OsString::from("c"), day(2)),
-            (OsString::from("old"), day(30)),
-        ];
-        let mut by_count = expired(files.clone(), 2, 0, now);
-        by_count.sort();
-        assert_eq!(by_count, vec![OsString::from("c"), OsString::from("old")]);
-        assert_eq!(
-            expired(files.clone(), 0, 7, now),
-            vec![OsString::from("old")]
-        );
-        assert!(expired(files, 0, 0, now).is_empty());
     }
 }

@@ -651,7 +651,7 @@ impl Stick<'_> {
 
 /// The `AT+CMGS` length must be the PDU's octets after the SMSC field, as on a real modem.
 pub fn pdu_length_matches(len: usize, hex: &str) -> bool {
-    if hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !hex.len().is_multiple_of(2) || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return false;
     }
     let Some(smsc) = hex.get(..2).and_then(|h| usize::from_str_radix(h, 16).ok()) else {

@@ -105,7 +105,16 @@ impl Server {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// Everything the daemon logged: stdout (info, as procd logs it) then stderr (errors).
     pub fn log_text(&self) -> String {
+        self.stdout_text() + &self.stderr_text()
+    }
+
+    pub fn stdout_text(&self) -> String {
+        std::fs::read_to_string(self.dir.join("stdout")).unwrap_or_default()
+    }
+
+    pub fn stderr_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 

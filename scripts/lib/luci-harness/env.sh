@@ -51,6 +51,7 @@ luci_config() {
   sed -e "s|^\toption listen .*|\toption listen '127.0.0.1:$port'|" \
     -e "s|^\toption spool .*|\toption spool '$dir/spool'|" \
     -e "s|^\toption device .*|\toption device 'sim'|" \
-    -e "s|^\toption token '.*|\toption token ''\n\toption token_file '$dir/token'|" \
+    -e "/^\toption token '/d" \
+    -e "s|^\toption token_file .*|\toption token ''\n\toption token_file '$dir/token'|" \
     "$root/openwrt-package/smsgw/files/smsgw.config" >"$file"
 }

@@ -1,19 +1,20 @@
 //! `smsgw status`: shows the API token (from UCI or the token file) and the running daemon's
 //! `/status`, fetched over loopback.
 //!
-//! Owns only this diagnostic's argument handling and output; it never changes configuration.
+//! Owns only this diagnostic's argument handling and output; it never changes configuration
+//! and never decides HTTP policy (it reads the token the way CGI mode does).
 
-use super::auth;
-use super::cgi::{parse_uci_options, DEFAULT_UCI_FILE};
-use super::cidr::push_ip;
-use crate::config::ServeConfig;
+use crate::config::{uci, ServeConfig, DEFAULT_UCI_FILE};
+use crate::http::cidr::push_ip;
+use crate::http::{auth, push_u64, read_capped};
+use crate::log::{err, out};
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::Duration;
 
 const USAGE: &str =
-    "usage: smsgw status [--listen ADDR:PORT] [--token-file PATH] [--config UCI_FILE]";
+    "usage: smsgw status [--listen ADDR:PORT] [--token-file PATH] [--config UCI_FILE]\n";
 
 /// Where to reach a daemon listening on `listen` from this host.
 fn local_target(listen: &str) -> Option<SocketAddr> {
@@ -34,7 +35,7 @@ fn fetch_status(target: SocketAddr) -> Result<String, String> {
     s.write_all(b"GET /status HTTP/1.0\r\nAccept: application/json\r\n\r\n")
         .map_err(|e| e.to_string())?;
     let mut raw = Vec::new();
-    super::read_capped(&mut s, 256 * 1024, &mut raw).map_err(|e| e.to_string())?;
+    read_capped(&mut s, 256 * 1024, &mut raw).map_err(|e| e.to_string())?;
     let text = String::from_utf8_lossy(&raw);
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let status_line = head.lines().next().unwrap_or("");
@@ -54,13 +55,13 @@ fn socket_addr_text(addr: SocketAddr) -> String {
             push_ip(&mut s, (*a.ip()).into());
             if a.scope_id() != 0 {
                 s.push('%');
-                super::push_u64(&mut s, u64::from(a.scope_id()));
+                push_u64(&mut s, u64::from(a.scope_id()));
             }
             s.push(']');
         }
     }
     s.push(':');
-    super::push_u64(&mut s, u64::from(addr.port()));
+    push_u64(&mut s, u64::from(addr.port()));
     s
 }
 
@@ -72,25 +73,22 @@ pub fn status_main(args: &[String]) -> i32 {
     let mut token_file: Option<String> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
-        let Some(v) = it.next() else {
-            eprintln!("{USAGE}");
+        let known = matches!(a.as_str(), "--listen" | "--token-file" | "--config");
+        let (true, Some(v)) = (known, it.next()) else {
+            err(USAGE);
             return 2;
         };
         match a.as_str() {
             "--listen" => listen = Some(v.clone()),
             "--token-file" => token_file = Some(v.clone()),
-            "--config" => uci_path = v.clone(),
-            _ => {
-                eprintln!("{USAGE}");
-                return 2;
-            }
+            _ => uci_path = v.clone(),
         }
     }
     let mut cfg = ServeConfig::default();
     if let Ok(text) = std::fs::read_to_string(&uci_path) {
-        match parse_uci_options(&text, &["listen", "token", "token_file", "no_auth"]) {
+        match uci::parse_uci(&text) {
             Ok(c) => cfg = c,
-            Err(e) => eprintln!("smsgw status: {uci_path}: {e}"),
+            Err(e) => err(&format!("smsgw status: {uci_path}: {e}\n")),
         }
     }
     if let Some(l) = listen {
@@ -99,32 +97,32 @@ pub fn status_main(args: &[String]) -> i32 {
     if let Some(t) = token_file {
         cfg.token_file = t;
     }
-    if cfg.no_auth {
-        println!("token: none (no_auth is set: any allowed client can send)");
+    let token_line = if cfg.no_auth {
+        "token: none (no_auth is set: any allowed client can send)\n".to_string()
     } else if let Some(t) = &cfg.token {
-        println!("token: {t} (from {uci_path})");
+        format!("token: {t} (from {uci_path})\n")
     } else if let Some(t) = auth::read_token_file(Path::new(&cfg.token_file)) {
-        println!("token: {t} (from {})", cfg.token_file);
+        format!("token: {t} (from {})\n", cfg.token_file)
     } else {
-        println!("token: not generated yet (the daemon creates it at first start)");
-    }
+        "token: not generated yet (the daemon creates it at first start)\n".to_string()
+    };
+    // a closed pipe (`smsgw status | head -1`) ends the output, not the program with a panic
+    let _ = out(&token_line);
     let Some(target) = local_target(&cfg.listen) else {
-        eprintln!(
-            "smsgw status: cannot resolve listen address '{}'",
+        err(&format!(
+            "smsgw status: cannot resolve listen address '{}'\n",
             cfg.listen
-        );
+        ));
         return 1;
     };
+    let target_text = socket_addr_text(target);
     match fetch_status(target) {
         Ok(body) => {
-            let target = socket_addr_text(target);
-            println!("daemon: http://{target}/status");
-            println!("{body}");
+            let _ = out(&format!("daemon: http://{target_text}/status\n{body}\n"));
             0
         }
         Err(e) => {
-            let target = socket_addr_text(target);
-            println!("daemon: not reachable at {target}: {e}");
+            let _ = out(&format!("daemon: not reachable at {target_text}: {e}\n"));
             1
         }
     }

@@ -10,13 +10,12 @@ use crate::modem::{self, SmsSender as _};
 use crate::pdu::{self, EncodeOptions};
 use crate::spool::incoming;
 use std::fmt::Write as _;
-use std::io::Write as _;
 
-/// Writes command output to stdout; a closed pipe is not worth a panic.
+pub mod status;
+
+/// Writes command output to stdout; a closed pipe (`| head -1`) is not worth a panic.
 fn emit(text: &str) {
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(text.as_bytes());
-    let _ = stdout.flush();
+    let _ = crate::log::out(text);
 }
 
 /// Destination used by `smsgw encode` without `--to`: an 11-digit international number, the
@@ -32,7 +31,7 @@ fn number_arg(flag: &str, v: &str, max: usize) -> Result<usize, i32> {
     match v.parse::<usize>() {
         Ok(n) if n <= max => Ok(n),
         _ => {
-            eprintln!("smsgw encode: {flag} needs a number in range, got '{v}'");
+            crate::errln!("smsgw encode: {flag} needs a number in range, got '{v}'");
             Err(2)
         }
     }
@@ -62,7 +61,7 @@ fn encode_inner(args: &[String]) -> Result<(), i32> {
         let flag = a.as_str();
         if options_done || !flag.starts_with("--") {
             if text.is_some() {
-                eprintln!("smsgw encode: unexpected argument '{a}' (quote the text)");
+                crate::errln!("smsgw encode: unexpected argument '{a}' (quote the text)");
                 return Err(2);
             }
             text = Some(a);
@@ -75,7 +74,7 @@ fn encode_inner(args: &[String]) -> Result<(), i32> {
             "--ucs2" => opts.force_ucs2 = true,
             "--to" | "--smsc" | "--validity" | "--max-parts" | "--ref" => {
                 let Some(v) = it.next() else {
-                    eprintln!("smsgw encode: {flag} needs a value");
+                    crate::errln!("smsgw encode: {flag} needs a value");
                     return Err(2);
                 };
                 match flag {
@@ -88,13 +87,13 @@ fn encode_inner(args: &[String]) -> Result<(), i32> {
                 }
             }
             _ => {
-                eprintln!("smsgw encode: unknown option '{flag}'\n{ENCODE_USAGE}");
+                crate::errln!("smsgw encode: unknown option '{flag}'\n{ENCODE_USAGE}");
                 return Err(2);
             }
         }
     }
     let Some(text) = text else {
-        eprintln!("{ENCODE_USAGE}");
+        crate::errln!("{ENCODE_USAGE}");
         return Err(2);
     };
     match pdu::encode_submit(&to, text, &opts, reference) {
@@ -107,7 +106,7 @@ fn encode_inner(args: &[String]) -> Result<(), i32> {
             Ok(())
         }
         Err(e) => {
-            eprintln!("smsgw encode: {e}");
+            crate::errln!("smsgw encode: {e}");
             Err(1)
         }
     }
@@ -139,16 +138,7 @@ fn write_user_data(out: &mut String, ud: &pdu::UserData) -> std::fmt::Result {
 }
 
 fn write_address(out: &mut String, label: &str, a: &pdu::Address) -> std::fmt::Result {
-    let kind = match a.type_of_number() {
-        pdu::TypeOfNumber::Unknown => "unknown",
-        pdu::TypeOfNumber::International => "international",
-        pdu::TypeOfNumber::National => "national",
-        pdu::TypeOfNumber::NetworkSpecific => "network specific",
-        pdu::TypeOfNumber::Subscriber => "subscriber",
-        pdu::TypeOfNumber::Alphanumeric => "alphanumeric",
-        pdu::TypeOfNumber::Abbreviated => "abbreviated",
-        pdu::TypeOfNumber::Reserved => "reserved",
-    };
+    let kind = a.type_of_number().name();
     writeln!(out, "{label}{a} ({kind}, TOA 0x{:02X})", a.toa)
 }
 
@@ -184,8 +174,8 @@ fn write_fields(out: &mut String, pdu: &pdu::DecodedPdu) -> std::fmt::Result {
             writeln!(out, "type:       SMS-DELIVER")?;
             write_address(out, "from:       ", &d.from)?;
             writeln!(out, "time:       {}", d.timestamp)?;
-            writeln!(out, "pid:        0x{:02X}", d.protocol_id)?;
-            writeln!(out, "dcs:        0x{:02X}", d.dcs)?;
+            let (pid, dcs) = (d.protocol_id, d.dcs);
+            writeln!(out, "pid:        0x{pid:02X}\ndcs:        0x{dcs:02X}")?;
             for (set, flag) in [
                 (d.more_messages, "more messages waiting"),
                 (d.reply_path, "reply path"),
@@ -234,19 +224,19 @@ pub fn decode(args: &[String]) -> i32 {
         [len, hex] => match len.parse::<usize>() {
             Ok(n) => (Some(n), hex),
             Err(_) => {
-                eprintln!("smsgw decode: LEN must be a number, got '{len}'");
+                crate::errln!("smsgw decode: LEN must be a number, got '{len}'");
                 return 2;
             }
         },
         _ => {
-            eprintln!("usage: smsgw decode [LEN] HEX");
+            crate::errln!("usage: smsgw decode [LEN] HEX");
             return 2;
         }
     };
     let pdu = match pdu::decode(hex) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("smsgw decode: {e}");
+            crate::errln!("smsgw decode: {e}");
             return 1;
         }
     };
@@ -255,7 +245,7 @@ pub fn decode(args: &[String]) -> i32 {
     emit(&out);
     match len {
         Some(n) if n != pdu.tpdu_len => {
-            eprintln!(
+            crate::errln!(
                 "smsgw decode: LEN {n} does not match the TPDU length {}",
                 pdu.tpdu_len
             );
@@ -288,7 +278,7 @@ fn modem_config(cmd: &str, args: &[String]) -> Result<(ServeConfig, Vec<String>)
     match config::parse_serve(&opts) {
         Ok(cfg) => Ok((cfg, words)),
         Err(e) => {
-            eprintln!("smsgw {cmd}: {e}");
+            crate::errln!("smsgw {cmd}: {e}");
             Err(2)
         }
     }
@@ -302,13 +292,15 @@ pub fn at(args: &[String]) -> i32 {
         Err(code) => return code,
     };
     if cmds.is_empty() {
-        eprintln!("usage: smsgw at [--device PATH|sim] [--baud N] [--command-timeout SECS] CMD...");
+        crate::errln!(
+            "usage: smsgw at [--device PATH|sim] [--baud N] [--command-timeout SECS] CMD..."
+        );
         return 2;
     }
     let port = match modem::open_port(&cfg.device, cfg.baud) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("smsgw at: {e}");
+            crate::errln!("smsgw at: {e}");
             return 1;
         }
     };
@@ -316,25 +308,31 @@ pub fn at(args: &[String]) -> i32 {
     let mut code = 0;
     for cmd in &cmds {
         let result = at.command(cmd, modem::driver::engine_config(&cfg, false).command);
+        let mut text = String::new();
         for urc in at.take_urcs() {
-            println!("URC: {urc}");
+            text.push_str("URC: ");
+            text.push_str(&urc);
+            text.push('\n');
         }
         match result {
             Ok(lines) => {
                 for l in lines {
-                    println!("{l}");
+                    text.push_str(&l);
+                    text.push('\n');
                 }
-                println!("OK");
+                text.push_str("OK\n");
             }
             Err(AtError::Failed { result, .. }) => {
-                println!("{result}");
+                text.push_str(&result.to_string());
+                text.push('\n');
                 code = 1;
             }
             Err(e) => {
-                eprintln!("smsgw at: {e}");
+                crate::errln!("smsgw at: {e}");
                 return 1;
             }
         }
+        emit(&text);
     }
     code
 }
@@ -348,7 +346,7 @@ pub fn send(args: &[String]) -> i32 {
         Err(code) => return code,
     };
     let [to, text] = words.as_slice() else {
-        eprintln!(
+        crate::errln!(
             "usage: smsgw send [--device PATH|sim] [--pin PIN] [serve modem options] TO TEXT"
         );
         return 2;
@@ -362,7 +360,7 @@ pub fn send(args: &[String]) -> i32 {
     let parts = match pdu::encode_submit(to, text, &opts, reference) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("smsgw send: {e}");
+            crate::errln!("smsgw send: {e}");
             return 1;
         }
     };
@@ -371,9 +369,12 @@ pub fn send(args: &[String]) -> i32 {
     let total = parts.len();
     for (i, part) in parts.iter().enumerate() {
         match modem.send_part(part) {
-            Ok(mr) => println!("sent part {}/{total}: message reference {mr}", i + 1),
+            Ok(mr) => emit(&format!(
+                "sent part {}/{total}: message reference {mr}\n",
+                i + 1
+            )),
             Err(e) => {
-                eprintln!("smsgw send: part {}/{total}: {e}", i + 1);
+                crate::errln!("smsgw send: part {}/{total}: {e}", i + 1);
                 return 1;
             }
         }
@@ -389,7 +390,9 @@ pub fn ussd(args: &[String]) -> i32 {
         Err(code) => return code,
     };
     let [code] = words.as_slice() else {
-        eprintln!("usage: smsgw ussd [--device PATH|sim] [--pin PIN] [serve modem options] CODE");
+        crate::errln!(
+            "usage: smsgw ussd [--device PATH|sim] [--pin PIN] [serve modem options] CODE"
+        );
         return 2;
     };
     let modem = modem::open(&cfg, Arc::new(GatewayStatus::default()), None, None);
@@ -400,7 +403,7 @@ pub fn ussd(args: &[String]) -> i32 {
             0
         }
         Err(e) => {
-            eprintln!("smsgw ussd: {e}");
+            crate::errln!("smsgw ussd: {e}");
             1
         }
     }
@@ -416,7 +419,7 @@ pub fn inbox(args: &[String]) -> i32 {
     let cfg = match config::parse_serve(&opts) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("smsgw inbox: {e}");
+            crate::errln!("smsgw inbox: {e}");
             return 2;
         }
     };
@@ -451,25 +454,25 @@ pub fn inbox(args: &[String]) -> i32 {
                 0
             }
             Err(e) => {
-                eprintln!("smsgw inbox: {id}: {e}");
+                crate::errln!("smsgw inbox: {id}: {e}");
                 1
             }
         },
         ["delete", id] => match incoming::delete(root, id) {
             Ok(()) => 0,
             Err(e) => {
-                eprintln!("smsgw inbox: {id}: {e}");
+                crate::errln!("smsgw inbox: {id}: {e}");
                 1
             }
         },
         _ => {
-            eprintln!("{INBOX_USAGE}");
+            crate::errln!("{INBOX_USAGE}");
             2
         }
     }
 }
 
-/// `smsgw status`: the API token and the running daemon's `/status` (see `http::status_cmd`).
+/// `smsgw status`: the API token and the running daemon's `/status` (see [`status`]).
 pub fn status(args: &[String]) -> i32 {
-    crate::http::status_cmd::status_main(args)
+    status::status_main(args)
 }

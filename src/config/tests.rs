@@ -1,0 +1,195 @@
+use super::*;
+
+fn args(s: &[&str]) -> Vec<String> {
+    s.iter().map(|a| a.to_string()).collect()
+}
+
+#[test]
+fn parses_values_flags_and_lists() {
+    let c = parse_serve(&args(&[
+        "--device",
+        "sim",
+        "--listen=127.0.0.1:9",
+        "--no-auth",
+        "--init",
+        "AT^CURC=0",
+        "--init",
+        "AT+CSCS=\"GSM\"",
+        "--baud",
+        "9600",
+    ]))
+    .unwrap();
+    assert_eq!(c.device, "sim");
+    assert_eq!(c.listen, "127.0.0.1:9");
+    assert!(c.no_auth);
+    assert_eq!(c.init, vec!["AT^CURC=0", "AT+CSCS=\"GSM\""]);
+    assert_eq!(c.baud, 9600);
+}
+
+#[test]
+fn rejects_bad_input_with_a_message() {
+    let err = |a: &[&str]| parse_serve(&args(a)).unwrap_err().to_string();
+    assert!(err(&["--baud", "fast"]).contains("not a valid number"));
+    assert!(err(&["--nope", "1"]).contains("unknown option"));
+    assert!(err(&["--device"]).contains("needs a value"));
+    assert!(err(&["stray"]).contains("unexpected argument"));
+    assert!(err(&["--listen", "router.lan:80"]).contains("IP:PORT"));
+    assert!(err(&["--no-auth=1"]).contains("takes no value"));
+}
+
+#[test]
+fn socket_addresses_parse_without_dns() {
+    assert_eq!(
+        parse_socket_addr("localhost:8767").unwrap(),
+        "127.0.0.1:8767".parse::<SocketAddr>().unwrap()
+    );
+    assert!(parse_socket_addr("[::1]:80").is_ok());
+    assert!(parse_socket_addr("0.0.0.0").is_err());
+}
+
+#[test]
+fn empty_values_mean_unset() {
+    let c = parse_serve(&args(&["--pin", "", "--token", " "])).unwrap();
+    assert_eq!(c.pin, None);
+    assert_eq!(c.token, None);
+}
+
+#[test]
+fn every_table_option_reaches_its_field() {
+    // each option set on the command line changes the config: no table row without a slot
+    for o in &OPTIONS {
+        let value = match o.name {
+            "listen" => "127.0.0.1:1",
+            _ => "9",
+        };
+        let a = match o.kind {
+            Kind::Flag => vec![["--", o.name].concat()],
+            _ => vec![["--", o.name].concat(), value.to_string()],
+        };
+        let c = parse_serve(&a).unwrap();
+        assert_ne!(
+            format!("{c:?}"),
+            format!("{:?}", ServeConfig::default()),
+            "--{} changes nothing",
+            o.name
+        );
+    }
+}
+
+#[test]
+fn table_defaults_are_the_real_defaults() {
+    let mut a = Vec::new();
+    for o in OPTIONS.iter().filter(|o| o.kind == Kind::Value) {
+        a.push(["--", o.name].concat());
+        a.push(o.default.to_string());
+    }
+    let c = parse_serve(&a).unwrap();
+    assert_eq!(format!("{c:?}"), format!("{:?}", ServeConfig::default()));
+}
+
+#[test]
+fn serve_help_lists_every_option() {
+    let help = serve_help();
+    for o in &OPTIONS {
+        assert!(help.contains(&["--", o.name].concat()), "{}", o.name);
+        assert!(help.contains(o.help));
+    }
+}
+
+/// The option table of docs/options.md, generated from [`OPTIONS`].
+fn options_markdown() -> String {
+    let mut s =
+        String::from("| Command line | UCI option | Default | Meaning |\n|---|---|---|---|\n");
+    for o in &OPTIONS {
+        let flag = match o.kind {
+            Kind::Value => ["`--", o.name, " VALUE`"].concat(),
+            Kind::List => ["`--", o.name, " VALUE` (repeatable)"].concat(),
+            Kind::Flag => ["`--", o.name, "`"].concat(),
+        };
+        let uci = match o.kind {
+            Kind::List => ["`list ", &uci_name(o.name), "`"].concat(),
+            Kind::Flag => ["`option ", &uci_name(o.name), " '1'`"].concat(),
+            Kind::Value => ["`option ", &uci_name(o.name), "`"].concat(),
+        };
+        let default = if o.default.is_empty() {
+            "(unset)".to_string()
+        } else {
+            ["`", o.default, "`"].concat()
+        };
+        s.push_str(&format!("| {flag} | {uci} | {default} | {} |\n", o.help));
+    }
+    s
+}
+
+#[test]
+fn docs_options_md_matches_the_option_table() {
+    const BEGIN: &str = "<!-- options table: generated from src/config/mod.rs -->\n";
+    const END: &str = "<!-- end of options table -->";
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/options.md");
+    let doc = std::fs::read_to_string(path).unwrap();
+    let (before, rest) = doc.split_once(BEGIN).expect("begin marker");
+    let (table, after) = rest.split_once(END).expect("end marker");
+    let want = options_markdown();
+    if table != want {
+        if std::env::var_os("SMSGW_UPDATE_DOCS").is_some() {
+            std::fs::write(path, [before, BEGIN, &want, END, after].concat()).unwrap();
+        } else {
+            panic!("docs/options.md is stale: run SMSGW_UPDATE_DOCS=1 cargo test docs_options_md");
+        }
+    }
+}
+
+const INIT: &str = include_str!("../../openwrt-package/smsgw/files/smsgw.init");
+const UCI_CONFIG: &str = include_str!("../../openwrt-package/smsgw/files/smsgw.config");
+
+/// The words of `NAME="..."` in the init script.
+fn init_list(name: &str) -> Vec<String> {
+    let start = INIT.find(&[name, "=\""].concat()).expect(name) + name.len() + 2;
+    let len = INIT[start..].find('"').unwrap();
+    INIT[start..start + len]
+        .split_whitespace()
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn init_script_passes_every_serve_option() {
+    // the token goes through a 0600 file (smsgw_token_file), never argv
+    let (values, lists, flags) = (
+        init_list("SMSGW_VALUE_OPTIONS"),
+        init_list("SMSGW_LIST_OPTIONS"),
+        init_list("SMSGW_FLAG_OPTIONS"),
+    );
+    for o in OPTIONS.iter().filter(|o| o.name != "token") {
+        let uci = uci_name(o.name);
+        let listed = match o.kind {
+            Kind::Value => &values,
+            Kind::List => &lists,
+            Kind::Flag => &flags,
+        };
+        assert!(
+            listed.contains(&uci),
+            "init script does not pass option {uci}"
+        );
+    }
+    let all = values.len() + lists.len() + flags.len();
+    assert_eq!(
+        all,
+        OPTIONS.len() - 1,
+        "init script passes options the table lacks"
+    );
+    assert!(
+        !values.contains(&"token".to_string()),
+        "token must not reach argv"
+    );
+}
+
+#[test]
+fn every_option_in_the_shipped_config_is_known() {
+    for (name, _) in uci::section_options(UCI_CONFIG).unwrap() {
+        assert!(
+            name == "enabled" || OPTIONS.iter().any(|o| uci_name(o.name) == name),
+            "smsgw.config has unknown option {name}"
+        );
+    }
+}
