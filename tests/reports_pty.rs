@@ -31,13 +31,15 @@ fn stick(name: &str, store: StoreOptions) -> (ModemSim, PathBuf) {
     (ModemSim::start(&link, opts, None).expect("pty"), link)
 }
 
-fn serve(link: &Path) -> Server {
-    Server::start(&[
+fn serve(link: &Path, extra: &[&str]) -> Server {
+    let mut args = vec![
         "--device",
         link.to_str().expect("utf-8"),
         "--poll-interval",
         "3",
-    ])
+    ];
+    args.extend_from_slice(extra);
+    Server::start(&args)
 }
 
 /// Sends `message` to `phone` with a report request; returns the id the gateway answered.
@@ -59,7 +61,17 @@ fn message(server: &Server, id: &str) -> String {
 
 fn delivered_and_failed(store: StoreOptions, name: &str) {
     let (sim, link) = stick(name, store);
-    let server = serve(&link);
+    // The hook appends its arguments to a file next to the pty.
+    let dir = link.parent().expect("dir");
+    let hook = dir.join("hook.sh");
+    let calls = dir.join("hook-calls");
+    std::fs::write(
+        &hook,
+        format!("#!/bin/sh\necho \"$1 $2\" >> {}\n", calls.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let server = serve(&link, &["--hook", hook.to_str().expect("utf-8")]);
     wait("ready", Duration::from_secs(20), || {
         server.get("/status").body.contains("\"state\":\"ready\"")
     });
@@ -99,6 +111,17 @@ fn delivered_and_failed(store: StoreOptions, name: &str) {
         list.starts_with('[') && list.contains(&ok) && list.contains(&bad),
         "{list}"
     );
+    wait("two REPORT hooks", Duration::from_secs(10), || {
+        let text = std::fs::read_to_string(&calls).unwrap_or_default();
+        text.lines().filter(|l| l.starts_with("REPORT ")).count() == 2
+    });
+    let text = std::fs::read_to_string(&calls).unwrap_or_default();
+    assert!(
+        text.lines()
+            .filter(|l| l.starts_with("REPORT "))
+            .all(|l| l.contains("/report/report-")),
+        "{text}"
+    );
     let metrics = server.get("/metrics").body;
     assert!(
         metrics.contains("smsgw_messages_delivered_total 1"),
@@ -132,7 +155,7 @@ fn a_pushed_report_makes_the_message_delivered_or_failed() {
 #[test]
 fn messages_need_the_token() {
     let (_sim, link) = stick("reports-auth", StoreOptions::default());
-    let server = serve(&link);
+    let server = serve(&link, &[]);
     assert_eq!(server.get("/messages?box=outbox").code, 401);
     assert_eq!(
         server.get(&format!("/messages/nope?token={TOKEN}")).code,
