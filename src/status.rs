@@ -69,6 +69,19 @@ pub enum ModemState {
 }
 
 impl ModemState {
+    /// The state a short word names (`ready`, `error: why`, ...); the reverse of `Display`.
+    pub fn from_word(word: &str) -> ModemState {
+        match word {
+            "starting" => ModemState::Starting,
+            "waiting for device" => ModemState::WaitingForDevice,
+            "initializing" => ModemState::Initializing,
+            "waiting for network" => ModemState::WaitingForNetwork,
+            "ready" => ModemState::Ready,
+            "sending" => ModemState::Sending,
+            other => ModemState::Error(other.strip_prefix("error: ").unwrap_or(other).into()),
+        }
+    }
+
     /// The short word `/status` and the log show (`error: ...` carries the reason).
     pub fn as_str(&self) -> &str {
         match self {
@@ -108,6 +121,8 @@ pub struct ModemInfo {
     /// Messages in the modem's polled storages, and their capacity (`AT+CPMS`).
     pub storage_used: u16,
     pub storage_total: u16,
+    /// The stick's SMS storage is full (new messages cannot arrive).
+    pub storage_full: bool,
 }
 
 /// Process-wide status shared by all threads.

@@ -347,7 +347,7 @@ pub fn send(args: &[String]) -> i32 {
     };
     let [to, text] = words.as_slice() else {
         crate::errln!(
-            "usage: smsgw send [--device PATH|sim] [--pin PIN] [serve modem options] TO TEXT"
+            "usage: smsgw send [--device PATH|sim|http://IP] [--pin PIN] [serve modem options] TO TEXT"
         );
         return 2;
     };
@@ -356,6 +356,20 @@ pub fn send(args: &[String]) -> i32 {
         max_parts: cfg.max_parts,
         ..EncodeOptions::default()
     };
+    // A rejected PIN is remembered for this run only; `serve` keeps it in the spool.
+    let mut modem = modem::open(&cfg, Arc::new(GatewayStatus::default()), None, None);
+    if let Some(result) = modem.send_text(to, text) {
+        return match result {
+            Ok(id) => {
+                emit(&format!("sent: message id {id}\n"));
+                0
+            }
+            Err(e) => {
+                crate::errln!("smsgw send: {e}");
+                1
+            }
+        };
+    }
     let reference = getrandom::u32().map_or(0, |r| r as u8);
     let parts = match pdu::encode_submit(to, text, &opts, reference) {
         Ok(p) => p,
@@ -364,8 +378,6 @@ pub fn send(args: &[String]) -> i32 {
             return 1;
         }
     };
-    // A rejected PIN is remembered for this run only; `serve` keeps it in the spool.
-    let mut modem = modem::open(&cfg, Arc::new(GatewayStatus::default()), None, None);
     let total = parts.len();
     for (i, part) in parts.iter().enumerate() {
         match modem.send_part(part) {
@@ -395,7 +407,7 @@ pub fn ussd(args: &[String]) -> i32 {
         );
         return 2;
     };
-    let modem = modem::open(&cfg, Arc::new(GatewayStatus::default()), None, None);
+    let modem = modem::driver::open(&cfg, Arc::new(GatewayStatus::default()), None, None);
     let wait = cfg.registration_timeout + std::time::Duration::from_secs(40);
     match modem.ussd_client().request(code, wait) {
         Ok(reply) => {

@@ -61,8 +61,8 @@ use Kind::{Flag, List, Value};
 
 /// Every `serve` option, in the order of [`slot`]'s arms. The single list the argv parser, the
 /// UCI reader, `serve --help`, docs/options.md and the init script derive from.
-pub const OPTIONS: [OptionSpec; 30] = [
-    opt("device", Value, "/dev/ttyUSB0", "AT port of the stick, or `sim` for the built-in simulated modem"),
+pub const OPTIONS: [OptionSpec; 32] = [
+    opt("device", Value, "/dev/ttyUSB0", "AT port of the stick, `sim` for the built-in simulated modem, or `http://IP` of a stick in HiLink mode"),
     opt("baud", Value, "115200", "serial speed"),
     opt("pin", Value, "", "SIM PIN, sent only when the SIM asks for it"),
     opt("smsc", Value, "", "SMS centre number (empty: the one stored on the SIM)"),
@@ -87,6 +87,8 @@ pub const OPTIONS: [OptionSpec; 30] = [
     opt("duplicate-window", Value, "300", "seconds in which the same text to the same recipient is refused (0 = off)"),
     opt("max-connections", Value, "16", "HTTP connections served at once"),
     opt("request-timeout", Value, "10", "seconds to receive one whole HTTP request (also the write timeout)"),
+    opt("hilink-user", Value, "", "login name of a HiLink stick's web UI (`admin` when only a password is given)"),
+    opt("hilink-password", Value, "", "login password of a HiLink stick's web UI (empty: no login)"),
     opt("no-receive", Flag, "", "do not read received SMS from the stick (they stay in its storage)"),
     opt("poll-interval", Value, "10", "seconds between listings of the stick's message storages (`+CMTI` makes the next one come at once)"),
     opt("multipart-timeout", Value, "3600", "seconds after the first part of a long received SMS when it is written with `Incomplete: yes` if parts are missing"),
@@ -166,7 +168,7 @@ pub fn serve_help() -> String {
 #[derive(Clone, Debug)]
 pub struct ServeConfig {
     // modem
-    /// Serial device path, or `sim` for the built-in simulated modem.
+    /// Serial device path, `sim` for the built-in simulated modem, or `http://IP` of a HiLink stick.
     pub device: String,
     pub baud: u32,
     pub pin: Option<String>,
@@ -205,6 +207,10 @@ pub struct ServeConfig {
     pub max_connections: usize,
     /// Deadline for receiving one whole HTTP request (head and body); also the write timeout.
     pub request_timeout: Duration,
+    // hilink
+    /// Login of a HiLink stick (`--device http://…`); no login when no password is set.
+    pub hilink_user: Option<String>,
+    pub hilink_password: Option<String>,
     // receiving
     /// Received SMS are not read (`--no-receive`).
     pub no_receive: bool,
@@ -248,6 +254,8 @@ impl Default for ServeConfig {
             duplicate_window: Duration::from_secs(300),
             max_connections: 16,
             request_timeout: Duration::from_secs(10),
+            hilink_user: None,
+            hilink_password: None,
             no_receive: false,
             poll_interval: Duration::from_secs(10),
             multipart_timeout: Duration::from_secs(3600),
@@ -300,11 +308,13 @@ fn slot(cfg: &mut ServeConfig, index: usize) -> Option<Slot<'_>> {
         22 => Slot::Seconds(&mut cfg.duplicate_window),
         23 => Slot::Usize(&mut cfg.max_connections),
         24 => Slot::Seconds(&mut cfg.request_timeout),
-        25 => Slot::Flag(&mut cfg.no_receive),
-        26 => Slot::Seconds(&mut cfg.poll_interval),
-        27 => Slot::Seconds(&mut cfg.multipart_timeout),
-        28 => Slot::Flag(&mut cfg.report),
-        29 => Slot::Seconds(&mut cfg.report_timeout),
+        25 => Slot::Optional(&mut cfg.hilink_user),
+        26 => Slot::Optional(&mut cfg.hilink_password),
+        27 => Slot::Flag(&mut cfg.no_receive),
+        28 => Slot::Seconds(&mut cfg.poll_interval),
+        29 => Slot::Seconds(&mut cfg.multipart_timeout),
+        30 => Slot::Flag(&mut cfg.report),
+        31 => Slot::Seconds(&mut cfg.report_timeout),
         _ => return None,
     })
 }

@@ -21,9 +21,12 @@ pub const HDR_REPORT_STATE: &str = "Report_state";
 const MAX_PARTS: usize = 255;
 
 /// Writes the message's parts and state into its spool file.
+/// A message without parts (sent as a whole text by a HiLink stick) keeps its `Message_id`.
 pub fn write(file: &mut SpoolFile, msg: &SentMessage) -> Result<(), FormatError> {
-    let refs: Vec<String> = msg.parts.iter().map(|p| p.reference.to_string()).collect();
-    file.set_header("Message_id", &refs.join(" "))?;
+    if !msg.parts.is_empty() {
+        let refs: Vec<String> = msg.parts.iter().map(|p| p.reference.to_string()).collect();
+        file.set_header("Message_id", &refs.join(" "))?;
+    }
     if msg.total > 1 {
         file.set_header("Parts", &msg.total.to_string())?;
     }

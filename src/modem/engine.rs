@@ -388,7 +388,14 @@ impl Engine {
 
     pub(super) fn set_state(&mut self, state: ModemState) {
         if self.info.state != state {
-            self.log(format!("modem: {state}"));
+            // Every message goes ready -> sending -> ready: not worth two log lines each.
+            let routine = matches!(
+                (&self.info.state, &state),
+                (ModemState::Ready, ModemState::Sending) | (ModemState::Sending, ModemState::Ready)
+            );
+            if !routine {
+                self.log(format!("modem: {state}"));
+            }
             self.info.state = state;
             self.info_dirty = true;
         }

@@ -16,8 +16,6 @@ pub mod sim;
 pub mod sim_storage;
 pub mod ussd;
 
-pub use driver::open;
-
 use crate::pdu::{Alphabet, Concat, SubmitPart, Timestamp};
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -46,6 +44,12 @@ impl fmt::Display for SendError {
 pub trait SmsSender: Send {
     /// Sends one part; returns the message reference from `+CMGS: <mr>`.
     fn send_part(&mut self, part: &SubmitPart) -> Result<u8, SendError>;
+
+    /// Sends a whole text when the backend takes texts rather than PDUs (HiLink: the stick splits
+    /// and encodes); returns the message id. `None`: this backend sends parts (`send_part`).
+    fn send_text(&mut self, _to: &str, _text: &str) -> Option<Result<u8, SendError>> {
+        None
+    }
 }
 
 /// One received SMS (or one part of a multipart one), decoded. A backend that reassembles by
@@ -157,4 +161,20 @@ pub fn open_port(device: &str, baud: u32) -> Result<Box<dyn ModemPort>, String> 
     } else {
         Ok(Box::new(open_serial(device, baud)?))
     }
+}
+
+/// Opens the modem named by `cfg.device` (`sim` = built-in simulated modem, `http://…` = a HiLink
+/// stick, see `crate::hilink`). Never fails: a missing device is waited for inside the modem
+/// thread. `sink` receives messages on the AT backends (`None`: receiving is off); `pin_file`
+/// remembers rejected PINs across restarts.
+pub fn open(
+    cfg: &crate::config::ServeConfig,
+    status: std::sync::Arc<crate::status::GatewayStatus>,
+    sink: Option<Box<dyn MessageSink>>,
+    pin_file: Option<std::path::PathBuf>,
+) -> Box<dyn SmsSender> {
+    if crate::hilink::is_hilink(&cfg.device) {
+        return crate::hilink::open(cfg, status);
+    }
+    Box::new(driver::open(cfg, status, sink, pin_file))
 }

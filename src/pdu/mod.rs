@@ -147,6 +147,11 @@ pub struct MessagePlan {
     pub parts: usize,
 }
 
+/// The GSM 7-bit default alphabet (with its extension table) can carry `text`.
+pub fn is_gsm7(text: &str) -> bool {
+    gsm7::encode_text(text).is_some()
+}
+
 #[cfg(test)] // used by the tests only
 /// Alphabet, length and number of parts `encode_submit` would use for `text`.
 pub fn plan(text: &str, opts: &EncodeOptions) -> MessagePlan {

@@ -17,7 +17,7 @@ use super::{
     HDR_RETRY_AT, MAX_FILE_BYTES, SENT,
 };
 use crate::config::ServeConfig;
-use crate::delivery::{record, Part, SentMessage};
+use crate::delivery::{self, record, Part, SentMessage};
 use crate::modem::{SendError, SmsSender};
 use crate::pdu::{self, EncodeOptions, SubmitPart};
 use crate::status::GatewayStatus;
@@ -39,6 +39,9 @@ const LISTING_FOR: Duration = Duration::from_millis(250);
 impl SmsSender for Box<dyn SmsSender> {
     fn send_part(&mut self, part: &SubmitPart) -> Result<u8, SendError> {
         (**self).send_part(part)
+    }
+    fn send_text(&mut self, to: &str, text: &str) -> Option<Result<u8, SendError>> {
+        (**self).send_text(to, text)
     }
 }
 
@@ -363,6 +366,25 @@ impl<M: SmsSender> Sender<M> {
             max_parts: self.cfg.max_parts,
             force_ucs2: msg.ucs2,
         };
+        // A backend that takes whole texts (HiLink) sends the message in one call.
+        if let Some(result) = self.modem.send_text(&msg.to, &msg.text) {
+            return match result {
+                Ok(id) => {
+                    // The stick's own message id; its reports are not matched here.
+                    let _ = file.set_header("Message_id", &id.to_string());
+                    let record = SentMessage {
+                        id: claim.name.to_string_lossy().into_owned(),
+                        recipient: msg.to.clone(),
+                        report_requested: false,
+                        total: 0,
+                        parts: Vec::new(),
+                    };
+                    self.sent(claim, file, &record, now)
+                }
+                Err(SendError::Permanent(m)) => self.fail(&claim, file, &m),
+                Err(SendError::Transient(m)) => self.retry(claim, file, &m, now, true),
+            };
+        }
         // A retry of a partly sent message keeps its concatenation reference and skips what went out.
         self.reference = self.reference.wrapping_add(1);
         let reference = file
@@ -422,14 +444,20 @@ impl<M: SmsSender> Sender<M> {
                 }
             }
         }
+        self.sent(claim, file, &record, now);
+    }
+
+    /// Finishes a message that went out: `Sent`, the record of its parts (`Message_id`,
+    /// `Parts`, `Part_<n>`, `State`), into `sent/` (under the lock report updates take).
+    fn sent(&mut self, claim: Claim, mut file: SpoolFile, record: &SentMessage, now: Now) {
         self.fault.pause(Fault::AfterSend, &self.stop);
         let _ = file.set_header("Sent", &smsd_time(now.wall));
         let name = claim.name.to_string_lossy();
         let spool = &self.spool;
         let finished = match &self.deliveries {
-            Some(d) => d.file(&record, &mut file, |f| spool.finish(&claim, SENT, f)),
+            Some(d) => d.file(record, &mut file, |f| spool.finish(&claim, SENT, f)),
             None => {
-                let _ = record::write(&mut file, &record);
+                let _ = delivery::record::write(&mut file, record);
                 spool.finish(&claim, SENT, &file)
             }
         };
@@ -437,11 +465,8 @@ impl<M: SmsSender> Sender<M> {
             Ok(path) => {
                 self.records[0].added();
                 GatewayStatus::count(&self.status.sent);
-                log(format!(
-                    "smsgw: sent {name} to {} ({} part(s))",
-                    msg.to,
-                    parts.len()
-                ));
+                let (to, parts) = (&record.recipient, record.parts.len().max(1));
+                log(format!("smsgw: sent {name} to {to} ({parts} part(s))"));
                 self.hook("SENT", &path);
             }
             Err(e) => {
@@ -456,10 +481,10 @@ impl<M: SmsSender> Sender<M> {
     }
 
     /// The delivery side's clock reading for `now` (seconds; its own monotonic origin).
-    fn delivery_now(&self, now: Now) -> crate::delivery::Now {
+    fn delivery_now(&self, now: Now) -> delivery::Now {
         match &self.deliveries {
             Some(d) => d.now(),
-            None => crate::delivery::Now {
+            None => delivery::Now {
                 wall: now
                     .wall
                     .duration_since(UNIX_EPOCH)
