@@ -1,12 +1,16 @@
-//! `GET /messages/<id>` and `GET /messages?box=outbox[&limit=N]`: outgoing messages with their
-//! state, parts, references and reports, as JSON.
+//! `GET /messages/<id>`, `GET /messages?box=inbox|outbox[&limit=N]` and `DELETE /messages/<id>`:
+//! outgoing messages with their state, parts, references and reports, and received messages, as
+//! JSON.
 //!
-//! Owns the query of these routes and the JSON shape of an outgoing message. Reading the spool
-//! is `spool::outbox`'s; the token check is the same as for sending. It must not change files.
+//! Owns the query of these routes and the JSON shape of a message. Reading the spool is
+//! `spool::outbox`'s and `spool::incoming`'s; the token check is the same as for sending. The
+//! only file it changes is a received message a `DELETE` names.
 
 use super::{auth, push_u64, query, render, Gateway, HttpRequest, Reply};
 use crate::delivery::{iso_utc, record, MessageState, Part, SentMessage};
 use crate::pdu::{status_text, DeliveryOutcome};
+use crate::spool::format::SpoolFile;
+use crate::spool::incoming;
 use crate::spool::outbox::{self, OutboxEntry};
 
 /// Default and largest `limit` of a listing.
@@ -56,8 +60,9 @@ fn parse(raw: &str) -> Result<MessagesQuery, String> {
 impl Gateway {
     /// `/messages` and `/messages/<id>`.
     pub(super) fn messages(&self, req: &HttpRequest, json: bool) -> Reply {
-        if !matches!(req.method.as_str(), "GET" | "HEAD") {
-            return Reply::line(405, "method not allowed: use GET", json);
+        let delete = req.method == "DELETE";
+        if !delete && !matches!(req.method.as_str(), "GET" | "HEAD") {
+            return Reply::line(405, "method not allowed: use GET or DELETE", json);
         }
         let q = match parse(&req.query) {
             Ok(q) => q,
@@ -77,7 +82,23 @@ impl Gateway {
             }
         }
         let root = self.spool.root();
-        let body = match req.path.strip_prefix("/messages/") {
+        let id = req.path.strip_prefix("/messages/");
+        if delete {
+            return match id.map(|id| incoming::delete(root, id)) {
+                Some(Ok(())) => Reply::line(200, "deleted", json),
+                Some(Err(_)) => Reply::line(404, "no such received message", json),
+                None => Reply::line(405, "method not allowed: DELETE /messages/<id>", json),
+            };
+        }
+        let body = match id {
+            Some(id) if incoming::valid_id(id) => match incoming::read(root, id) {
+                Ok(file) => {
+                    let mut b = String::new();
+                    push_received(&mut b, id, &file);
+                    b
+                }
+                Err(_) => return Reply::line(404, "no such message", json),
+            },
             Some(id) => match outbox::find(root, id) {
                 Some(entry) => {
                     let mut b = String::new();
@@ -87,7 +108,18 @@ impl Gateway {
                 None => return Reply::line(404, "no such message", json),
             },
             None if !q.outbox => {
-                return Reply::line(404, "no received messages here: use box=outbox", json)
+                let mut b = String::from("[");
+                for (i, (id, _)) in incoming::list(root).iter().take(q.limit).enumerate() {
+                    let Ok(file) = incoming::read(root, id) else {
+                        continue;
+                    };
+                    if i > 0 {
+                        b.push(',');
+                    }
+                    push_received(&mut b, id, &file);
+                }
+                b.push(']');
+                b
             }
             None => {
                 let mut b = String::from("[");
@@ -126,6 +158,28 @@ fn str_field(out: &mut String, name: &str, value: &str) {
 fn num_field(out: &mut String, name: &str, value: u64) {
     key(out, name);
     push_u64(out, value);
+}
+
+/// One received message (a file in `incoming/`) as a JSON object.
+fn push_received(out: &mut String, id: &str, f: &SpoolFile) {
+    out.push('{');
+    str_field(out, "id", id);
+    str_field(out, "box", "inbox");
+    str_field(out, "from", f.header("From").unwrap_or(""));
+    str_field(out, "text", &String::from_utf8_lossy(&f.body));
+    if let Some(sent) = f.header("Sent") {
+        str_field(out, "sent", sent);
+    }
+    if let Some(t) = f.header("Received").and_then(record::parse_smsd_time) {
+        str_field(out, "received", &iso_utc(t));
+    }
+    key(out, "incomplete");
+    out.push_str(if f.header("Incomplete").is_some() {
+        "true"
+    } else {
+        "false"
+    });
+    out.push('}');
 }
 
 /// One outgoing message as a JSON object.
@@ -222,6 +276,21 @@ mod tests {
         assert!(parse("limit=x").is_err());
         assert!(parse("box=trash").is_err());
         assert!(!parse("box=inbox").unwrap().outbox);
+    }
+
+    #[test]
+    fn a_received_message_renders_sender_text_and_times() {
+        let f = SpoolFile::parse(
+            b"From: 491701234567\nSent: 26-11-28 23:10:03\nReceived: 26-11-28 23:10:31\n\nhi\n",
+        );
+        let mut out = String::new();
+        push_received(&mut out, "in-0123456789abcdef", &f);
+        assert_eq!(
+            out,
+            "{\"id\":\"in-0123456789abcdef\",\"box\":\"inbox\",\"from\":\"491701234567\",\
+             \"text\":\"hi\\n\",\"sent\":\"26-11-28 23:10:03\",\
+             \"received\":\"2026-11-28T23:10:31Z\",\"incomplete\":false}"
+        );
     }
 
     #[test]
