@@ -6,8 +6,9 @@
 //! `spool::outbox`'s and `spool::incoming`'s; the token check is the same as for sending. The
 //! only file it changes is a received message a `DELETE` names.
 
-use super::{auth, push_u64, query, render, Gateway, HttpRequest, Reply};
+use super::{auth, push_u64, query, Gateway, HttpRequest, Reply};
 use crate::delivery::{iso_utc, record, MessageState, Part, SentMessage};
+use crate::json::write::push_string;
 use crate::pdu::{status_text, DeliveryOutcome};
 use crate::spool::format::SpoolFile;
 use crate::spool::incoming;
@@ -146,13 +147,13 @@ fn key(out: &mut String, name: &str) {
     if !out.ends_with('{') {
         out.push(',');
     }
-    render::json_string(out, name);
+    push_string(out, name);
     out.push(':');
 }
 
 fn str_field(out: &mut String, name: &str, value: &str) {
     key(out, name);
-    render::json_string(out, value);
+    push_string(out, value);
 }
 
 fn num_field(out: &mut String, name: &str, value: u64) {
