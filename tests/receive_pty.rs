@@ -3,6 +3,7 @@
 //! with emoji, GSM extension characters, an alphanumeric sender), `+CMTI` lost or not, an unplug,
 //! and the received files read back with `smsgw inbox` (the spool's own reader). Also the
 //! rejected PIN that is not sent again after a restart.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a finding
 
 mod http_support;
 #[path = "common/modem_sim.rs"]
