@@ -2,6 +2,7 @@
 //! real pseudo-terminal. A message sent with `report=1` becomes `delivered` in
 //! `GET /messages/<id>` when the stick's report arrives (stored in SR, or pushed as `+CDS`), and
 //! `failed` for a number the simulated network cannot deliver to (ending in 13).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a finding
 
 mod http_support;
 #[path = "common/modem_sim.rs"]
