@@ -19,9 +19,32 @@ pub fn civil_from_days(days: u32) -> (u32, u32, u32) {
     (y, m, d)
 }
 
+/// (year, month, day), proleptic Gregorian, to days since 1970-01-01 (negative before it);
+/// the inverse of [`civil_from_days`]. `month` 1..=12, `day` 1..=31, `year` below 2^31.
+pub fn days_from_civil(year: u32, month: u32, day: u32) -> i32 {
+    let y = year as i32 - i32::from(month <= 2);
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month as i32 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day as i32 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 #[cfg(test)]
 mod tests {
-    use super::civil_from_days;
+    use super::{civil_from_days, days_from_civil};
+
+    #[test]
+    fn days_from_civil_inverts_civil_from_days() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2000, 2, 29), 11_016);
+        assert_eq!(days_from_civil(1969, 12, 31), -1);
+        for days in (0..80_000).step_by(7) {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days as i32);
+        }
+    }
 
     #[test]
     fn known_dates() {

@@ -8,6 +8,7 @@ mod at;
 mod civil;
 mod cli;
 mod config;
+mod delivery;
 mod forward;
 mod hilink;
 mod http;
@@ -94,10 +95,23 @@ fn serve(cfg: config::ServeConfig) -> ExitCode {
         return fail(&e);
     }
     let pin_file = Some(Path::new(&cfg.spool).join(modem::driver::PIN_FILE));
+    let tracking = delivery::tracker::TrackerConfig {
+        report_timeout: cfg.report_timeout.as_secs(),
+        ..Default::default()
+    };
+    let deliveries =
+        match spool::deliveries::Deliveries::open(spool.clone(), tracking, status.clone()) {
+            Ok(d) => Arc::new(d),
+            Err(e) => return fail(&format_args!("spool {}: report: {e}", cfg.spool)),
+        };
+    deliveries.restore(deliveries.now());
     let sink: Option<Box<dyn modem::MessageSink>> = if !cfg.no_receive {
         let now = std::time::Instant::now();
         match spool::incoming::IncomingStore::open(spool.root(), &cfg, status.clone(), now) {
-            Ok(store) => Some(Box::new(store)),
+            Ok(store) => Some(Box::new(spool::deliveries::WithReports {
+                messages: store,
+                deliveries: deliveries.clone(),
+            })),
             Err(e) => return fail(&format!("spool {}: incoming: {e}", cfg.spool)),
         }
     } else {
@@ -112,7 +126,8 @@ fn serve(cfg: config::ServeConfig) -> ExitCode {
         status.clone(),
         stop.clone(),
         spool::Now::real(),
-    );
+    )
+    .with_deliveries(deliveries);
     let sender = match std::thread::Builder::new()
         .name("sender".into())
         .spawn(move || sender.run())

@@ -141,6 +141,18 @@ pub struct GatewayStatus {
     /// full disk, wrong permissions); written by the spool sender.
     pub spool_writable: AtomicBool,
     pub last_error: Mutex<String>,
+    /// Status reports received (each written to `report/`).
+    pub reports: Counter,
+    /// Reports no sent message matched.
+    pub reports_unmatched: Counter,
+    /// Messages whose every part was reported delivered.
+    pub delivered: Counter,
+    /// Messages with a part reported undeliverable.
+    pub undeliverable: Counter,
+    /// Submit-to-delivery times of delivered parts (service-centre time stamps): seconds summed,
+    /// and how many.
+    pub delivery_seconds_sum: Counter,
+    pub delivery_seconds_count: Counter,
 }
 
 impl Default for GatewayStatus {
@@ -160,6 +172,12 @@ impl Default for GatewayStatus {
             received: Counter::new(0),
             spool_writable: AtomicBool::new(true),
             last_error: Mutex::new(String::new()),
+            reports: Counter::new(0),
+            reports_unmatched: Counter::new(0),
+            delivered: Counter::new(0),
+            undeliverable: Counter::new(0),
+            delivery_seconds_sum: Counter::new(0),
+            delivery_seconds_count: Counter::new(0),
         }
     }
 }
@@ -203,6 +221,13 @@ impl GatewayStatus {
 
     pub fn count(counter: &Counter) {
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// One delivered part took `seconds` from submit to delivery.
+    pub fn observe_delivery(&self, seconds: u64) {
+        let s = u32::try_from(seconds).unwrap_or(u32::MAX);
+        self.delivery_seconds_sum.fetch_add(s, Ordering::Relaxed);
+        Self::count(&self.delivery_seconds_count);
     }
 
     pub fn uptime_secs(&self) -> u64 {

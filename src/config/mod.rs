@@ -61,7 +61,7 @@ use Kind::{Flag, List, Value};
 
 /// Every `serve` option, in the order of [`slot`]'s arms. The single list the argv parser, the
 /// UCI reader, `serve --help`, docs/options.md and the init script derive from.
-pub const OPTIONS: [OptionSpec; 33] = [
+pub const OPTIONS: [OptionSpec; 35] = [
     opt("device", Value, "/dev/ttyUSB0", "AT port of the stick, `sim` for the built-in simulated modem, or `http://IP` of a stick in HiLink mode"),
     opt("baud", Value, "115200", "serial speed"),
     opt("pin", Value, "", "SIM PIN, sent only when the SIM asks for it"),
@@ -95,6 +95,8 @@ pub const OPTIONS: [OptionSpec; 33] = [
     opt("alert-to", List, "", "recipient of `POST /alertmanager` notifications without `?phone=` (comma-separated numbers allowed)"),
     opt("forward-url", List, "", "`http://IP[:PORT][/PATH]` every received SMS and delivery report is POSTed to as JSON"),
     opt("forward-token", Value, "", "sent as `Authorization: Bearer` to the forward URLs"),
+    opt("report", Flag, "", "ask for a delivery report on every message sent over HTTP unless the request says `report=0`"),
+    opt("report-timeout", Value, "172800", "seconds after sending when a part whose delivery report never came counts as `report: none`"),
 ];
 
 /// The UCI option of a flag name (`max-parts` -> `max_parts`).
@@ -237,6 +239,11 @@ pub struct ServeConfig {
     pub forward_urls: Vec<String>,
     /// Sent as `Authorization: Bearer` to the forward URLs.
     pub forward_token: Option<String>,
+    // delivery reports
+    /// Ask for a delivery report on every message unless the request says `report=0`.
+    pub report: bool,
+    /// A part whose delivery report has not come this long after sending is `report: none`.
+    pub report_timeout: Duration,
 }
 
 impl Default for ServeConfig {
@@ -275,6 +282,8 @@ impl Default for ServeConfig {
             alert_to: Vec::new(),
             forward_urls: Vec::new(),
             forward_token: None,
+            report: false,
+            report_timeout: Duration::from_secs(crate::delivery::tracker::DEFAULT_REPORT_TIMEOUT),
         }
     }
 }
@@ -330,6 +339,8 @@ fn slot(cfg: &mut ServeConfig, index: usize) -> Option<Slot<'_>> {
         30 => Slot::List(&mut cfg.alert_to),
         31 => Slot::List(&mut cfg.forward_urls),
         32 => Slot::Optional(&mut cfg.forward_token),
+        33 => Slot::Flag(&mut cfg.report),
+        34 => Slot::Seconds(&mut cfg.report_timeout),
         _ => return None,
     })
 }

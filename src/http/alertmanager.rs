@@ -51,7 +51,7 @@ impl Gateway {
             recipients,
             text: fit(&render(&notification), self.policy.max_parts),
             flash: false,
-            report: false,
+            report: None,
             token: None,
         };
         self.queue(&sms, json, Source::Alertmanager)

@@ -18,6 +18,7 @@ pub mod cidr;
 mod connection;
 pub mod guard;
 pub mod head;
+mod messages;
 pub mod query;
 pub mod render;
 mod response;
@@ -55,6 +56,8 @@ pub struct Policy {
     /// Allowed recipient prefixes (empty = any full-length number).
     pub recipients: Vec<String>,
     pub max_parts: usize,
+    /// Request delivery reports when the request does not say (`--report`).
+    pub report: bool,
     /// Default recipients of `/alertmanager` (`--alert-to`), already syntax-checked.
     pub alert_to: Vec<String>,
 }
@@ -72,6 +75,7 @@ impl Policy {
                 .filter(|p| !p.is_empty())
                 .collect(),
             max_parts: cfg.max_parts,
+            report: cfg.report,
             alert_to: if cfg.alert_to.is_empty() {
                 Vec::new()
             } else {
@@ -308,6 +312,7 @@ impl Gateway {
                 retry_after: None,
             },
             "/status" | "/metrics" => Reply::line(405, "method not allowed: use GET", json),
+            p if p == "/messages" || p.starts_with("/messages/") => self.messages(req, json),
             _ => Reply::line(
                 404,
                 "not found: use /cgi-bin/sms, /alertmanager, /status or /metrics",
@@ -386,6 +391,7 @@ mod tests {
             clients: Vec::new(),
             recipients: recipients.iter().map(|s| s.to_string()).collect(),
             max_parts: 6,
+            report: false,
             alert_to: Vec::new(),
         }
     }

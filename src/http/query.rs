@@ -20,7 +20,8 @@ pub struct SmsRequest {
     pub recipients: Vec<String>,
     pub text: String,
     pub flash: bool,
-    pub report: bool,
+    /// `report=…` as given (`None`: not given or empty; the `--report` default applies).
+    pub report: Option<bool>,
     /// The `token` parameter, if any (checked by the caller, never echoed).
     pub token: Option<String>,
 }
@@ -122,7 +123,10 @@ pub fn parse_sms_query(raw: &[u8]) -> Result<SmsRequest, QueryError> {
         recipients: parse_recipients(&phone)?,
         text,
         flash: parse_flag(flash.as_deref(), "flash")?,
-        report: parse_flag(report.as_deref(), "report")?,
+        report: match report.as_deref() {
+            None | Some("") => None,
+            given => Some(parse_flag(given, "report")?),
+        },
         token,
     })
 }
@@ -256,7 +260,7 @@ mod tests {
             parse("phone=%2B491701234567&message=Disk+full%20on%20db1+%C3%A4%E2%82%AC").unwrap();
         assert_eq!(r.recipients, vec!["+491701234567"]);
         assert_eq!(r.text, "Disk full on db1 ä€");
-        assert!(!r.flash && !r.report && r.token.is_none());
+        assert!(!r.flash && r.report.is_none() && r.token.is_none());
     }
 
     #[test]
@@ -291,7 +295,7 @@ mod tests {
     fn several_recipients_flags_and_token() {
         let r = parse("token=abc&phone=%2B4917012345,+49 171 234567,%2B4917012345&message=x&flash=1&report=yes&other=z").unwrap();
         assert_eq!(r.recipients, vec!["+4917012345", "+49171234567"]);
-        assert!(r.flash && r.report);
+        assert!(r.flash && r.report == Some(true));
         assert_eq!(r.token.as_deref(), Some("abc"));
     }
 

@@ -45,6 +45,10 @@ pub fn status_json(st: &GatewayStatus) -> String {
         ("accepted", &st.accepted),
         ("rejected", &st.rejected),
         ("received", &st.received),
+        ("delivered", &st.delivered),
+        ("undeliverable", &st.undeliverable),
+        ("reports", &st.reports),
+        ("reports_unmatched", &st.reports_unmatched),
     ] {
         w.u64(key, count(counter));
     }
@@ -95,7 +99,7 @@ pub fn metrics_text(st: &GatewayStatus) -> String {
     let uptime = i64::try_from(st.uptime_secs()).unwrap_or(i64::MAX);
     let registered = i64::from(m.registration.is_registered());
     let signal = m.signal_dbm.map(i64::from);
-    let metrics: [(&str, &str, &str, Option<i64>); 13] = [
+    let metrics: [(&str, &str, &str, Option<i64>); 17] = [
         (
             "smsgw_up",
             "gauge",
@@ -125,6 +129,30 @@ pub fn metrics_text(st: &GatewayStatus) -> String {
             "counter",
             "Send attempts retried.",
             Some(c(&st.retried)),
+        ),
+        (
+            "smsgw_messages_delivered_total",
+            "counter",
+            "Messages whose every part was reported delivered.",
+            Some(c(&st.delivered)),
+        ),
+        (
+            "smsgw_messages_undeliverable_total",
+            "counter",
+            "Messages with a part reported undeliverable.",
+            Some(c(&st.undeliverable)),
+        ),
+        (
+            "smsgw_reports_total",
+            "counter",
+            "Delivery reports received.",
+            Some(c(&st.reports)),
+        ),
+        (
+            "smsgw_reports_unmatched_total",
+            "counter",
+            "Delivery reports that matched no sent message.",
+            Some(c(&st.reports_unmatched)),
         ),
         (
             "smsgw_http_accepted_total",
@@ -180,6 +208,11 @@ pub fn metrics_text(st: &GatewayStatus) -> String {
             metric(&mut o, name, kind, help, v);
         }
     }
+    o.push_str("# HELP smsgw_delivery_seconds Submit to delivery of delivered parts, by the service centre's time stamps.\n# TYPE smsgw_delivery_seconds summary\nsmsgw_delivery_seconds_sum ");
+    super::push_u64(&mut o, count(&st.delivery_seconds_sum));
+    o.push_str("\nsmsgw_delivery_seconds_count ");
+    super::push_u64(&mut o, count(&st.delivery_seconds_count));
+    o.push('\n');
     o.push_str("# HELP smsgw_modem_info Modem facts as labels.\n# TYPE smsgw_modem_info gauge\nsmsgw_modem_info{state=\"");
     label(&mut o, &m.state.to_string());
     o.push_str("\",registration=\"");
@@ -196,6 +229,25 @@ pub fn metrics_text(st: &GatewayStatus) -> String {
 mod tests {
     use super::*;
     use crate::status::Registration;
+
+    #[test]
+    fn delivery_counters_in_status_and_metrics() {
+        let st = GatewayStatus::default();
+        GatewayStatus::count(&st.delivered);
+        GatewayStatus::count(&st.reports);
+        GatewayStatus::count(&st.reports);
+        st.observe_delivery(30);
+        st.observe_delivery(12);
+        let j = status_json(&st);
+        assert!(
+            j.contains("\"delivered\":1,\"undeliverable\":0,\"reports\":2,\"reports_unmatched\":0"),
+            "{j}"
+        );
+        let m = metrics_text(&st);
+        assert!(m.contains("\nsmsgw_messages_delivered_total 1\n"), "{m}");
+        assert!(m.contains("\nsmsgw_reports_total 2\n"), "{m}");
+        assert!(m.contains("# TYPE smsgw_delivery_seconds summary\nsmsgw_delivery_seconds_sum 42\nsmsgw_delivery_seconds_count 2\n"), "{m}");
+    }
 
     #[test]
     fn status_and_metrics_show_modem_facts() {
@@ -228,6 +280,14 @@ mod tests {
         assert!(m.starts_with("# HELP smsgw_up Always 1 while the daemon answers.\n# TYPE smsgw_up gauge\nsmsgw_up 1\n"), "{m}");
         assert!(m.ends_with("\",model=\"\"} 1\n"), "{m}");
         let quiet = metrics_text(&GatewayStatus::default());
+        assert!(
+            quiet.contains("\nsmsgw_delivery_seconds_count 0\n"),
+            "{quiet}"
+        );
+        assert!(
+            quiet.contains("\nsmsgw_reports_unmatched_total 0\n"),
+            "{quiet}"
+        );
         assert!(!quiet.contains("signal_dbm"), "{quiet}");
         assert!(j.starts_with("{\"version\":\""), "{j}");
         assert!(

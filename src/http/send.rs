@@ -96,9 +96,10 @@ impl Gateway {
             msg.push_str(" not allowed");
             return Reply::line(403, &msg, json);
         }
+        let report = sms.report.unwrap_or(self.policy.report);
         let opts = EncodeOptions {
             flash: sms.flash,
-            status_report: sms.report,
+            status_report: report,
             max_parts: self.policy.max_parts,
             ..EncodeOptions::default()
         };
@@ -129,7 +130,7 @@ impl Gateway {
                 to: to.clone(),
                 text: sms.text.clone(),
                 flash: sms.flash,
-                report: sms.report,
+                report,
                 priority_high: false,
                 ..OutgoingSms::default()
             };

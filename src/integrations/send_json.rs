@@ -163,7 +163,7 @@ pub fn parse_sms_json(body: &[u8], query_string: &[u8]) -> Result<SmsRequest, Js
         recipients,
         text,
         flash: combine(q_flash, flash, "flash")?.unwrap_or(false),
-        report: combine(q_report, report, "report")?.unwrap_or(false),
+        report: combine(q_report, report, "report")?,
         token: combine(q_token.filter(|t| !t.is_empty()), token, "token")?,
     })
 }
@@ -185,14 +185,14 @@ mod tests {
         .unwrap();
         assert_eq!(r.recipients, ["+491701234567"]);
         assert_eq!(r.text, "hi");
-        assert!(r.flash && r.report);
+        assert!(r.flash && r.report == Some(true));
         let r = parse(
             r#"{"phone": ["+491701234567", "+491709999999", "+491701234567"], "message": "x"}"#,
             "",
         )
         .unwrap();
         assert_eq!(r.recipients, ["+491701234567", "+491709999999"]);
-        assert!(!r.flash && !r.report && r.token.is_none());
+        assert!(!r.flash && r.report.is_none() && r.token.is_none());
         let r = parse(
             r#"{"phone": "+491701234567,+491709999999", "message": "x"}"#,
             "",

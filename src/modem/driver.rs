@@ -7,6 +7,7 @@
 //! Owns no policy (that is `engine.rs`); it must not parse AT lines.
 
 use super::engine::{Engine, EngineConfig, Event};
+use super::inbox::Slot;
 use super::{open_serial, sim, spawn_named, MessageSink, ModemPort, SendError, SmsSender};
 use crate::config::ServeConfig;
 use crate::pdu::SubmitPart;
@@ -308,13 +309,14 @@ impl Driver {
                     Some(sink) => sink.store(&sms, Instant::now()),
                     None => Err("receiving is off".into()),
                 };
-                match stored {
-                    Ok(()) => engine.stored(slot, Instant::now()),
-                    Err(e) => {
-                        crate::log_error!("cannot store a received SMS (left on the modem): {e}");
-                        engine.not_stored(slot);
-                    }
-                }
+                kept(engine, slot, stored, "a received SMS");
+            }
+            Event::Report { slot, report } => {
+                let stored = match self.sink.as_mut() {
+                    Some(sink) => sink.report(&report),
+                    None => Err("receiving is off".into()),
+                };
+                kept(engine, slot, stored, "a delivery report");
             }
             Event::PinRejected { key } => {
                 if let Some(path) = &self.pin_file {
@@ -326,6 +328,17 @@ impl Driver {
                     }
                 }
             }
+        }
+    }
+}
+
+/// Tells the engine whether what it read from `slot` is durable (then it is deleted there).
+fn kept(engine: &mut Engine, slot: Option<Slot>, stored: Result<(), String>, what: &str) {
+    match stored {
+        Ok(()) => engine.stored(slot, Instant::now()),
+        Err(e) => {
+            crate::log_error!("cannot store {what} (left on the modem): {e}");
+            engine.not_stored(slot);
         }
     }
 }

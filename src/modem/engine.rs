@@ -8,10 +8,10 @@
 //! devices, read a clock, sleep, spawn threads or touch files: the driver thread (`driver.rs`)
 //! does that and feeds the results in.
 
-use super::inbox::{Inbox, Storage};
+use super::inbox::{Inbox, Listed, Storage};
 use super::init::{self, Step, Steps};
 use super::ussd::UssdJob;
-use super::{ReceivedSms, SendError};
+use super::{ReceivedReport, ReceivedSms, SendError};
 use crate::at::{Digester, Final, Outcome, CTRL_Z, ESC};
 use crate::pdu::SubmitPart;
 use crate::status::{ModemInfo, ModemState, Registration};
@@ -89,6 +89,12 @@ pub enum Event {
         slot: Option<(Storage, u16)>,
         sms: ReceivedSms,
     },
+    /// A delivery report read from the modem. Make it durable, then call [`Engine::stored`] with
+    /// `slot` (the modem deletes it only then) or [`Engine::not_stored`].
+    Report {
+        slot: Option<(Storage, u16)>,
+        report: ReceivedReport,
+    },
     /// The answer to [`Engine::ussd`].
     Ussd {
         id: u64,
@@ -157,6 +163,9 @@ pub struct Engine {
     pub(super) iccid: String,
     /// Why the modem is not usable (the answer to a part that times out waiting).
     pub(super) problem: String,
+    /// `<ds>` of `AT+CNMI`: 2 (reports stored in SR, `+CDSI`), lowered to 1 (pushed `+CDS`) and 0
+    /// (none) when the stick refuses it.
+    pub(super) cnmi_ds: u8,
 }
 
 impl Engine {
@@ -182,6 +191,7 @@ impl Engine {
             ussd: UssdJob::default(),
             iccid: String::new(),
             problem: "modem not initialised yet".into(),
+            cnmi_ds: 2,
         }
     }
 
@@ -476,14 +486,24 @@ impl Engine {
         } else if let Some(rssi) = super::session::parse_rssi_urc(urc) {
             super::session::set_signal(&mut self.info, rssi);
             self.touch_info();
-        } else if urc.starts_with("+CMTI:") || urc.starts_with("^SMMEMFULL") {
-            // Only a hint: the poll that follows reads every storage.
+        } else if urc.starts_with("+CMTI:")
+            || urc.starts_with("+CDSI:")
+            || urc.starts_with("^SMMEMFULL")
+        {
+            // Only a hint: the poll that follows reads every storage (SR included).
             self.inbox.poll_now(now);
-        } else if let Some(pdu) = urc.strip_prefix("+CMT:") {
-            // A routed message (should not happen with CNMI mt=1): keep it, nothing to delete.
+        } else if let Some(pdu) = urc
+            .strip_prefix("+CMT:")
+            .or_else(|| urc.strip_prefix("+CDS:"))
+        {
+            // Routed to us, nothing to delete: a message (should not happen with CNMI mt=1) or a
+            // pushed delivery report (CNMI ds=1). With AT+CSMS=0 the stick acknowledges it
+            // itself: no AT+CNMA.
             if let Some((_, hex)) = pdu.split_once('\n') {
-                let sms = super::inbox::decode_received(hex);
-                self.events.push(Event::Received { slot: None, sms });
+                self.events.push(match super::inbox::decode_listed(hex) {
+                    Listed::Sms(sms) => Event::Received { slot: None, sms },
+                    Listed::Report(report) => Event::Report { slot: None, report },
+                });
             }
         } else if urc.starts_with("+CUSD:") {
             self.ussd.urc(urc, &mut self.events);
@@ -721,3 +741,7 @@ impl Engine {
 #[cfg(test)]
 #[path = "engine_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "engine_report_tests.rs"]
+mod report_tests;

@@ -194,7 +194,7 @@ fn init_sets_up_receiving_and_the_hint_brings_a_message_within_a_second() {
         "AT+CPMS=?",
         "AT+CPMS=\"ME\",\"ME\",\"ME\"",
         "AT+CSMS=0",
-        "AT+CNMI=2,1,0,0,0",
+        "AT+CNMI=2,1,0,2,0",
     ] {
         assert!(cmds.iter().any(|x| x == c), "{c} missing from {cmds:?}");
     }
@@ -252,7 +252,7 @@ fn count_zero_with_a_message_present_is_still_listed() {
     let opts = StoreOptions {
         slots: 20,
         cpms_lag: true,
-        lose_hints: false,
+        ..StoreOptions::default()
     };
     let mut rig = Rig::new("lag", opts);
     rig.run_for(Duration::from_secs(3));

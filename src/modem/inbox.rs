@@ -7,7 +7,7 @@
 //! type (heapless). It must not do I/O, read a clock or know the spool.
 
 use super::init::{Step, Steps};
-use super::ReceivedSms;
+use super::{ReceivedReport, ReceivedSms};
 use crate::pdu::{self, Alphabet, Tpdu};
 use std::time::{Duration, Instant};
 
@@ -20,6 +20,8 @@ pub enum Storage {
     Sm,
     /// ME and SM together (only polled when neither is offered alone).
     Mt,
+    /// Status reports (`+CDSI: "SR",<index>`).
+    Sr,
 }
 
 impl Storage {
@@ -28,6 +30,7 @@ impl Storage {
             Storage::Me => "ME",
             Storage::Sm => "SM",
             Storage::Mt => "MT",
+            Storage::Sr => "SR",
         }
     }
 }
@@ -41,7 +44,7 @@ pub type Slot = (Storage, u16);
 #[derive(Debug)]
 pub struct Inbox {
     enabled: bool,
-    storages: heapless::Vec<Storage, 3>,
+    storages: heapless::Vec<Storage, 4>,
     /// The storage `AT+CPMS="X"` last selected for reading and deleting.
     current: Option<Storage>,
     /// The steps of the poll in progress.
@@ -51,9 +54,9 @@ pub struct Inbox {
     in_hand: heapless::Vec<Slot, IN_HAND>,
     next_poll: Option<Instant>,
     /// (used, total) per storage, in `storages` order.
-    counts: heapless::Vec<(u16, u16), 3>,
+    counts: heapless::Vec<(u16, u16), 4>,
     /// Storages that could not be selected in this session.
-    failed: heapless::Vec<Storage, 3>,
+    failed: heapless::Vec<Storage, 4>,
 }
 
 impl Inbox {
@@ -84,7 +87,8 @@ impl Inbox {
     }
 
     /// From `AT+CPMS=?`'s first list (`("ME","MT","SM","SR")`): ME and SM are polled; MT only
-    /// when neither is there. `None` (the command failed): ME and SM are tried.
+    /// when neither is there; SR (status reports) when offered. `None` (the command failed): ME
+    /// and SM are tried.
     pub fn set_storages(&mut self, offered: Option<&str>) {
         self.storages.clear();
         let first = offered.map(|o| {
@@ -99,6 +103,9 @@ impl Inbox {
         }
         if self.storages.is_empty() {
             let _ = self.storages.push(Storage::Mt);
+        }
+        if first.as_deref().is_some_and(|f| f.contains("\"SR\"")) {
+            let _ = self.storages.push(Storage::Sr);
         }
         self.counts.clear();
     }
@@ -205,7 +212,7 @@ impl Inbox {
     }
 
     /// The messages of an `AT+CMGL=4` answer that are not in hand yet; they are in hand after.
-    pub fn listed(&mut self, m: Storage, lines: &[String]) -> Vec<(u16, ReceivedSms)> {
+    pub fn listed(&mut self, m: Storage, lines: &[String]) -> Vec<(u16, Listed)> {
         let mut out = Vec::new();
         let mut index = None;
         for line in lines {
@@ -220,7 +227,7 @@ impl Inbox {
             if self.in_hand.contains(&(m, i)) || self.in_hand.push((m, i)).is_err() {
                 continue; // already handed out, or too many at once: the next poll
             }
-            out.push((i, decode_received(line)));
+            out.push((i, decode_listed(line)));
         }
         out
     }
@@ -241,38 +248,49 @@ impl Inbox {
     }
 }
 
-/// A PDU from `AT+CMGL`/`+CMT` as a received message. A PDU that is not a readable SMS-DELIVER
-/// is kept as hex with an error, so it is not lost and does not block the storage.
+/// A PDU read from a storage: a message, or a delivery report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Listed {
+    Sms(ReceivedSms),
+    Report(ReceivedReport),
+}
+
+/// A PDU from `AT+CMGL`, `+CMT` or `+CDS`: a status report when it is one, else a message. A
+/// PDU that is not a readable SMS-DELIVER is kept as hex with an error, so it is not lost and
+/// does not block the storage.
 #[inline(never)] // two callers; one copy in the router binary
-pub fn decode_received(hex: &str) -> ReceivedSms {
-    let bad = |why: String| ReceivedSms {
-        from: String::new(),
-        from_toa: 0,
-        smsc: String::new(),
-        sent: None,
-        alphabet: Alphabet::EightBit,
-        text: hex.trim().to_string(),
-        concat: None,
-        flash: false,
-        error: Some(why),
+pub fn decode_listed(hex: &str) -> Listed {
+    let bad = |why: String| {
+        Listed::Sms(ReceivedSms {
+            from: String::new(),
+            from_toa: 0,
+            smsc: String::new(),
+            sent: None,
+            alphabet: Alphabet::EightBit,
+            text: hex.trim().to_string(),
+            concat: None,
+            flash: false,
+            error: Some(why),
+        })
     };
     let decoded = match pdu::decode(hex) {
         Ok(d) => d,
         Err(e) => return bad(format!("undecodable PDU: {e}")),
     };
+    let smsc = decoded.smsc.map(|a| a.value);
     match decoded.tpdu {
-        Tpdu::Deliver(d) => ReceivedSms {
+        Tpdu::Deliver(d) => Listed::Sms(ReceivedSms {
             from: d.from.value,
             from_toa: d.from.toa,
-            smsc: decoded.smsc.map(|a| a.value).unwrap_or_default(),
+            smsc: smsc.unwrap_or_default(),
             sent: Some(d.timestamp),
             alphabet: d.user_data.coding.alphabet,
             text: d.user_data.text,
             concat: d.user_data.concat,
             flash: d.user_data.coding.class == Some(0),
             error: None,
-        },
+        }),
+        Tpdu::StatusReport(report) => Listed::Report(ReceivedReport { report, smsc }),
         Tpdu::Submit(_) => bad("an SMS-SUBMIT in the inbox".into()),
-        Tpdu::StatusReport(_) => bad("a status report in the inbox".into()),
     }
 }

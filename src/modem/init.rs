@@ -7,7 +7,7 @@
 //! once per SIM and PIN); it must not do I/O or read a clock.
 
 use super::engine::{Engine, EngineConfig, Event};
-use super::inbox::Storage;
+use super::inbox::{Listed, Storage};
 use super::session;
 use super::ussd::UssdForm;
 use crate::at::Final;
@@ -112,9 +112,10 @@ pub fn command_line(e: &Engine, step: &Step) -> String {
         Step::Cmgf => "AT+CMGF=0",
         Step::CpmsList => "AT+CPMS=?",
         Step::Csms => "AT+CSMS=0",
-        // mode 2, mt 1: new SMS are stored and announced by +CMTI (never routed as +CMT, which
-        // would need +CNMA); no broadcast, no routed status reports.
-        Step::Cnmi => "AT+CNMI=2,1,0,0,0",
+        // mode 2, mt 1: new SMS are stored and announced by +CMTI (never routed as +CMT); ds 2:
+        // delivery reports stored in SR and announced by +CDSI (else 1: pushed as +CDS, which
+        // AT+CSMS=0 lets the stick acknowledge itself).
+        Step::Cnmi => return format!("AT+CNMI=2,1,0,{},0", e.cnmi_ds),
         Step::Csq => "AT+CSQ",
         Step::Creg => "AT+CREG?",
         Step::Cops => "AT+COPS?",
@@ -210,6 +211,15 @@ pub fn answered(e: &mut Engine, step: Step, result: Result<Vec<String>, Final>, 
             }
         }
         Step::Cmee => {}
+        Step::Cnmi if result.is_err() && e.cnmi_ds > 0 => {
+            let cmd = command_line(e, &step);
+            e.cnmi_ds -= 1;
+            let next = command_line(e, &step);
+            e.log(format!("modem: {cmd} refused; trying {next}"));
+            if !e.init.is_empty() {
+                let _ = e.init.push_front(Step::Cnmi);
+            }
+        }
         Step::Extra(_) | Step::Csca | Step::Csms | Step::Cnmi | Step::CpmsInit => {
             if let Some(why) = failed(&result) {
                 let cmd = command_line(e, &step);
@@ -284,10 +294,11 @@ pub fn answered(e: &mut Engine, step: Step, result: Result<Vec<String>, Final>, 
         },
         Step::List(m) => match result {
             Ok(lines) => {
-                for (index, sms) in e.inbox.listed(m, &lines) {
-                    e.push_event(Event::Received {
-                        slot: Some((m, index)),
-                        sms,
+                for (index, listed) in e.inbox.listed(m, &lines) {
+                    let slot = Some((m, index));
+                    e.push_event(match listed {
+                        Listed::Sms(sms) => Event::Received { slot, sms },
+                        Listed::Report(report) => Event::Report { slot, report },
                     });
                 }
             }

@@ -73,6 +73,14 @@ pub struct ReceivedSms {
     pub error: Option<String>,
 }
 
+/// A delivery report read from the modem (pushed `+CDS` or stored in "SR").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReceivedReport {
+    pub report: crate::pdu::StatusReportPdu,
+    /// The service centre the report came from, when the PDU names it.
+    pub smsc: Option<String>,
+}
+
 /// Where received messages go (the spool's incoming store). Called from the modem thread.
 pub trait MessageSink: Send {
     /// Makes `sms` durable (a part waiting for its siblings counts); `Ok` only once it is on disk
@@ -81,6 +89,12 @@ pub trait MessageSink: Send {
     fn store(&mut self, sms: &ReceivedSms, now: Instant) -> Result<(), String>;
     /// Time passed: multipart messages whose parts did not all arrive in time are written now.
     fn tick(&mut self, now: Instant);
+    /// Makes a delivery report durable and matches it; `Ok` once it is on disk (the modem
+    /// deletes it then). A sink that keeps no reports refuses them (they stay on the modem).
+    fn report(&mut self, report: &ReceivedReport) -> Result<(), String> {
+        let _ = report;
+        Err("delivery reports are not kept".into())
+    }
 }
 
 /// A byte stream to a modem (serial port or the simulated one). Only the three calls the driver

@@ -5,14 +5,18 @@
 //! prompt, `+CMGS: <mr>`), the log line for each message it "sends" (via `pdu::describe`), and
 //! its inbox (`sim_storage.rs`): a message whose text starts with `echo` comes back as a received
 //! SMS from the number it was sent to, announced by `+CMTI`. USSD `*100#` answers a balance.
+//! A part sent with a report request gets its delivery report [`REPORT_DELAY`] later (the rules
+//! for failing and silent numbers are in `sim_storage.rs`).
 //! It must stay small (it ships in the router binary) and must not know the engine's internals.
 
 use super::sim_storage::{self, SmsStore, StoreOptions};
 use crate::pdu;
 use std::io::{self, Read, Write};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const MAX_INPUT: usize = 4096;
+/// From `+CMGS` to the delivery report of `--device sim`.
+pub const REPORT_DELAY: Duration = Duration::from_secs(2);
 
 /// Commands with an information line before `OK` (a table is smaller than a `match` here).
 const ANSWERS: &[(&str, &str)] = &[
@@ -36,6 +40,8 @@ pub struct SimModem {
     pdu_len: Option<usize>,
     next_mr: u8,
     store: SmsStore,
+    /// The latest time seen (`tick`, or the clock on a read): when a sent part's report is due.
+    now: Option<Instant>,
     /// Every command line received (tests).
     #[cfg(test)]
     pub commands: Vec<String>,
@@ -51,8 +57,10 @@ impl Default for SimModem {
             next_mr: 0,
             store: SmsStore::new(StoreOptions {
                 slots: 20,
+                report_delay: REPORT_DELAY,
                 ..StoreOptions::default()
             }),
+            now: None,
             #[cfg(test)]
             commands: Vec::new(),
         }
@@ -89,6 +97,14 @@ impl SimModem {
         self.output.clear();
         self.pdu_len = None;
         self.store.power_up();
+    }
+
+    /// Time passes to `now`: delivery reports that are due arrive.
+    pub fn tick(&mut self, now: Instant) {
+        self.now = Some(now);
+        for urc in self.store.due_reports(now) {
+            self.say(&urc);
+        }
     }
 
     /// What the stick said since the last call (no waiting).
@@ -190,6 +206,8 @@ impl SimModem {
         let mr = format!("+CMGS: {}", self.next_mr);
         self.say(&mr);
         self.say("OK");
+        let now = self.now.unwrap_or_else(Instant::now);
+        self.store.submitted(&hex, self.next_mr, now);
         self.echo_back(&hex);
     }
 }
@@ -223,6 +241,7 @@ impl Write for SimModem {
 
 impl Read for SimModem {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.tick(Instant::now());
         if self.output.is_empty() {
             // Nothing unsolicited ever comes: behave like a serial read timeout.
             std::thread::sleep(Duration::from_millis(20));

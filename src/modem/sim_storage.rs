@@ -5,13 +5,22 @@
 //! and USSD (`AT+CUSD`, packed or plain). Optional quirks: `+CMTI` lost, `AT+CPMS` counting 0
 //! right after an arrival.
 //!
+//! Delivery reports: a part sent with TP-SRR gets an SMS-STATUS-REPORT `report_delay` later —
+//! status 0 (delivered), 70 (validity period expired: failed) for numbers ending in 13, none at
+//! all for numbers ending in 14 (a network that never reports). With `AT+CNMI=..,..,..,1` it is
+//! pushed (`+CDS:`), with `2` stored in "SR" and announced (`+CDSI:`), with `0` dropped.
+//!
 //! Self-contained on purpose (no crate imports): it is the modem's side, not smsgw's.
 #![allow(dead_code)]
+
+use std::time::{Duration, Instant};
 
 /// A command's answer: info lines then OK, or a failure line.
 pub type Answer = Result<Vec<String>, String>;
 
-const NAMES: [&str; 2] = ["ME", "SM"];
+const NAMES: [&str; 3] = ["ME", "SM", "SR"];
+/// Index of the status-report storage in `NAMES`.
+const SR: usize = 2;
 
 #[derive(Clone, Debug, Default)]
 pub struct StoreOptions {
@@ -21,6 +30,10 @@ pub struct StoreOptions {
     pub lose_hints: bool,
     /// `AT+CPMS` does not count a message until it was asked once after the arrival.
     pub cpms_lag: bool,
+    /// Time from `+CMGS` to the delivery report.
+    pub report_delay: Duration,
+    /// `AT+CNMI` with `<ds>` 2 is refused (a stick that only pushes reports as `+CDS`).
+    pub push_reports_only: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -34,10 +47,14 @@ struct Stored {
 #[derive(Debug)]
 pub struct SmsStore {
     pub opts: StoreOptions,
-    mems: [Vec<Option<Stored>>; 2],
+    mems: [Vec<Option<Stored>>; 3],
     mem1: usize,
     mem3: usize,
     pub cnmi_mt: u8,
+    /// `<ds>` of `AT+CNMI`: 0 drop reports, 1 push `+CDS`, 2 store in SR with `+CDSI`.
+    pub cnmi_ds: u8,
+    /// Status reports the network will deliver: when, and the PDU.
+    reports: Vec<(Instant, String)>,
     /// Messages the network will retry (storage was full).
     backlog: Vec<String>,
     /// Every message ever deleted (PDU), for tests.
@@ -50,10 +67,12 @@ impl SmsStore {
         let n = opts.slots.max(1);
         SmsStore {
             opts,
-            mems: [vec![None; n], vec![None; n]],
+            mems: [vec![None; n], vec![None; n], vec![None; n]],
             mem1: 0,
             mem3: 0,
             cnmi_mt: 0,
+            cnmi_ds: 0,
+            reports: Vec::new(),
             backlog: Vec::new(),
             deleted: Vec::new(),
             ussd_waiting: None,
@@ -63,6 +82,7 @@ impl SmsStore {
     /// Power-up: `AT+CNMI` back to 0, ME selected.
     pub fn power_up(&mut self) {
         self.cnmi_mt = 0;
+        self.cnmi_ds = 0;
         self.mem1 = 0;
     }
 
@@ -100,25 +120,33 @@ impl SmsStore {
         self.retry()
     }
 
+    /// Stores `pdu` in the first free slot of `mem`: its index, or the PDU back when it is full.
+    fn put(&mut self, mem: usize, pdu: String) -> Result<usize, String> {
+        let slots = &mut self.mems[mem];
+        let Some(i) = slots.iter().position(Option::is_none) else {
+            return Err(pdu);
+        };
+        slots[i] = Some(Stored {
+            pdu,
+            read: false,
+            counted: false,
+        });
+        Ok(i + Self::base(mem))
+    }
+
     /// The network retries what did not fit; returns the URCs.
     pub fn retry(&mut self) -> Vec<String> {
         let mut urcs = Vec::new();
         while !self.backlog.is_empty() {
             let pdu = self.backlog.remove(0);
             let mem = self.mem3;
-            let slots = &mut self.mems[mem];
-            match slots.iter().position(Option::is_none) {
-                Some(i) => {
-                    slots[i] = Some(Stored {
-                        pdu,
-                        read: false,
-                        counted: false,
-                    });
+            match self.put(mem, pdu) {
+                Ok(index) => {
                     if self.cnmi_mt == 1 && !self.opts.lose_hints {
-                        urcs.push(format!("+CMTI: \"{}\",{}", NAMES[mem], i + Self::base(mem)));
+                        urcs.push(format!("+CMTI: \"{}\",{index}", NAMES[mem]));
                     }
                 }
-                None => {
+                Err(pdu) => {
                     self.backlog.insert(0, pdu);
                     urcs.push(format!("^SMMEMFULL: \"{}\"", NAMES[mem]));
                     break;
@@ -126,6 +154,55 @@ impl SmsStore {
             }
         }
         urcs
+    }
+
+    /// A part went out as `+CMGS: mr` at `now`: schedules its delivery report if it asked for one.
+    pub fn submitted(&mut self, submit_hex: &str, mr: u8, now: Instant) {
+        let delay = self.opts.report_delay;
+        // 26-11-28 12:MM:00 +00:00 with MM from the reference; discharged `delay` seconds later.
+        let minute = mr % 60;
+        let swapped = |v: u8| ((v % 10) << 4) | (v / 10);
+        let scts = [0x62, 0x11, 0x82, 0x21, swapped(minute), 0x00, 0x00];
+        let mut dt = scts;
+        dt[5] = swapped(delay.as_secs().min(59) as u8);
+        if let Some(pdu) = submit_to_status_report(submit_hex, mr, scts, dt, None) {
+            self.reports.push((now + delay, pdu));
+        }
+    }
+
+    /// Reports due at `now`, as the stick passes them on: `+CDS` lines (push) or `+CDSI` hints
+    /// (stored in SR); with `<ds>` 0 they are lost.
+    pub fn due_reports(&mut self, now: Instant) -> Vec<String> {
+        let mut urcs = Vec::new();
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.reports)
+            .into_iter()
+            .partition(|(t, _)| *t <= now);
+        self.reports = later;
+        for (_, pdu) in due {
+            match self.cnmi_ds {
+                1 => urcs.push(format!("+CDS: {}\r\n{pdu}", tpdu_len(&pdu))),
+                2 => match self.put(SR, pdu) {
+                    Ok(index) if !self.opts.lose_hints => {
+                        urcs.push(format!("+CDSI: \"SR\",{index}"));
+                    }
+                    Ok(_) => {}
+                    // SR full: the network tries again later.
+                    Err(pdu) => self.reports.push((now, pdu)),
+                },
+                _ => {}
+            }
+        }
+        urcs
+    }
+
+    /// The network sends this status report (hex) at `at`.
+    pub fn report_at(&mut self, pdu: &str, at: Instant) {
+        self.reports.push((at, pdu.to_string()));
+    }
+
+    /// Reports the network has not delivered yet.
+    pub fn reports_in_network(&self) -> usize {
+        self.reports.len()
     }
 
     pub fn waiting_in_network(&self) -> usize {
@@ -168,11 +245,17 @@ impl SmsStore {
             return ok(vec![format!("+CPMS: {}", parts.join(","))]);
         }
         if let Some(args) = cmd.strip_prefix("+CNMI=") {
-            self.cnmi_mt = args
-                .split(',')
-                .nth(1)
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(0);
+            let arg = |i: usize| {
+                args.split(',')
+                    .nth(i)
+                    .and_then(|v| v.trim().parse::<u8>().ok())
+                    .unwrap_or(0)
+            };
+            if arg(3) > 2 || (arg(3) == 2 && self.opts.push_reports_only) {
+                return Some(Err("+CMS ERROR: 303".into()));
+            }
+            self.cnmi_mt = arg(1);
+            self.cnmi_ds = arg(3);
             return ok(vec![]);
         }
         if cmd.starts_with("+CSMS=") {
@@ -356,5 +439,59 @@ pub fn submit_to_deliver(submit_hex: &str, scts: [u8; 7]) -> Option<String> {
     out.extend_from_slice(pid_dcs);
     out.extend_from_slice(&scts);
     out.extend_from_slice(ud);
+    Some(hex(&out))
+}
+
+/// What the simulated network reports for a part sent to `digits` (the recipient's digits):
+/// `None` for numbers ending in 14 (a network that never reports), status 70 (validity period
+/// expired: failed) for numbers ending in 13, else 0 (delivered).
+pub fn report_status_for(digits: &str) -> Option<u8> {
+    if digits.ends_with("14") {
+        None
+    } else if digits.ends_with("13") {
+        Some(0x46)
+    } else {
+        Some(0)
+    }
+}
+
+/// The SMS-STATUS-REPORT (hex, empty SMSC field first) the service centre sends for an
+/// SMS-SUBMIT (hex, SMSC field first) that asked for one (TP-SRR) and was answered `+CMGS: mr`.
+/// `status` `None`: as [`report_status_for`] the recipient. `None` when the SUBMIT asked for
+/// no report, the network does not report to that number, or the PDU is not readable.
+pub fn submit_to_status_report(
+    submit_hex: &str,
+    mr: u8,
+    scts: [u8; 7],
+    discharge: [u8; 7],
+    status: Option<u8>,
+) -> Option<String> {
+    let o = octets(submit_hex)?;
+    let smsc_len = usize::from(*o.first()?);
+    let mut i = 1 + smsc_len;
+    let first = *o.get(i)?;
+    if first & 0x20 == 0 {
+        return None;
+    }
+    i += 2; // first octet, TP-MR
+    let da_len = usize::from(*o.get(i)?);
+    let addr = o.get(i..i + 2 + da_len.div_ceil(2))?;
+    let mut digits = String::new();
+    for b in addr.get(2..)? {
+        for nibble in [b & 0x0F, b >> 4] {
+            if nibble < 10 && digits.len() < da_len {
+                digits.push(char::from(b'0' + nibble));
+            }
+        }
+    }
+    let status = status.or_else(|| report_status_for(&digits))?;
+    let mut out = Vec::with_capacity(32);
+    out.push(0); // SMSC: none given
+    out.push(0x06); // STATUS-REPORT, no more messages
+    out.push(mr);
+    out.extend_from_slice(addr);
+    out.extend_from_slice(&scts);
+    out.extend_from_slice(&discharge);
+    out.push(status);
     Some(hex(&out))
 }

@@ -8,9 +8,13 @@
 //! speak AT: the sender hands encoded parts to an `SmsSender`.
 
 mod clock;
+pub mod deliveries;
+#[cfg(test)]
+mod deliveries_tests;
 pub mod format;
 mod hook;
 pub mod incoming;
+pub mod outbox;
 mod queue;
 mod reassembly;
 mod retention;

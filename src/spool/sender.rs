@@ -8,6 +8,7 @@
 //! to `retention`, running hooks to `hook` and watching `outgoing/` to `watch`.
 
 use super::clock::{Ages, Now};
+use super::deliveries::Deliveries;
 use super::format::{self, SpoolFile};
 use super::hook::HookRunner;
 use super::queue::Claim;
@@ -16,6 +17,7 @@ use super::{
     HDR_RETRY_AT, MAX_FILE_BYTES, SENT,
 };
 use crate::config::ServeConfig;
+use crate::delivery::{self, record, Part, SentMessage};
 use crate::modem::{SendError, SmsSender};
 use crate::pdu::{self, EncodeOptions, SubmitPart};
 use crate::status::GatewayStatus;
@@ -124,6 +126,8 @@ pub struct Sender<M: SmsSender = Box<dyn SmsSender>> {
     /// Retry deadlines on the monotonic clock of files waiting in `outgoing/`, by name.
     due: Vec<(OsString, Instant)>,
     held: Vec<Held>,
+    /// Where sent parts are recorded and matched with delivery reports.
+    deliveries: Option<Arc<Deliveries>>,
 }
 
 impl<M: SmsSender> Sender<M> {
@@ -153,7 +157,15 @@ impl<M: SmsSender> Sender<M> {
             records: Default::default(),
             due: Vec::new(),
             held: Vec::new(),
+            deliveries: None,
         }
+    }
+
+    /// Records every sent part with `deliveries` (references, times, reports) and runs
+    /// `HOOK REPORT FILE` for the reports it handled.
+    pub fn with_deliveries(mut self, deliveries: Arc<Deliveries>) -> Sender<M> {
+        self.deliveries = Some(deliveries);
+        self
     }
 
     /// The send loop: runs until the stop flag is set and the message in flight is recorded.
@@ -194,6 +206,14 @@ impl<M: SmsSender> Sender<M> {
     /// Handles one message: a held retry that is due, else the first takeable file of the listing
     /// (a fresh listing when the last one is older than [`LISTING_FOR`]).
     pub(super) fn step(&mut self, now: Now) -> Step {
+        let reports = self
+            .deliveries
+            .as_ref()
+            .map(|d| d.take_hook_events())
+            .unwrap_or_default();
+        for path in reports {
+            self.hook("REPORT", &path);
+        }
         self.status
             .spool_writable
             .store(self.spool.writable(), Ordering::Relaxed);
@@ -349,7 +369,18 @@ impl<M: SmsSender> Sender<M> {
         // A backend that takes whole texts (HiLink) sends the message in one call.
         if let Some(result) = self.modem.send_text(&msg.to, &msg.text) {
             return match result {
-                Ok(id) => self.sent(claim, file, &id.to_string(), 1, &msg.to, now),
+                Ok(id) => {
+                    // The stick's own message id; its reports are not matched here.
+                    let _ = file.set_header("Message_id", &id.to_string());
+                    let record = SentMessage {
+                        id: claim.name.to_string_lossy().into_owned(),
+                        recipient: msg.to.clone(),
+                        report_requested: false,
+                        total: 0,
+                        parts: Vec::new(),
+                    };
+                    self.sent(claim, file, &record, now)
+                }
                 Err(SendError::Permanent(m)) => self.fail(&claim, file, &m),
                 Err(SendError::Transient(m)) => self.retry(claim, file, &m, now, true),
             };
@@ -377,54 +408,64 @@ impl<M: SmsSender> Sender<M> {
                 }
             },
         };
-        // Message references of the parts sent so far (from an interrupted earlier try), space-separated.
-        let mut refs = file.header("Message_id").unwrap_or("").to_string();
+        // The parts sent so far (from an interrupted earlier try: their references are in
+        // Message_id), then each new one as its `+CMGS` answer comes.
+        let id = claim.name.to_string_lossy().into_owned();
+        let mut record = SentMessage {
+            id: id.clone(),
+            recipient: msg.to.clone(),
+            report_requested: msg.report,
+            total: u8::try_from(parts.len()).unwrap_or(u8::MAX),
+            parts: record::read(&id, &file)
+                .map(|r| r.parts)
+                .unwrap_or_default(),
+        };
+        record.parts.truncate(already);
         for (i, part) in parts.iter().enumerate().skip(already) {
             if i > already && self.stop.load(Ordering::SeqCst) {
                 // Stopping: record what went out; the rest follows after the restart.
-                set_progress(&mut file, i, reference, &refs);
+                set_progress(&mut file, i, reference, &record);
                 return self.retry(claim, file, "stopped between parts", now, false);
             }
             match self.modem.send_part(part) {
                 Ok(mr) => {
-                    if !refs.is_empty() {
-                        refs.push(' ');
+                    let at = self.delivery_now(Now::real());
+                    record.parts.push(Part::new(mr, at));
+                    if let Some(d) = &self.deliveries {
+                        d.sent(&record, at);
                     }
-                    refs.push_str(&mr.to_string());
                 }
                 Err(SendError::Permanent(m)) => return self.fail(&claim, file, &m),
                 Err(SendError::Transient(m)) => {
                     if i > 0 {
-                        set_progress(&mut file, i, reference, &refs);
+                        set_progress(&mut file, i, reference, &record);
                     }
                     return self.retry(claim, file, &m, now, true);
                 }
             }
         }
-        self.sent(claim, file, &refs, parts.len(), &msg.to, now);
+        self.sent(claim, file, &record, now);
     }
 
-    /// Finishes a message that went out: `Sent`, `Message_id` (and `Parts`) headers, into `sent/`.
-    fn sent(
-        &mut self,
-        claim: Claim,
-        mut file: SpoolFile,
-        refs: &str,
-        parts: usize,
-        to: &str,
-        now: Now,
-    ) {
+    /// Finishes a message that went out: `Sent`, the record of its parts (`Message_id`,
+    /// `Parts`, `Part_<n>`, `State`), into `sent/` (under the lock report updates take).
+    fn sent(&mut self, claim: Claim, mut file: SpoolFile, record: &SentMessage, now: Now) {
         self.fault.pause(Fault::AfterSend, &self.stop);
         let _ = file.set_header("Sent", &smsd_time(now.wall));
-        let _ = file.set_header("Message_id", refs);
-        if parts > 1 {
-            let _ = file.set_header("Parts", &parts.to_string());
-        }
         let name = claim.name.to_string_lossy();
-        match self.spool.finish(&claim, SENT, &file) {
+        let spool = &self.spool;
+        let finished = match &self.deliveries {
+            Some(d) => d.file(record, &mut file, |f| spool.finish(&claim, SENT, f)),
+            None => {
+                let _ = delivery::record::write(&mut file, record);
+                spool.finish(&claim, SENT, &file)
+            }
+        };
+        match finished {
             Ok(path) => {
                 self.records[0].added();
                 GatewayStatus::count(&self.status.sent);
+                let (to, parts) = (&record.recipient, record.parts.len().max(1));
                 log(format!("smsgw: sent {name} to {to} ({parts} part(s))"));
                 self.hook("SENT", &path);
             }
@@ -436,6 +477,20 @@ impl<M: SmsSender> Sender<M> {
                     "smsgw: sent {name} but cannot move it to sent/: {e}"
                 ));
             }
+        }
+    }
+
+    /// The delivery side's clock reading for `now` (seconds; its own monotonic origin).
+    fn delivery_now(&self, now: Now) -> delivery::Now {
+        match &self.deliveries {
+            Some(d) => d.now(),
+            None => delivery::Now {
+                wall: now
+                    .wall
+                    .duration_since(UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs()),
+                mono: 0,
+            },
         }
     }
 
@@ -532,10 +587,15 @@ fn log(mut line: String) {
 
 /// Records how far a multi-part message got: parts sent, its concatenation reference, their
 /// message references.
-fn set_progress(file: &mut SpoolFile, sent: usize, reference: u8, refs: &str) {
+fn set_progress(file: &mut SpoolFile, sent: usize, reference: u8, record: &SentMessage) {
+    let refs: Vec<String> = record
+        .parts
+        .iter()
+        .map(|p| p.reference.to_string())
+        .collect();
     let _ = file.set_header(HDR_PARTS_SENT, &sent.to_string());
     let _ = file.set_header(HDR_CONCAT_REF, &reference.to_string());
-    let _ = file.set_header("Message_id", refs);
+    let _ = file.set_header("Message_id", &refs.join(" "));
 }
 
 /// Wait before attempt `attempts + 1`: 10 s, 20 s, 40 s ... at most 10 minutes.

@@ -2,7 +2,8 @@
 //! at power-up, `^RSSI`/`^HCSQ`/`+CREG`/`^NWTIME` URCs at any time (also between a command and its
 //! answer) until `AT^CURC=0`, PIN required / wrong PIN (a SIM with three tries), registration delay,
 //! `+CMS ERROR` n times then OK, no answer to a PDU, unplug/replug (master closed, symlink removed,
-//! then a new pty behind the same symlink).
+//! then a new pty behind the same symlink), delivery reports after `store.report_delay` (see
+//! `sim_storage.rs` for which numbers fail or never get one).
 //!
 //! Used by the integration tests (`#[path = "common/modem_sim.rs"] mod modem_sim;`) and by
 //! `examples/modem_sim.rs` (the process other tests drive). It must not depend on smsgw internals:
@@ -371,6 +372,10 @@ fn serve(
         for u in urcs {
             stick.say(&u);
         }
+        let reports = locked(&shared.store).due_reports(Instant::now());
+        for u in reports {
+            stick.say(&u);
+        }
         if last_retry.elapsed() > Duration::from_secs(1) {
             last_retry = Instant::now();
             let urcs = locked(&shared.store).retry();
@@ -633,6 +638,7 @@ impl Stick<'_> {
             log.sent_at.push(Instant::now());
         }
         self.say(&format!("+CMGS: {mr}"));
+        locked(&self.shared.store).submitted(hex, mr, Instant::now());
         if self.noisy() {
             self.say("^NWTIME:18/12/13,06:20:04+28,00");
         }

@@ -155,6 +155,8 @@ return view.extend({
 		seconds(s, 'receiving', 'multipart_timeout', _('Multipart timeout'),
 			_('A long message still missing parts after this time is stored with what arrived.'), '3600');
 		flag(s, 'receiving', 'report', _('Delivery reports'), _('Ask the network for a delivery report for every message.'), '0');
+		seconds(s, 'receiving', 'report_timeout', _('Report timeout'),
+			_('A message whose delivery report has not come after this time shows report: none.'), '172800');
 		list(s, 'receiving', 'forward_url', _('Forward to URL'),
 			_('Every received message and report is POSTed there as JSON.'), url);
 		var ft = value(s, 'receiving', 'forward_token', _('Forward token'),

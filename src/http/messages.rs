@@ -1,0 +1,329 @@
+//! `GET /messages/<id>`, `GET /messages?box=inbox|outbox[&limit=N]` and `DELETE /messages/<id>`:
+//! outgoing messages with their state, parts, references and reports, and received messages, as
+//! JSON.
+//!
+//! Owns the query of these routes and the JSON shape of a message. Reading the spool is
+//! `spool::outbox`'s and `spool::incoming`'s; the token check is the same as for sending. The
+//! only file it changes is a received message a `DELETE` names.
+
+use super::{auth, push_u64, query, Gateway, HttpRequest, Reply};
+use crate::delivery::{iso_utc, record, MessageState, Part, SentMessage};
+use crate::json::write::push_string;
+use crate::pdu::{status_text, DeliveryOutcome};
+use crate::spool::format::SpoolFile;
+use crate::spool::incoming;
+use crate::spool::outbox::{self, OutboxEntry};
+
+/// Default and largest `limit` of a listing.
+const DEFAULT_LIMIT: usize = 50;
+const MAX_LIMIT: usize = 500;
+
+/// The query parameters these routes read.
+#[derive(Default)]
+struct MessagesQuery {
+    token: Option<String>,
+    outbox: bool,
+    limit: usize,
+}
+
+fn parse(raw: &str) -> Result<MessagesQuery, String> {
+    let mut q = MessagesQuery {
+        outbox: true,
+        limit: DEFAULT_LIMIT,
+        ..MessagesQuery::default()
+    };
+    for pair in raw.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match name {
+            "token" => {
+                let v = query::decode_component(value.as_bytes(), "token", false)
+                    .map_err(|_| String::from("token: bad %-escape or not UTF-8"))?;
+                q.token = Some(v);
+            }
+            "box" => match value {
+                "outbox" => q.outbox = true,
+                "inbox" => q.outbox = false,
+                _ => return Err("box must be inbox or outbox".into()),
+            },
+            "limit" => {
+                q.limit = value
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=MAX_LIMIT).contains(n))
+                    .ok_or_else(|| format!("limit must be a number from 1 to {MAX_LIMIT}"))?;
+            }
+            _ => {}
+        }
+    }
+    Ok(q)
+}
+
+impl Gateway {
+    /// `/messages` and `/messages/<id>`.
+    pub(super) fn messages(&self, req: &HttpRequest, json: bool) -> Reply {
+        let delete = req.method == "DELETE";
+        if !delete && !matches!(req.method.as_str(), "GET" | "HEAD") {
+            return Reply::line(405, "method not allowed: use GET or DELETE", json);
+        }
+        let q = match parse(&req.query) {
+            Ok(q) => q,
+            Err(e) => return Reply::line(400, &e, json),
+        };
+        if let Some(expected) = &self.policy.token {
+            match auth::check(expected, q.token.as_deref(), req.authorization.as_deref()) {
+                auth::AuthOutcome::Ok => {}
+                auth::AuthOutcome::Missing => {
+                    return Reply::line(
+                        401,
+                        "token required: add Authorization: Bearer ... or token=...",
+                        json,
+                    )
+                }
+                auth::AuthOutcome::Wrong => return Reply::line(403, "wrong token", json),
+            }
+        }
+        let root = self.spool.root();
+        let id = req.path.strip_prefix("/messages/");
+        if delete {
+            return match id.map(|id| incoming::delete(root, id)) {
+                Some(Ok(())) => Reply::line(200, "deleted", json),
+                Some(Err(_)) => Reply::line(404, "no such received message", json),
+                None => Reply::line(405, "method not allowed: DELETE /messages/<id>", json),
+            };
+        }
+        let body = match id {
+            Some(id) if incoming::valid_id(id) => match incoming::read(root, id) {
+                Ok(file) => {
+                    let mut b = String::new();
+                    push_received(&mut b, id, &file);
+                    b
+                }
+                Err(_) => return Reply::line(404, "no such message", json),
+            },
+            Some(id) => match outbox::find(root, id) {
+                Some(entry) => {
+                    let mut b = String::new();
+                    push_entry(&mut b, &entry);
+                    b
+                }
+                None => return Reply::line(404, "no such message", json),
+            },
+            None if !q.outbox => {
+                let mut b = String::from("[");
+                for (i, (id, _)) in incoming::list(root).iter().take(q.limit).enumerate() {
+                    let Ok(file) = incoming::read(root, id) else {
+                        continue;
+                    };
+                    if i > 0 {
+                        b.push(',');
+                    }
+                    push_received(&mut b, id, &file);
+                }
+                b.push(']');
+                b
+            }
+            None => {
+                let mut b = String::from("[");
+                for (i, entry) in outbox::list(root, q.limit).iter().enumerate() {
+                    if i > 0 {
+                        b.push(',');
+                    }
+                    push_entry(&mut b, entry);
+                }
+                b.push(']');
+                b
+            }
+        };
+        Reply {
+            code: 200,
+            body: body + "\n",
+            json: true,
+            retry_after: None,
+        }
+    }
+}
+
+fn key(out: &mut String, name: &str) {
+    if !out.ends_with('{') {
+        out.push(',');
+    }
+    push_string(out, name);
+    out.push(':');
+}
+
+fn str_field(out: &mut String, name: &str, value: &str) {
+    key(out, name);
+    push_string(out, value);
+}
+
+fn num_field(out: &mut String, name: &str, value: u64) {
+    key(out, name);
+    push_u64(out, value);
+}
+
+/// One received message (a file in `incoming/`) as a JSON object.
+fn push_received(out: &mut String, id: &str, f: &SpoolFile) {
+    out.push('{');
+    str_field(out, "id", id);
+    str_field(out, "box", "inbox");
+    str_field(out, "from", f.header("From").unwrap_or(""));
+    str_field(out, "text", &String::from_utf8_lossy(&f.body));
+    if let Some(sent) = f.header("Sent") {
+        str_field(out, "sent", sent);
+    }
+    if let Some(t) = f.header("Received").and_then(record::parse_smsd_time) {
+        str_field(out, "received", &iso_utc(t));
+    }
+    key(out, "incomplete");
+    out.push_str(if f.header("Incomplete").is_some() {
+        "true"
+    } else {
+        "false"
+    });
+    out.push('}');
+}
+
+/// One outgoing message as a JSON object.
+fn push_entry(out: &mut String, e: &OutboxEntry) {
+    out.push('{');
+    str_field(out, "id", &e.id);
+    str_field(out, "box", "outbox");
+    str_field(out, "state", e.state.as_str());
+    str_field(out, "to", &e.to);
+    str_field(out, "text", &e.text);
+    let requested = e
+        .file
+        .header("Report")
+        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "yes" | "true" | "on" | "1"));
+    let report = match &e.record {
+        Some(r) => r.report_state().as_str(),
+        None if requested => "pending",
+        None => "not requested",
+    };
+    if e.state == MessageState::Queued {
+        str_field(out, "queued", &iso_utc(e.mtime));
+    }
+    let sent = e
+        .record
+        .as_ref()
+        .and_then(|r| r.parts.first())
+        .filter(|p| p.sent_at > 0)
+        .map(|p| p.sent_at)
+        .or_else(|| e.file.header("Sent").and_then(record::parse_smsd_time));
+    if let Some(t) = sent.filter(|_| e.state != MessageState::Queued) {
+        str_field(out, "sent", &iso_utc(t));
+    }
+    if let Some(t) = e.file.header("Failed").and_then(record::parse_smsd_time) {
+        str_field(out, "failed", &iso_utc(t));
+    }
+    if let Some(why) = e.file.header("Fail_reason") {
+        str_field(out, "fail_reason", why);
+    }
+    str_field(out, "report", report);
+    key(out, "parts");
+    out.push('[');
+    if let Some(r) = &e.record {
+        push_parts(out, r);
+    }
+    out.push_str("]}");
+}
+
+fn push_parts(out: &mut String, msg: &SentMessage) {
+    for (i, p) in msg.parts.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_part(out, i + 1, p, msg.report_requested);
+    }
+}
+
+fn push_part(out: &mut String, n: usize, p: &Part, requested: bool) {
+    out.push('{');
+    num_field(out, "part", n as u64);
+    num_field(out, "reference", u64::from(p.reference));
+    if p.sent_at > 0 {
+        str_field(out, "sent", &iso_utc(p.sent_at));
+    }
+    str_field(out, "state", p.state().as_str());
+    str_field(out, "report", p.report_state(requested).as_str());
+    if let Some(r) = &p.report {
+        num_field(out, "status", u64::from(r.status));
+        str_field(out, "status_text", status_text(r.status));
+        str_field(out, "outcome", DeliveryOutcome::of(r.status).as_str());
+        if r.received_at > 0 {
+            str_field(out, "report_received", &iso_utc(r.received_at));
+        }
+        if !r.submitted.is_empty() {
+            str_field(out, "submitted", &r.submitted);
+        }
+        if !r.discharged.is_empty() {
+            str_field(out, "discharged", &r.discharged);
+        }
+    }
+    out.push('}');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_of_the_listing() {
+        let q = parse("box=outbox&limit=5&token=a%2Bb").unwrap();
+        assert!(q.outbox);
+        assert_eq!(q.limit, 5);
+        assert_eq!(q.token.as_deref(), Some("a+b"));
+        assert!(parse("limit=0").is_err());
+        assert!(parse("limit=x").is_err());
+        assert!(parse("box=trash").is_err());
+        assert!(!parse("box=inbox").unwrap().outbox);
+    }
+
+    #[test]
+    fn a_received_message_renders_sender_text_and_times() {
+        let f = SpoolFile::parse(
+            b"From: 491701234567\nSent: 26-11-28 23:10:03\nReceived: 26-11-28 23:10:31\n\nhi\n",
+        );
+        let mut out = String::new();
+        push_received(&mut out, "in-0123456789abcdef", &f);
+        assert_eq!(
+            out,
+            "{\"id\":\"in-0123456789abcdef\",\"box\":\"inbox\",\"from\":\"491701234567\",\
+             \"text\":\"hi\\n\",\"sent\":\"26-11-28 23:10:03\",\
+             \"received\":\"2026-11-28T23:10:31Z\",\"incomplete\":false}"
+        );
+    }
+
+    #[test]
+    fn an_entry_renders_state_parts_and_reports() {
+        let file = crate::spool::format::SpoolFile::parse(
+            b"To: +4930123456\nReport: yes\nPart_1: ref=17 sent=1795907402 status=0 at=1795907431 \
+              scts=2026-11-28T23:10:03+01:00 dt=2026-11-28T23:10:29+01:00 report=r1\n\
+              Part_2: ref=18 sent=1795907404\nParts: 2\n\nhi \"you\"",
+        );
+        let record = record::read("m", &file);
+        let e = OutboxEntry {
+            id: "m".into(),
+            state: MessageState::Sent,
+            to: "+4930123456".into(),
+            text: "hi \"you\"".into(),
+            file,
+            record,
+            mtime: 0,
+        };
+        let mut out = String::new();
+        push_entry(&mut out, &e);
+        assert_eq!(
+            out,
+            "{\"id\":\"m\",\"box\":\"outbox\",\"state\":\"sent\",\"to\":\"+4930123456\",\
+             \"text\":\"hi \\\"you\\\"\",\"sent\":\"2026-11-28T23:10:02Z\",\"report\":\"pending\",\
+             \"parts\":[{\"part\":1,\"reference\":17,\"sent\":\"2026-11-28T23:10:02Z\",\
+             \"state\":\"delivered\",\"report\":\"received\",\"status\":0,\
+             \"status_text\":\"Ok,short message received by the SME\",\"outcome\":\"delivered\",\
+             \"report_received\":\"2026-11-28T23:10:31Z\",\"submitted\":\"2026-11-28T23:10:03+01:00\",\
+             \"discharged\":\"2026-11-28T23:10:29+01:00\"},\
+             {\"part\":2,\"reference\":18,\"sent\":\"2026-11-28T23:10:04Z\",\"state\":\"sent\",\
+             \"report\":\"pending\"}]}"
+        );
+    }
+}
