@@ -107,7 +107,7 @@ fn serve(cfg: config::ServeConfig) -> ExitCode {
     } else {
         None
     };
-    let modem = modem::open(&cfg, status.clone(), sink, pin_file);
+    let (modem, ussd) = modem::open(&cfg, status.clone(), sink, pin_file);
     let stop = Arc::new(AtomicBool::new(false));
     let sender = spool::Sender::new(
         spool.clone(),
@@ -147,7 +147,7 @@ fn serve(cfg: config::ServeConfig) -> ExitCode {
     if let Err(e) = stopping {
         return fail(&format_args!("cannot start the signal thread: {e}"));
     }
-    match http::serve(&cfg, spool, status) {
+    match http::serve(&cfg, spool, status, ussd) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
     }

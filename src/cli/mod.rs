@@ -357,7 +357,7 @@ pub fn send(args: &[String]) -> i32 {
         ..EncodeOptions::default()
     };
     // A rejected PIN is remembered for this run only; `serve` keeps it in the spool.
-    let mut modem = modem::open(&cfg, Arc::new(GatewayStatus::default()), None, None);
+    let (mut modem, _) = modem::open(&cfg, Arc::new(GatewayStatus::default()), None, None);
     if let Some(result) = modem.send_text(to, text) {
         return match result {
             Ok(id) => {

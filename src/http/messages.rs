@@ -1,12 +1,15 @@
-//! `GET /messages/<id>` and `GET /messages?box=outbox[&limit=N]`: outgoing messages with their
-//! state, parts, references and reports, as JSON.
+//! `GET /messages/<id>`, `GET /messages?box=outbox|inbox[&limit=N]` and `DELETE /messages/<id>`:
+//! outgoing messages with their state, parts, references and reports, as JSON; received ones
+//! are `inbox`'s.
 //!
-//! Owns the query of these routes and the JSON shape of an outgoing message. Reading the spool
-//! is `spool::outbox`'s; the token check is the same as for sending. It must not change files.
+//! Owns the routing and query of these routes and the JSON shape of an outgoing message. Reading
+//! the spool is `spool::outbox`'s; the token check is the same as for sending. It must not change
+//! files (deleting a received message is `inbox`'s).
 
-use super::{auth, push_u64, query, render, Gateway, HttpRequest, Reply};
+use super::{inbox, push_u64, query, render, Gateway, HttpRequest, Reply};
 use crate::delivery::{iso_utc, record, MessageState, Part, SentMessage};
 use crate::pdu::{status_text, DeliveryOutcome};
+use crate::spool::incoming;
 use crate::spool::outbox::{self, OutboxEntry};
 
 /// Default and largest `limit` of a listing.
@@ -54,30 +57,32 @@ fn parse(raw: &str) -> Result<MessagesQuery, String> {
 }
 
 impl Gateway {
-    /// `/messages` and `/messages/<id>`.
+    /// `/messages` and `/messages/<id>` (`DELETE` for a received message).
     pub(super) fn messages(&self, req: &HttpRequest, json: bool) -> Reply {
-        if !matches!(req.method.as_str(), "GET" | "HEAD") {
-            return Reply::line(405, "method not allowed: use GET", json);
+        let id = req.path.strip_prefix("/messages/");
+        let delete = req.method == "DELETE" && id.is_some();
+        if !delete && !matches!(req.method.as_str(), "GET" | "HEAD") {
+            let allowed = if id.is_some() {
+                "method not allowed: use GET or DELETE"
+            } else {
+                "method not allowed: use GET"
+            };
+            return Reply::line(405, allowed, json);
         }
         let q = match parse(&req.query) {
             Ok(q) => q,
             Err(e) => return Reply::line(400, &e, json),
         };
-        if let Some(expected) = &self.policy.token {
-            match auth::check(expected, q.token.as_deref(), req.authorization.as_deref()) {
-                auth::AuthOutcome::Ok => {}
-                auth::AuthOutcome::Missing => {
-                    return Reply::line(
-                        401,
-                        "token required: add Authorization: Bearer ... or token=...",
-                        json,
-                    )
-                }
-                auth::AuthOutcome::Wrong => return Reply::line(403, "wrong token", json),
-            }
+        if let Some(refusal) = self.refuse_token(q.token.as_deref(), req, json) {
+            return refusal;
         }
         let root = self.spool.root();
-        let body = match req.path.strip_prefix("/messages/") {
+        let body = match id {
+            Some(id) if delete => return inbox::delete(root, id, json),
+            Some(id) if incoming::valid_id(id) => match inbox::get(root, id) {
+                Some(b) => b,
+                None => return Reply::line(404, "no such message", json),
+            },
             Some(id) => match outbox::find(root, id) {
                 Some(entry) => {
                     let mut b = String::new();
@@ -86,9 +91,7 @@ impl Gateway {
                 }
                 None => return Reply::line(404, "no such message", json),
             },
-            None if !q.outbox => {
-                return Reply::line(404, "no received messages here: use box=outbox", json)
-            }
+            None if !q.outbox => inbox::list(root, q.limit),
             None => {
                 let mut b = String::from("[");
                 for (i, entry) in outbox::list(root, q.limit).iter().enumerate() {
@@ -110,7 +113,7 @@ impl Gateway {
     }
 }
 
-fn key(out: &mut String, name: &str) {
+pub(super) fn key(out: &mut String, name: &str) {
     if !out.ends_with('{') {
         out.push(',');
     }
@@ -118,12 +121,12 @@ fn key(out: &mut String, name: &str) {
     out.push(':');
 }
 
-fn str_field(out: &mut String, name: &str, value: &str) {
+pub(super) fn str_field(out: &mut String, name: &str, value: &str) {
     key(out, name);
     render::json_string(out, value);
 }
 
-fn num_field(out: &mut String, name: &str, value: u64) {
+pub(super) fn num_field(out: &mut String, name: &str, value: u64) {
     key(out, name);
     push_u64(out, value);
 }
