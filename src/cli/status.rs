@@ -27,22 +27,84 @@ fn local_target(listen: &str) -> Option<SocketAddr> {
     Some(SocketAddr::new(ip, addr.port()))
 }
 
-fn fetch_status(target: SocketAddr) -> Result<String, String> {
-    let timeout = Duration::from_secs(3);
-    let mut s = TcpStream::connect_timeout(&target, timeout).map_err(|e| e.to_string())?;
-    let _ = s.set_read_timeout(Some(timeout));
-    let _ = s.set_write_timeout(Some(timeout));
-    s.write_all(b"GET /status HTTP/1.0\r\nAccept: application/json\r\n\r\n")
-        .map_err(|e| e.to_string())?;
+/// Why a request to the daemon got no answer.
+pub struct Unreachable(pub String);
+
+/// `GET target` from the daemon over one HTTP/1.0 connection (the token as a Bearer header):
+/// the status line and the body, or why nothing answered (connect or read failed).
+pub fn daemon_get(
+    addr: SocketAddr,
+    target: &str,
+    token: Option<&str>,
+    accept: &str,
+    wait: Duration,
+) -> Result<(String, String), Unreachable> {
+    let fail = |e: std::io::Error| Unreachable(e.to_string());
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(3)).map_err(fail)?;
+    let _ = s.set_read_timeout(Some(wait));
+    let _ = s.set_write_timeout(Some(wait));
+    let mut req = ["GET ", target, " HTTP/1.0\r\nAccept: ", accept, "\r\n"].concat();
+    if let Some(t) = token {
+        req.push_str("Authorization: Bearer ");
+        req.push_str(t);
+        req.push_str("\r\n");
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).map_err(fail)?;
     let mut raw = Vec::new();
-    read_capped(&mut s, 256 * 1024, &mut raw).map_err(|e| e.to_string())?;
+    read_capped(&mut s, 256 * 1024, &mut raw).map_err(fail)?;
+    if raw.is_empty() {
+        return Err(Unreachable("no answer".into()));
+    }
     let text = String::from_utf8_lossy(&raw);
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status_line = head.lines().next().unwrap_or("");
+    let status_line = head.lines().next().unwrap_or("").to_string();
+    Ok((status_line, body.to_string()))
+}
+
+fn fetch_status(target: SocketAddr) -> Result<String, String> {
+    let wait = Duration::from_secs(3);
+    let (status_line, body) = daemon_get(target, "/status", None, "application/json", wait)
+        .map_err(|Unreachable(e)| e)?;
     if !status_line.contains(" 200 ") {
         return Err(format!("answered '{status_line}': {}", body.trim()));
     }
     Ok(body.trim().to_string())
+}
+
+/// The daemon's settings as this host sees them: the UCI file (`SMSGW_CONFIG`, else
+/// `/etc/config/smsgw`) or the defaults. Returns the file's path too.
+pub fn daemon_config() -> (ServeConfig, String) {
+    let uci_path =
+        std::env::var("SMSGW_CONFIG").unwrap_or_else(|_| DEFAULT_UCI_FILE.to_string());
+    let cfg = read_uci(&uci_path);
+    (cfg, uci_path)
+}
+
+fn read_uci(uci_path: &str) -> ServeConfig {
+    match std::fs::read_to_string(uci_path) {
+        Ok(text) => uci::parse_uci(&text).unwrap_or_else(|e| {
+            err(&format!("smsgw: {uci_path}: {e}\n"));
+            ServeConfig::default()
+        }),
+        Err(_) => ServeConfig::default(),
+    }
+}
+
+/// The token a client of the daemon presents: from the configuration or the token file (`None`
+/// with `no_auth` or when there is none yet).
+pub fn daemon_token(cfg: &ServeConfig) -> Option<String> {
+    if cfg.no_auth {
+        return None;
+    }
+    cfg.token
+        .clone()
+        .or_else(|| auth::read_token_file(Path::new(&cfg.token_file)))
+}
+
+/// Where to reach the daemon configured in `cfg` from this host.
+pub fn daemon_address(cfg: &ServeConfig) -> Option<SocketAddr> {
+    local_target(&cfg.listen)
 }
 
 /// `addr` as its `Display` writes it (`a.b.c.d:port`, `[v6%scope]:port`), via [`push_ip`].
@@ -84,13 +146,7 @@ pub fn status_main(args: &[String]) -> i32 {
             _ => uci_path = v.clone(),
         }
     }
-    let mut cfg = ServeConfig::default();
-    if let Ok(text) = std::fs::read_to_string(&uci_path) {
-        match uci::parse_uci(&text) {
-            Ok(c) => cfg = c,
-            Err(e) => err(&format!("smsgw status: {uci_path}: {e}\n")),
-        }
-    }
+    let mut cfg = read_uci(&uci_path);
     if let Some(l) = listen {
         cfg.listen = l;
     }
