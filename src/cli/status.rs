@@ -75,8 +75,7 @@ fn fetch_status(target: SocketAddr) -> Result<String, String> {
 /// The daemon's settings as this host sees them: the UCI file (`SMSGW_CONFIG`, else
 /// `/etc/config/smsgw`) or the defaults. Returns the file's path too.
 pub fn daemon_config() -> (ServeConfig, String) {
-    let uci_path =
-        std::env::var("SMSGW_CONFIG").unwrap_or_else(|_| DEFAULT_UCI_FILE.to_string());
+    let uci_path = std::env::var("SMSGW_CONFIG").unwrap_or_else(|_| DEFAULT_UCI_FILE.to_string());
     let cfg = read_uci(&uci_path);
     (cfg, uci_path)
 }
