@@ -9,8 +9,11 @@ mod civil;
 mod cli;
 mod config;
 mod delivery;
+mod forward;
 mod hilink;
 mod http;
+mod integrations;
+mod json;
 mod log;
 mod modem;
 mod net;
@@ -84,6 +87,13 @@ fn serve(cfg: config::ServeConfig) -> ExitCode {
         Ok(s) => Arc::new(s),
         Err(e) => return fail(&format_args!("spool {}: {e}", cfg.spool)),
     };
+    if let Err(e) = forward::start(
+        Path::new(&cfg.spool),
+        &cfg.forward_urls,
+        cfg.forward_token.clone(),
+    ) {
+        return fail(&e);
+    }
     let pin_file = Some(Path::new(&cfg.spool).join(modem::driver::PIN_FILE));
     let tracking = delivery::tracker::TrackerConfig {
         report_timeout: cfg.report_timeout.as_secs(),

@@ -159,6 +159,10 @@ fn every_error_code_with_a_human_line() {
     let r = s.raw(b"HEAD /cgi-bin/sms?phone=1&message=x HTTP/1.1\r\n\r\n");
     assert_eq!(r.code, 405, "HEAD must never send");
     let r = s.raw(b"POST /cgi-bin/sms HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}");
+    assert_eq!(r.code, 400, "a JSON body without phone and message");
+    let r = s.raw(
+        b"POST /cgi-bin/sms HTTP/1.1\r\nContent-Type: text/xml\r\nContent-Length: 4\r\n\r\n<a/>",
+    );
     assert_eq!(r.code, 415);
     let r = s.raw(b"POST /cgi-bin/sms HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
     assert_eq!(r.code, 411);

@@ -303,6 +303,34 @@ fn symlinked_into_a_real_web_servers_cgi_bin() {
     assert_eq!(body_of(&files[0]), "über CGI");
 }
 
+#[test]
+fn cgi_json_body_queues_like_the_daemon_and_refuses_bad_json() {
+    let c = Cgi::new("");
+    let (code, out) = c.run(
+        "POST",
+        "",
+        "127.0.0.1",
+        br#"{"phone": ["+491701234567"], "message": "from CGI as JSON", "flash": false}"#,
+        &[
+            ("CONTENT_TYPE", "application/json"),
+            ("HTTP_AUTHORIZATION", &format!("Bearer {TOKEN}")),
+        ],
+    );
+    assert_eq!(code, 200, "{out}");
+    assert!(out.contains("done "), "{out}");
+    assert_eq!(c.outgoing(), 1);
+    let (code, out) = c.run(
+        "POST",
+        &format!("token={TOKEN}"),
+        "127.0.0.1",
+        br#"{"phone": "+491701234567", "message": true}"#,
+        &[("CONTENT_TYPE", "application/json; charset=utf-8")],
+    );
+    assert_eq!(code, 400, "{out}");
+    assert!(out.contains("field 'message' must be a string"), "{out}");
+    assert_eq!(c.outgoing(), 1, "nothing more queued");
+}
+
 /// libfaketime (Debian `faketime`), if installed.
 fn libfaketime() -> Option<String> {
     let dirs = std::fs::read_dir("/usr/lib").ok()?;

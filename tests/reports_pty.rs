@@ -166,3 +166,43 @@ fn messages_need_the_token() {
         400
     );
 }
+
+#[test]
+fn received_messages_are_listed_read_and_deleted_over_http() {
+    let (sim, link) = stick("reports-inbox", StoreOptions::default());
+    let server = serve(&link, &[]);
+    wait("ready", Duration::from_secs(20), || {
+        server.get("/status").body.contains("\"state\":\"ready\"")
+    });
+    // "hi" from +491701234567, as the network would deliver it.
+    let scts = [0x62, 0x11, 0x82, 0x21, 0x43, 0x00, 0x40];
+    let submit = "0001000C91947110325476000002E834";
+    let deliver = modem_sim::sim_storage::submit_to_deliver(submit, scts).expect("a SUBMIT");
+    sim.inject(&deliver);
+    let inbox = || {
+        server
+            .get(&format!("/messages?box=inbox&token={TOKEN}"))
+            .body
+    };
+    wait("listed", Duration::from_secs(20), || {
+        inbox().contains("\"text\":\"hi\"")
+    });
+    let list = inbox();
+    let id = list
+        .split("\"id\":\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("an id")
+        .to_string();
+    let one = server.get(&format!("/messages/{id}?token={TOKEN}")).body;
+    assert!(one.contains("\"from\":\"+491701234567\""), "{one}");
+    let req = format!(
+        "DELETE /messages/{id} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nConnection: close\r\n\r\n"
+    );
+    assert_eq!(server.raw(req.as_bytes()).code, 200);
+    assert_eq!(
+        server.get(&format!("/messages/{id}?token={TOKEN}")).code,
+        404
+    );
+    assert_eq!(server.raw(req.as_bytes()).code, 404);
+}

@@ -61,7 +61,7 @@ use Kind::{Flag, List, Value};
 
 /// Every `serve` option, in the order of [`slot`]'s arms. The single list the argv parser, the
 /// UCI reader, `serve --help`, docs/options.md and the init script derive from.
-pub const OPTIONS: [OptionSpec; 32] = [
+pub const OPTIONS: [OptionSpec; 35] = [
     opt("device", Value, "/dev/ttyUSB0", "AT port of the stick, `sim` for the built-in simulated modem, or `http://IP` of a stick in HiLink mode"),
     opt("baud", Value, "115200", "serial speed"),
     opt("pin", Value, "", "SIM PIN, sent only when the SIM asks for it"),
@@ -92,6 +92,9 @@ pub const OPTIONS: [OptionSpec; 32] = [
     opt("no-receive", Flag, "", "do not read received SMS from the stick (they stay in its storage)"),
     opt("poll-interval", Value, "10", "seconds between listings of the stick's message storages (`+CMTI` makes the next one come at once)"),
     opt("multipart-timeout", Value, "3600", "seconds after the first part of a long received SMS when it is written with `Incomplete: yes` if parts are missing"),
+    opt("alert-to", List, "", "recipient of `POST /alertmanager` notifications without `?phone=` (comma-separated numbers allowed)"),
+    opt("forward-url", List, "", "`http://IP[:PORT][/PATH]` every received SMS and delivery report is POSTed to as JSON"),
+    opt("forward-token", Value, "", "sent as `Authorization: Bearer` to the forward URLs"),
     opt("report", Flag, "", "ask for a delivery report on every message sent over HTTP unless the request says `report=0`"),
     opt("report-timeout", Value, "172800", "seconds after sending when a part whose delivery report never came counts as `report: none`"),
 ];
@@ -219,6 +222,13 @@ pub struct ServeConfig {
     /// A multipart message still missing parts this long after its first part is written with
     /// `Incomplete: yes`.
     pub multipart_timeout: Duration,
+    // integrations
+    /// Recipients of `POST /alertmanager` without `?phone=` (each may be comma-separated).
+    pub alert_to: Vec<String>,
+    /// `http://IP[:PORT][/PATH]` targets for received SMS and delivery reports.
+    pub forward_urls: Vec<String>,
+    /// Sent as `Authorization: Bearer` to the forward URLs.
+    pub forward_token: Option<String>,
     // delivery reports
     /// Ask for a delivery report on every message unless the request says `report=0`.
     pub report: bool,
@@ -259,6 +269,9 @@ impl Default for ServeConfig {
             no_receive: false,
             poll_interval: Duration::from_secs(10),
             multipart_timeout: Duration::from_secs(3600),
+            alert_to: Vec::new(),
+            forward_urls: Vec::new(),
+            forward_token: None,
             report: false,
             report_timeout: Duration::from_secs(crate::delivery::tracker::DEFAULT_REPORT_TIMEOUT),
         }
@@ -313,8 +326,11 @@ fn slot(cfg: &mut ServeConfig, index: usize) -> Option<Slot<'_>> {
         27 => Slot::Flag(&mut cfg.no_receive),
         28 => Slot::Seconds(&mut cfg.poll_interval),
         29 => Slot::Seconds(&mut cfg.multipart_timeout),
-        30 => Slot::Flag(&mut cfg.report),
-        31 => Slot::Seconds(&mut cfg.report_timeout),
+        30 => Slot::List(&mut cfg.alert_to),
+        31 => Slot::List(&mut cfg.forward_urls),
+        32 => Slot::Optional(&mut cfg.forward_token),
+        33 => Slot::Flag(&mut cfg.report),
+        34 => Slot::Seconds(&mut cfg.report_timeout),
         _ => return None,
     })
 }

@@ -5,7 +5,7 @@
 //! error answers for bad heads. Must not decide anything about SMS, and must not accept or queue
 //! connections (that is `server`).
 
-use super::head::{head_end, parse_head, HeadError, MAX_HEAD_BYTES};
+use super::head::{body_kept, head_end, parse_head, HeadError, MAX_HEAD_BYTES};
 use super::response::{reply_bytes, write_reply};
 use super::server::Limits;
 use super::{Gateway, HttpRequest, Reply};
@@ -101,13 +101,20 @@ pub(super) fn handle_connection(
         let _ = stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n");
     }
     let mut chunk = [0u8; 2048];
-    while body.len() < head.content_length {
+    let keep = body_kept(&head.target, head.content_length);
+    let mut received = body.len();
+    while received < head.content_length {
         match read_some(&mut stream, &mut chunk, deadline) {
             Ok(0) => {
                 respond_raw(&mut stream, 400, "incomplete request body", false);
                 return;
             }
-            Ok(n) => body.extend_from_slice(chunk.get(..n).unwrap_or(&[])),
+            Ok(n) => {
+                received += n;
+                if body.len() < keep {
+                    body.extend_from_slice(chunk.get(..n).unwrap_or(&[]));
+                }
+            }
             Err(e) if is_timeout(&e) => {
                 respond_raw(&mut stream, 408, "request body not received in time", false);
                 return;
@@ -115,7 +122,7 @@ pub(super) fn handle_connection(
             Err(_) => return,
         }
     }
-    body.truncate(head.content_length);
+    body.truncate(keep);
     let (path, query) = match head.target.split_once('?') {
         Some((p, q)) => (p, q),
         None => (head.target.as_str(), ""),

@@ -5,9 +5,9 @@
 //! listing and removing the files (and which ids are valid) is `spool::incoming`'s. Routing and
 //! the token check are `messages`'s.
 
-use super::messages::{key, num_field, str_field};
-use super::{render, Reply};
+use super::Reply;
 use crate::delivery::{iso_utc, record};
+use crate::json::ObjectWriter;
 use crate::spool::format::SpoolFile;
 use crate::spool::{incoming, outbox};
 use std::io::ErrorKind;
@@ -54,15 +54,12 @@ pub(super) fn delete(root: &Path, id: &str, json: bool) -> Reply {
     }
     match incoming::delete(root, id) {
         Ok(()) if json => {
-            let mut b = String::from("{\"status\":\"deleted\",\"id\":");
-            render::json_string(&mut b, id);
-            b.push_str("}\n");
-            Reply {
-                code: 200,
-                body: b,
-                json: true,
-                retry_after: None,
-            }
+            let mut b = String::new();
+            ObjectWriter::new(&mut b)
+                .str("status", "deleted")
+                .str("id", id)
+                .end();
+            Reply::json(b)
         }
         Ok(()) => Reply::text(200, &["deleted ", id].concat()),
         Err(e) if e.kind() == ErrorKind::NotFound => Reply::line(404, "no such message", json),
@@ -96,44 +93,41 @@ fn sender(file: &SpoolFile) -> String {
 
 /// One received message as a JSON object.
 fn push_received(out: &mut String, id: &str, file: &SpoolFile) {
-    out.push('{');
-    str_field(out, "id", id);
-    str_field(out, "box", "inbox");
-    str_field(out, "from", &sender(file));
+    let mut o = ObjectWriter::new(out);
+    o.str("id", id)
+        .str("box", "inbox")
+        .str("from", &sender(file));
     if let Some(toa) = file.header("From_TOA") {
-        str_field(out, "from_toa", toa);
+        o.str("from_toa", toa);
     }
     if let Some(smsc) = file.header("From_SMSC") {
-        str_field(out, "smsc", smsc);
+        o.str("smsc", smsc);
     }
     if let Some(sent) = file
         .header("Sent")
         .and_then(|s| sent_iso(s, file.header("Sent_timezone")))
     {
-        str_field(out, "sent", &sent);
+        o.str("sent", &sent);
     }
     if let Some(t) = file.header("Received").and_then(record::parse_smsd_time) {
-        str_field(out, "received", &iso_utc(t));
+        o.str("received", &iso_utc(t));
     }
     if let Some(a) = file.header("Alphabet") {
-        str_field(out, "alphabet", a);
+        o.str("alphabet", a);
     }
     let text = String::from_utf8_lossy(&file.body);
     let length = file
         .header("Length")
         .and_then(|l| l.trim().parse::<u64>().ok())
         .unwrap_or(text.chars().count() as u64);
-    num_field(out, "length", length);
-    key(out, "incomplete");
     let incomplete = file
         .header("Incomplete")
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("yes"));
-    out.push_str(if incomplete { "true" } else { "false" });
+    o.u64("length", length).bool("incomplete", incomplete);
     if let Some(e) = file.header("Error") {
-        str_field(out, "error", e);
+        o.str("error", e);
     }
-    str_field(out, "text", &text);
-    out.push('}');
+    o.str("text", &text).end();
 }
 
 #[cfg(test)]

@@ -6,8 +6,9 @@
 //! the spool is `spool::outbox`'s; the token check is the same as for sending. It must not change
 //! files (deleting a received message is `inbox`'s).
 
-use super::{inbox, push_u64, query, render, Gateway, HttpRequest, Reply};
+use super::{inbox, push_u64, query, Gateway, HttpRequest, Reply};
 use crate::delivery::{iso_utc, record, MessageState, Part, SentMessage};
+use crate::json::write::push_string;
 use crate::pdu::{status_text, DeliveryOutcome};
 use crate::spool::incoming;
 use crate::spool::outbox::{self, OutboxEntry};
@@ -113,20 +114,20 @@ impl Gateway {
     }
 }
 
-pub(super) fn key(out: &mut String, name: &str) {
+fn key(out: &mut String, name: &str) {
     if !out.ends_with('{') {
         out.push(',');
     }
-    render::json_string(out, name);
+    push_string(out, name);
     out.push(':');
 }
 
-pub(super) fn str_field(out: &mut String, name: &str, value: &str) {
+fn str_field(out: &mut String, name: &str, value: &str) {
     key(out, name);
-    render::json_string(out, value);
+    push_string(out, value);
 }
 
-pub(super) fn num_field(out: &mut String, name: &str, value: u64) {
+fn num_field(out: &mut String, name: &str, value: u64) {
     key(out, name);
     push_u64(out, value);
 }

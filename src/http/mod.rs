@@ -11,6 +11,7 @@
 //! response writer), `cgi` (CGI environment). This file holds the policy: the shared request
 //! handler [`Gateway`].
 
+pub mod alertmanager;
 pub mod auth;
 pub mod cgi;
 pub mod cidr;
@@ -22,12 +23,14 @@ mod messages;
 pub mod query;
 pub mod render;
 mod response;
+mod send;
 pub mod server;
 mod ussd;
 
 use crate::config::ServeConfig;
-use crate::pdu::{self, EncodeOptions, PduError};
-use crate::spool::{OutgoingSms, Spool, SpoolError};
+use crate::json::ObjectWriter;
+
+use crate::spool::Spool;
 use crate::status::GatewayStatus;
 use cidr::Cidr;
 use guard::{Refusal, StormGuard};
@@ -38,6 +41,7 @@ use std::time::Instant;
 
 pub use cgi::cgi_main;
 pub use response::reason;
+pub use send::Source;
 
 /// Without a recipient allowlist, numbers need at least this many digits: premium-rate short
 /// codes (3–6 digits) are refused.
@@ -56,6 +60,8 @@ pub struct Policy {
     pub max_parts: usize,
     /// Request delivery reports when the request does not say (`--report`).
     pub report: bool,
+    /// Default recipients of `/alertmanager` (`--alert-to`), already syntax-checked.
+    pub alert_to: Vec<String>,
 }
 
 impl Policy {
@@ -72,6 +78,12 @@ impl Policy {
                 .collect(),
             max_parts: cfg.max_parts,
             report: cfg.report,
+            alert_to: if cfg.alert_to.is_empty() {
+                Vec::new()
+            } else {
+                query::parse_recipients(&cfg.alert_to.join(","))
+                    .map_err(|e| ["--alert-to: ", &e.to_string()].concat())?
+            },
         })
     }
 
@@ -158,7 +170,7 @@ pub struct Reply {
 }
 
 impl Reply {
-    fn text(code: u16, body: &str) -> Reply {
+    pub(crate) fn text(code: u16, body: &str) -> Reply {
         let mut body = String::from(body);
         if !body.ends_with('\n') {
             body.push('\n');
@@ -171,16 +183,29 @@ impl Reply {
         }
     }
 
+    /// A 200 with a JSON object (a newline is added).
+    fn json(mut body: String) -> Reply {
+        body.push('\n');
+        Reply {
+            code: 200,
+            body,
+            json: true,
+            retry_after: None,
+        }
+    }
+
     /// An error or success line, as JSON when the client asked for it.
-    fn line(code: u16, msg: &str, json: bool) -> Reply {
+    pub(crate) fn line(code: u16, msg: &str, json: bool) -> Reply {
         if !json {
             return Reply::text(code, msg);
         }
-        let mut b = String::from("{\"status\":\"error\",\"code\":");
-        push_u64(&mut b, u64::from(code));
-        b.push_str(",\"error\":");
-        render::json_string(&mut b, msg);
-        b.push_str("}\n");
+        let mut b = String::new();
+        ObjectWriter::new(&mut b)
+            .str("status", "error")
+            .u64("code", u64::from(code))
+            .str("error", msg)
+            .end();
+        b.push('\n');
         Reply {
             code,
             body: b,
@@ -302,6 +327,13 @@ impl Gateway {
                 }
                 reply
             }
+            "/alertmanager" => {
+                let reply = self.alertmanager(req, json);
+                if reply.code >= 400 {
+                    GatewayStatus::count(&self.status.rejected);
+                }
+                reply
+            }
             "/status" if read_only => Reply {
                 code: 200,
                 body: render::status_json(&self.status),
@@ -319,134 +351,9 @@ impl Gateway {
             "/ussd" => self.ussd(req, json),
             _ => Reply::line(
                 404,
-                "not found: use /cgi-bin/sms, /messages, /ussd, /status or /metrics",
+                "not found: use /cgi-bin/sms, /alertmanager, /messages, /ussd, /status or /metrics",
                 json,
             ),
-        }
-    }
-
-    fn sms(&self, req: &HttpRequest, json: bool) -> Reply {
-        let params: Vec<u8> = match req.method.as_str() {
-            "GET" => req.query.as_bytes().to_vec(),
-            "POST" => {
-                let ct = req.content_type.as_deref().unwrap_or("");
-                let mime = ct.split(';').next().unwrap_or("").trim();
-                if !(mime.is_empty()
-                    || mime.eq_ignore_ascii_case("application/x-www-form-urlencoded"))
-                {
-                    return Reply::line(
-                        415,
-                        "unsupported content type: send application/x-www-form-urlencoded",
-                        json,
-                    );
-                }
-                let mut p = req.query.as_bytes().to_vec();
-                if !p.is_empty() && !req.body.is_empty() {
-                    p.push(b'&');
-                }
-                p.extend_from_slice(&req.body);
-                p
-            }
-            _ => return Reply::line(405, "method not allowed: use GET or POST", json),
-        };
-        let sms = match query::parse_sms_query(&params) {
-            Ok(s) => s,
-            Err(e) => return Reply::line(400, &e.to_string(), json),
-        };
-        if let Some(expected) = &self.policy.token {
-            match auth::check(expected, sms.token.as_deref(), req.authorization.as_deref()) {
-                auth::AuthOutcome::Ok => {}
-                auth::AuthOutcome::Missing => {
-                    return Reply::line(
-                        401,
-                        "token required: add token=... or Authorization: Bearer ...",
-                        json,
-                    )
-                }
-                auth::AuthOutcome::Wrong => return Reply::line(403, "wrong token", json),
-            }
-        }
-        if let Some(bad) = sms
-            .recipients
-            .iter()
-            .find(|n| !self.policy.recipient_allowed(n))
-        {
-            let mut msg = String::from("recipient ");
-            msg.push_str(bad);
-            msg.push_str(" not allowed");
-            return Reply::line(403, &msg, json);
-        }
-        let report = sms.report.unwrap_or(self.policy.report);
-        let opts = EncodeOptions {
-            flash: sms.flash,
-            status_report: report,
-            max_parts: self.policy.max_parts,
-            ..EncodeOptions::default()
-        };
-        for to in &sms.recipients {
-            match pdu::encode_submit(to, &sms.text, &opts, 0) {
-                Ok(_) => {}
-                Err(e @ PduError::TooLong { .. }) => return Reply::line(413, &e.to_string(), json),
-                Err(e) => return Reply::line(400, &e.to_string(), json),
-            }
-        }
-        if let Err(refusal) = self.guard.admit(&sms.recipients, &sms.text) {
-            let mut r = Reply::line(429, &refusal.to_string(), json);
-            r.retry_after = Some(refusal.retry_after());
-            return r;
-        }
-        let mut ids = Vec::with_capacity(sms.recipients.len());
-        for (i, to) in sms.recipients.iter().enumerate() {
-            let msg = OutgoingSms {
-                to: to.clone(),
-                text: sms.text.clone(),
-                flash: sms.flash,
-                report,
-                priority_high: false,
-                ..OutgoingSms::default()
-            };
-            match self.spool.submit(&msg) {
-                Ok(id) => {
-                    GatewayStatus::count(&self.status.accepted);
-                    ids.push(id);
-                }
-                Err(e) => {
-                    let rest = sms.recipients.get(i..).unwrap_or(&[]);
-                    self.guard.release(rest, &sms.text);
-                    let mut msg = e.to_string();
-                    if !ids.is_empty() {
-                        msg.push_str(" (already queued: ");
-                        msg.push_str(&ids.join(" "));
-                        msg.push(')');
-                    }
-                    let code = if matches!(e, SpoolError::Invalid(_)) {
-                        400
-                    } else {
-                        503
-                    };
-                    return Reply::line(code, &msg, json);
-                }
-            }
-        }
-        if json {
-            let mut b = String::from("{\"status\":\"done\",\"ids\":[");
-            for (i, id) in ids.iter().enumerate() {
-                if i > 0 {
-                    b.push(',');
-                }
-                render::json_string(&mut b, id);
-            }
-            b.push_str("]}\n");
-            Reply {
-                code: 200,
-                body: b,
-                json: true,
-                retry_after: None,
-            }
-        } else {
-            let mut msg = String::from("done ");
-            msg.push_str(&ids.join(" "));
-            Reply::text(200, &msg)
         }
     }
 }
@@ -523,6 +430,7 @@ mod tests {
             recipients: recipients.iter().map(|s| s.to_string()).collect(),
             max_parts: 6,
             report: false,
+            alert_to: Vec::new(),
         }
     }
 

@@ -65,10 +65,11 @@ impl fmt::Display for QueryError {
 }
 
 /// The parameters this endpoint knows; anything else is ignored (old clients add their own).
-const KNOWN: [&str; 5] = ["phone", "message", "flash", "report", "token"];
+pub const KNOWN: [&str; 5] = ["phone", "message", "flash", "report", "token"];
 
-/// Parses `application/x-www-form-urlencoded` bytes (a query string or a POST body).
-pub fn parse_sms_query(raw: &[u8]) -> Result<SmsRequest, QueryError> {
+/// The known parameters of a query string or form body, decoded, in [`KNOWN`] order; a
+/// parameter given twice is refused, unknown ones are skipped.
+pub fn known_fields(raw: &[u8]) -> Result<[Option<String>; 5], QueryError> {
     if raw.len() > MAX_QUERY_BYTES {
         return Err(QueryError::TooLarge);
     }
@@ -100,6 +101,12 @@ pub fn parse_sms_query(raw: &[u8]) -> Result<SmsRequest, QueryError> {
         }
         *entry = Some(decoded);
     }
+    Ok(values)
+}
+
+/// Parses `application/x-www-form-urlencoded` bytes (a query string or a POST body).
+pub fn parse_sms_query(raw: &[u8]) -> Result<SmsRequest, QueryError> {
+    let values = known_fields(raw)?;
     let [phone, message, flash, report, token] = values;
     let phone = phone.filter(|p| !p.trim().is_empty());
     let text = message.filter(|m| !m.is_empty());
@@ -124,7 +131,7 @@ pub fn parse_sms_query(raw: &[u8]) -> Result<SmsRequest, QueryError> {
     })
 }
 
-fn parse_flag(v: Option<&str>, name: &'static str) -> Result<bool, QueryError> {
+pub fn parse_flag(v: Option<&str>, name: &'static str) -> Result<bool, QueryError> {
     match v {
         None | Some("") | Some("0") | Some("false") | Some("no") => Ok(false),
         Some("1") | Some("true") | Some("yes") | Some("on") => Ok(true),
@@ -133,7 +140,7 @@ fn parse_flag(v: Option<&str>, name: &'static str) -> Result<bool, QueryError> {
 }
 
 /// Splits `phone` on commas; strips spaces inside numbers; validates each number's syntax.
-fn parse_recipients(phone: &str) -> Result<Vec<String>, QueryError> {
+pub fn parse_recipients(phone: &str) -> Result<Vec<String>, QueryError> {
     let mut out: Vec<String> = Vec::new();
     for item in phone.split(',') {
         if item.chars().any(|c| c.is_control()) {

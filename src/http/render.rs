@@ -1,47 +1,13 @@
 //! Renders `/status` (hand-written JSON) and `/metrics` (Prometheus text format 0.0.4) from a
-//! `GatewayStatus` snapshot, plus the JSON string escaper used for all JSON replies.
+//! `GatewayStatus` snapshot.
 //!
 //! Read-only: never changes status, never renders the token or the IMEI.
 
-use super::push_u64;
 use crate::status::{Counter, GatewayStatus};
 use std::sync::atomic::Ordering;
 
-/// Appends `s` as a JSON string literal (quotes included).
-pub fn json_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.push_str("\\u");
-                let n = c as u32;
-                for shift in [12, 8, 4, 0] {
-                    let digit = HEX
-                        .get(((n >> shift) & 0xf) as usize)
-                        .copied()
-                        .unwrap_or(b'0');
-                    out.push(char::from(digit));
-                }
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-/// Appends a signed decimal.
-fn push_i64(out: &mut String, n: i64) {
-    if n < 0 {
-        out.push('-');
-    }
-    push_u64(out, n.unsigned_abs());
-}
+use crate::json::write::push_i64;
+use crate::json::ObjectWriter;
 
 fn count(c: &Counter) -> u64 {
     u64::from(c.load(Ordering::Relaxed))
@@ -51,67 +17,48 @@ fn count(c: &Counter) -> u64 {
 pub fn status_json(st: &GatewayStatus) -> String {
     let m = st.modem();
     let mut o = String::with_capacity(512);
-    o.push_str("{\"version\":");
-    json_string(&mut o, env!("CARGO_PKG_VERSION"));
-    o.push_str(",\"uptime_seconds\":");
-    push_u64(&mut o, st.uptime_secs());
-    o.push_str(",\"modem\":{\"state\":");
-    json_string(&mut o, &m.state.to_string());
-    o.push_str(",\"signal_dbm\":");
-    match m.signal_dbm {
-        Some(d) => push_i64(&mut o, i64::from(d)),
-        None => o.push_str("null"),
+    let mut w = ObjectWriter::new(&mut o);
+    w.str("version", env!("CARGO_PKG_VERSION"))
+        .u64("uptime_seconds", st.uptime_secs());
+    {
+        let mut mw = ObjectWriter::new(w.key("modem"));
+        mw.str("state", &m.state.to_string());
+        match m.signal_dbm {
+            Some(d) => mw.i64("signal_dbm", i64::from(d)),
+            None => mw.null("signal_dbm"),
+        };
+        mw.str("signal_quality", m.signal_quality)
+            .str("registration", m.registration.as_str())
+            .bool("registered", m.registration.is_registered())
+            .str("operator", &m.operator)
+            .str("manufacturer", &m.manufacturer)
+            .str("model", &m.model)
+            .u64("storage_used", u64::from(m.storage_used))
+            .u64("storage_total", u64::from(m.storage_total))
+            .end();
     }
-    o.push_str(",\"signal_quality\":");
-    json_string(&mut o, m.signal_quality);
-    o.push_str(",\"registration\":");
-    json_string(&mut o, m.registration.as_str());
-    o.push_str(",\"registered\":");
-    o.push_str(if m.registration.is_registered() {
-        "true"
-    } else {
-        "false"
-    });
-    for (key, value) in [
-        (",\"operator\":", &m.operator),
-        (",\"manufacturer\":", &m.manufacturer),
-        (",\"model\":", &m.model),
-    ] {
-        o.push_str(key);
-        json_string(&mut o, value);
-    }
-    o.push_str(",\"storage_used\":");
-    push_u64(&mut o, u64::from(m.storage_used));
-    o.push_str(",\"storage_total\":");
-    push_u64(&mut o, u64::from(m.storage_total));
-    o.push('}');
     for (key, counter) in [
-        (",\"queue_depth\":", &st.queue_depth),
-        (",\"sent\":", &st.sent),
-        (",\"failed\":", &st.failed),
-        (",\"retried\":", &st.retried),
-        (",\"accepted\":", &st.accepted),
-        (",\"rejected\":", &st.rejected),
-        (",\"received\":", &st.received),
-        (",\"delivered\":", &st.delivered),
-        (",\"undeliverable\":", &st.undeliverable),
-        (",\"reports\":", &st.reports),
-        (",\"reports_unmatched\":", &st.reports_unmatched),
+        ("queue_depth", &st.queue_depth),
+        ("sent", &st.sent),
+        ("failed", &st.failed),
+        ("retried", &st.retried),
+        ("accepted", &st.accepted),
+        ("rejected", &st.rejected),
+        ("received", &st.received),
+        ("delivered", &st.delivered),
+        ("undeliverable", &st.undeliverable),
+        ("reports", &st.reports),
+        ("reports_unmatched", &st.reports_unmatched),
     ] {
-        o.push_str(key);
-        push_u64(&mut o, count(counter));
+        w.u64(key, count(counter));
     }
-    o.push_str(",\"spool_writable\":");
-    o.push_str(
-        if st.spool_writable.load(std::sync::atomic::Ordering::Relaxed) {
-            "true"
-        } else {
-            "false"
-        },
-    );
-    o.push_str(",\"last_error\":");
-    json_string(&mut o, &st.last_error());
-    o.push_str("}\n");
+    w.bool(
+        "spool_writable",
+        st.spool_writable.load(std::sync::atomic::Ordering::Relaxed),
+    )
+    .str("last_error", &st.last_error())
+    .end();
+    o.push('\n');
     o
 }
 
@@ -262,9 +209,9 @@ pub fn metrics_text(st: &GatewayStatus) -> String {
         }
     }
     o.push_str("# HELP smsgw_delivery_seconds Submit to delivery of delivered parts, by the service centre's time stamps.\n# TYPE smsgw_delivery_seconds summary\nsmsgw_delivery_seconds_sum ");
-    push_u64(&mut o, count(&st.delivery_seconds_sum));
+    super::push_u64(&mut o, count(&st.delivery_seconds_sum));
     o.push_str("\nsmsgw_delivery_seconds_count ");
-    push_u64(&mut o, count(&st.delivery_seconds_count));
+    super::push_u64(&mut o, count(&st.delivery_seconds_count));
     o.push('\n');
     o.push_str("# HELP smsgw_modem_info Modem facts as labels.\n# TYPE smsgw_modem_info gauge\nsmsgw_modem_info{state=\"");
     label(&mut o, &m.state.to_string());
@@ -282,13 +229,6 @@ pub fn metrics_text(st: &GatewayStatus) -> String {
 mod tests {
     use super::*;
     use crate::status::Registration;
-
-    #[test]
-    fn json_escapes_everything_dangerous() {
-        let mut s = String::new();
-        json_string(&mut s, "a\"b\\c\n\u{1}\u{2028}é");
-        assert_eq!(s, "\"a\\\"b\\\\c\\n\\u0001\\u2028é\"");
-    }
 
     #[test]
     fn delivery_counters_in_status_and_metrics() {

@@ -4,7 +4,8 @@
 //! Owns this route's query, the check of the code and the HTTP status of each outcome. The
 //! request itself is the modem engine's (`modem::driver::UssdClient`); it must not speak AT.
 
-use super::{query, render, Gateway, HttpRequest, Reply};
+use super::{query, Gateway, HttpRequest, Reply};
+use crate::json::ObjectWriter;
 use crate::status::ModemState;
 use std::time::Duration;
 
@@ -76,17 +77,13 @@ impl Gateway {
         }
         match client.request(&code, WAIT) {
             Ok(reply) if json => {
-                let mut b = String::from("{\"status\":\"ok\",\"code\":");
-                render::json_string(&mut b, &code);
-                b.push_str(",\"reply\":");
-                render::json_string(&mut b, &reply);
-                b.push_str("}\n");
-                Reply {
-                    code: 200,
-                    body: b,
-                    json: true,
-                    retry_after: None,
-                }
+                let mut b = String::new();
+                ObjectWriter::new(&mut b)
+                    .str("status", "ok")
+                    .str("code", &code)
+                    .str("reply", &reply)
+                    .end();
+                Reply::json(b)
             }
             Ok(reply) => Reply::text(200, &reply),
             Err(why) => Reply::line(failure_code(&why), &why, json),

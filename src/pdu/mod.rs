@@ -137,7 +137,6 @@ pub fn encode_submit(
     submit::encode(to, text, opts, reference)
 }
 
-#[cfg(test)] // used by the tests only
 /// How a text would be sent, without building PDUs (for limits and error messages).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MessagePlan {
@@ -152,7 +151,6 @@ pub fn is_gsm7(text: &str) -> bool {
     gsm7::encode_text(text).is_some()
 }
 
-#[cfg(test)] // used by the tests only
 /// Alphabet, length and number of parts `encode_submit` would use for `text`.
 pub fn plan(text: &str, opts: &EncodeOptions) -> MessagePlan {
     match gsm7::encode_text(text).filter(|_| !opts.force_ucs2) {

@@ -39,7 +39,6 @@ pub fn split<T>(
     parts
 }
 
-#[cfg(test)] // used by the tests only
 /// Number of parts `split` would produce, without building them.
 pub fn count<T>(
     units: &[T],

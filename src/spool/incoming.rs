@@ -316,8 +316,14 @@ impl IncomingStore {
         let bytes = file
             .to_bytes()
             .map_err(|e| io::Error::other(e.to_string()))?;
-        if !write_new(&self.incoming, id, &bytes)? {
+        if self.incoming.join(id).exists() {
             return Ok(()); // read again after a crash: already written
+        }
+        // Queued for the forward URLs before the file exists: a crash between the two forwards
+        // it once more (at least once) instead of never.
+        forward_received(&self.incoming, id, file)?;
+        if !write_new(&self.incoming, id, &bytes)? {
+            return Ok(());
         }
         GatewayStatus::count(&self.status.received);
         let from = file.header("From").unwrap_or("?");
@@ -327,6 +333,25 @@ impl IncomingStore {
         super::retention::prune(&self.incoming, keep, days, &self.ages, Now::real());
         Ok(())
     }
+}
+
+/// Hands a received message to the forward queue (a no-op when no forward URL is set).
+fn forward_received(incoming: &Path, id: &str, file: &SpoolFile) -> io::Result<()> {
+    let Some(root) = incoming.parent() else {
+        return Ok(());
+    };
+    let event = crate::forward::ForwardEvent {
+        kind: crate::forward::EventKind::Received,
+        id: id.to_string(),
+        from: file.header("From").map(str::to_string),
+        to: None,
+        text: Some(String::from_utf8_lossy(&file.body).into_owned()),
+        time: file.header("Sent").unwrap_or("").to_string(),
+        message_id: None,
+        status: None,
+        incomplete: file.header("Incomplete") == Some("yes"),
+    };
+    crate::forward::enqueue(root, &event).map(|_| ())
 }
 
 impl MessageSink for IncomingStore {

@@ -159,6 +159,9 @@ return view.extend({
 			_('A message whose delivery report has not come after this time shows report: none.'), '172800');
 		list(s, 'receiving', 'forward_url', _('Forward to URL'),
 			_('Every received message and report is POSTed there as JSON.'), url);
+		var ft = value(s, 'receiving', 'forward_token', _('Forward token'),
+			_('Sent as a bearer token with every forwarded event.'), null);
+		ft.password = true;
 
 		return m.render();
 	}
