@@ -34,7 +34,7 @@ const USAGE: &str = "usage: smsgw <command> [options]
   decode HEX
   at [--device PATH] CMD
   send [--device PATH] TO TEXT
-  ussd [--device PATH] CODE
+  ussd [--device PATH] [--listen ADDR:PORT] CODE   (through the running daemon when there is one)
   inbox [--spool DIR] [list | show ID | delete ID]
   status [--listen ADDR:PORT]
 Run as a CGI program (GATEWAY_INTERFACE set) it answers GET /cgi-bin/sms.";
