@@ -9,6 +9,7 @@
 //! `submit HEX` makes the SMS-SUBMIT `smsgw encode --to SENDER TEXT` prints arrive as the
 //! DELIVER from SENDER. Storage options: `--slots N` (default 20), `--lose-hints` (no `+CMTI`),
 //! `--cpms-lag` (`AT+CPMS` counts a new message only from its second query).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a finding
 
 #[path = "../tests/common/modem_sim.rs"]
 mod modem_sim;

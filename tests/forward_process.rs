@@ -1,6 +1,7 @@
 //! Forwarding against the real binary (`serve --device sim --forward-url ...`) and a real HTTP
 //! receiver on loopback: an event queued in `SPOOL/forward/` while the target is down stays
 //! queued across a restart and is delivered (with the bearer token) once the target is up.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a finding
 
 mod http_support;
 use http_support::*;

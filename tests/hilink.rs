@@ -2,6 +2,7 @@
 //! against the HiLink stick simulator (scripts/lib/hilink_sim.py) over loopback — HTTP request to
 //! SMS on the stick to `sent/`, received SMS to `incoming/` and off the stick, login problems in
 //! `/status`, `smsgw send`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a finding
 
 #[path = "common/hilink_sim.rs"]
 mod hilink_sim;

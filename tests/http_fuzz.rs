@@ -2,6 +2,7 @@
 //! every answer is well-formed HTTP (or a close), nothing partial in the spool, and every queued file
 //! has a clean `To:` header. (The 10 000-case property tests of the pure parsers live next to them:
 //! `http::query::fuzz`, `http::head::fuzz`.)
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a finding
 
 mod http_support;
 use http_support::*;

@@ -1,5 +1,6 @@
 //! Black-box tests of `smsgw encode` and `smsgw decode`: output format (`LEN HEXPDU` per part),
 //! exit codes and messages for refused input.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a finding
 
 use std::process::{Command, Output};
 

@@ -3,17 +3,21 @@
 //! with emoji, GSM extension characters, an alphanumeric sender), `+CMTI` lost or not, an unplug,
 //! and the received files read back with `smsgw inbox` (the spool's own reader). Also the
 //! rejected PIN that is not sent again after a restart.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a finding
 
 mod http_support;
 #[path = "common/modem_sim.rs"]
 mod modem_sim;
+#[path = "common/pty_gateway.rs"]
+mod pty_gateway;
 
-use http_support::{bin, temp_dir, Server};
+use http_support::{bin, temp_dir};
 use modem_sim::sim_storage::{pack_ascii, submit_to_deliver, StoreOptions};
 use modem_sim::{ModemSim, SimOptions};
-use std::path::{Path, PathBuf};
+use pty_gateway::{serve, stick, wait};
+use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const SCTS: [u8; 7] = [0x62, 0x11, 0x82, 0x21, 0x43, 0x00, 0x40];
 
@@ -60,35 +64,6 @@ fn show(spool: &Path, id: &str) -> String {
         .output()
         .expect("smsgw inbox show");
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn wait(what: &str, timeout: Duration, mut pred: impl FnMut() -> bool) {
-    let end = Instant::now() + timeout;
-    while !pred() {
-        assert!(Instant::now() < end, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn stick(name: &str, store: StoreOptions) -> (ModemSim, PathBuf) {
-    let link = temp_dir(name).join("ttyUSB0");
-    let opts = SimOptions {
-        noise: true,
-        store,
-        ..SimOptions::default()
-    };
-    (ModemSim::start(&link, opts, None).expect("pty"), link)
-}
-
-fn serve(link: &Path, extra: &[&str]) -> Server {
-    let mut args = vec![
-        "--device",
-        link.to_str().expect("utf-8"),
-        "--poll-interval",
-        "3",
-    ];
-    args.extend_from_slice(extra);
-    Server::start(&args)
 }
 
 #[test]

@@ -2,45 +2,18 @@
 //! real pseudo-terminal. A message sent with `report=1` becomes `delivered` in
 //! `GET /messages/<id>` when the stick's report arrives (stored in SR, or pushed as `+CDS`), and
 //! `failed` for a number the simulated network cannot deliver to (ending in 13).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a finding
 
 mod http_support;
 #[path = "common/modem_sim.rs"]
 mod modem_sim;
+#[path = "common/pty_gateway.rs"]
+mod pty_gateway;
 
-use http_support::{temp_dir, Server, TOKEN};
+use http_support::{Server, TOKEN};
 use modem_sim::sim_storage::StoreOptions;
-use modem_sim::{ModemSim, SimOptions};
-use std::path::{Path, PathBuf};
+use pty_gateway::{serve, stick, wait};
 use std::time::{Duration, Instant};
-
-fn wait(what: &str, timeout: Duration, mut pred: impl FnMut() -> bool) {
-    let end = Instant::now() + timeout;
-    while !pred() {
-        assert!(Instant::now() < end, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn stick(name: &str, store: StoreOptions) -> (ModemSim, PathBuf) {
-    let link = temp_dir(name).join("ttyUSB0");
-    let opts = SimOptions {
-        noise: true,
-        store,
-        ..SimOptions::default()
-    };
-    (ModemSim::start(&link, opts, None).expect("pty"), link)
-}
-
-fn serve(link: &Path, extra: &[&str]) -> Server {
-    let mut args = vec![
-        "--device",
-        link.to_str().expect("utf-8"),
-        "--poll-interval",
-        "3",
-    ];
-    args.extend_from_slice(extra);
-    Server::start(&args)
-}
 
 /// Sends `message` to `phone` with a report request; returns the id the gateway answered.
 fn send(server: &Server, phone: &str, message: &str) -> String {

@@ -1,5 +1,6 @@
 //! Black-box spool tests against the real binary (`smsgw serve --device sim`): kill -9 at each step
 //! of a send and restart, files dropped by other programs, two processes on one spool.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a finding
 
 use std::collections::HashMap;
 use std::fs::{self, File};

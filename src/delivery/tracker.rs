@@ -339,7 +339,12 @@ impl Tracker {
                 file: report.file.clone(),
             });
         }
+        // The record first: whoever handles `Matched` knows the message's new state.
         let changes = vec![
+            Change::Record {
+                message: open.msg.clone(),
+                previous,
+            },
             Change::Matched {
                 file: report.file,
                 message: open.msg.id.clone(),
@@ -347,10 +352,6 @@ impl Tracker {
                 total: open.msg.total,
                 outcome,
                 delivery_seconds: seconds,
-            },
-            Change::Record {
-                message: open.msg.clone(),
-                previous,
             },
         ];
         self.close_finished();

@@ -177,10 +177,13 @@ impl Deliveries {
     }
 
     fn apply(&self, inner: &mut Inner, changes: Vec<Change>) {
+        // The state of the message the last record was about (a `Matched` follows its record).
+        let mut last_state = None;
         for change in changes {
             match change {
                 Change::Record { message, previous } => {
                     let state = message.state();
+                    last_state = Some(state);
                     if state != previous {
                         match state {
                             MessageState::Delivered => GatewayStatus::count(&self.status.delivered),
@@ -221,6 +224,8 @@ impl Deliveries {
                                 "report {file}: cannot record its message {message}: {e}"
                             );
                         }
+                        let state = last_state.map_or(outcome.as_str(), MessageState::as_str);
+                        self.forward(&file, &f, Some(message.clone()), state);
                     }
                     crate::log_info!(
                         "report {file}: message {message} part {part}/{total} {}",
@@ -231,9 +236,39 @@ impl Deliveries {
                 Change::Unmatched { file } => {
                     GatewayStatus::count(&self.status.reports_unmatched);
                     crate::log_warn!("report {file}: no sent message matches; kept unmatched");
-                    inner.hook_queue.push(self.spool.dir(REPORT).join(file));
+                    let path = self.spool.dir(REPORT).join(&file);
+                    if let Some(f) = read_small(&path) {
+                        let outcome = f.header("Outcome").unwrap_or("").to_string();
+                        self.forward(&file, &f, None, &outcome);
+                    }
+                    inner.hook_queue.push(path);
                 }
             }
+        }
+    }
+
+    /// Queues the report `file` (its parsed content `f`) for `--forward-url`: the recipient, the
+    /// discharge time as the file has it, the message it was matched to and `status` (the
+    /// message's state after it, or the report's outcome when unmatched).
+    fn forward(&self, file: &str, f: &SpoolFile, message_id: Option<String>, status: &str) {
+        let body = String::from_utf8_lossy(&f.body);
+        let time = body
+            .lines()
+            .find_map(|l| l.strip_prefix("Discharge_timestamp:"))
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        let event = crate::forward::ForwardEvent {
+            kind: crate::forward::EventKind::Report,
+            id: file.to_string(),
+            to: f.header("From").map(String::from),
+            time,
+            message_id,
+            status: Some(status.to_string()),
+            ..Default::default()
+        };
+        if let Err(e) = crate::forward::enqueue(self.spool.root(), &event) {
+            crate::log_warn!("report {file}: cannot queue it for forwarding: {e}");
         }
     }
 

@@ -180,3 +180,26 @@ fn a_message_sent_without_a_report_request_is_recorded_sent() {
     assert_eq!(sent.header("Report_state"), Some("not requested"));
     assert_eq!(sent.header("Message_id"), Some("1 2"));
 }
+
+#[test]
+fn a_report_is_queued_for_forwarding_with_the_message_and_its_new_state() {
+    let dir = Dir::new();
+    let (d, _) = open(&dir.0);
+    let forward = dir.0.join(crate::forward::FORWARD_DIR);
+    fs::create_dir_all(&forward).unwrap();
+    let msg = message("m5", &[9], at(0));
+    d.sent(&msg, at(0));
+    file_it(&d, &dir.0, &msg);
+    d.report(&report_pdu(9, 0x46), None, at(5)).unwrap();
+    let bodies: Vec<String> = fs::read_dir(&forward)
+        .unwrap()
+        .map(|e| fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    let b = &bodies[0];
+    assert!(b.contains("\"event\":\"report\""), "{b}");
+    assert!(b.contains("\"to\":\"4930123456\""), "{b}");
+    assert!(b.contains("\"message_id\":\"m5\""), "{b}");
+    assert!(b.contains("\"status\":\"failed\""), "{b}");
+    assert!(b.contains("\"time\":\"26-11-28 23:00:30\""), "{b}");
+}
