@@ -34,7 +34,7 @@ const USAGE: &str = "usage: smsgw <command> [options]
   decode HEX
   at [--device PATH] CMD
   send [--device PATH] TO TEXT
-  ussd [--device PATH] CODE
+  ussd [--device PATH] [--listen ADDR:PORT] CODE   (through the running daemon when there is one)
   inbox [--spool DIR] [list | show ID | delete ID]
   status [--listen ADDR:PORT]
 Run as a CGI program (GATEWAY_INTERFACE set) it answers GET /cgi-bin/sms.";
@@ -117,7 +117,7 @@ fn serve(cfg: config::ServeConfig) -> ExitCode {
     } else {
         None
     };
-    let modem = modem::open(&cfg, status.clone(), sink, pin_file);
+    let (modem, ussd) = modem::open(&cfg, status.clone(), sink, pin_file);
     let stop = Arc::new(AtomicBool::new(false));
     let sender = spool::Sender::new(
         spool.clone(),
@@ -157,7 +157,7 @@ fn serve(cfg: config::ServeConfig) -> ExitCode {
     if let Err(e) = stopping {
         return fail(&format_args!("cannot start the signal thread: {e}"));
     }
-    match http::serve(&cfg, spool, status) {
+    match http::serve(&cfg, spool, status, ussd) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
     }

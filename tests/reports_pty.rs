@@ -168,7 +168,7 @@ fn received_messages_are_listed_read_and_deleted_over_http() {
         .expect("an id")
         .to_string();
     let one = server.get(&format!("/messages/{id}?token={TOKEN}")).body;
-    assert!(one.contains("\"from\":\"491701234567\""), "{one}");
+    assert!(one.contains("\"from\":\"+491701234567\""), "{one}");
     let req = format!(
         "DELETE /messages/{id} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nConnection: close\r\n\r\n"
     );

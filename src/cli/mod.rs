@@ -412,7 +412,7 @@ pub fn send(args: &[String]) -> i32 {
         ..EncodeOptions::default()
     };
     // A rejected PIN is remembered for this run only; `serve` keeps it in the spool.
-    let mut modem = modem::open(&cfg, Arc::new(GatewayStatus::default()), None, None);
+    let (mut modem, _) = modem::open(&cfg, Arc::new(GatewayStatus::default()), None, None);
     if let Some(result) = modem.send_text(to, text) {
         return match result {
             Ok(id) => {
@@ -449,8 +449,9 @@ pub fn send(args: &[String]) -> i32 {
     0
 }
 
-/// `smsgw ussd [--device PATH|sim] [--pin P] ... CODE`: sends a USSD code (`*100#`) through the
-/// full modem engine and prints the network's reply.
+/// `smsgw ussd [--device PATH|sim] [--pin P] ... CODE`: sends a USSD code (`*100#`) and prints
+/// the network's reply: through the running daemon (`GET /ussd`, which owns the stick) when one
+/// answers, else through the full modem engine on the device.
 pub fn ussd(args: &[String]) -> i32 {
     let (cfg, words) = match modem_config("ussd", args) {
         Ok(v) => v,
@@ -458,10 +459,14 @@ pub fn ussd(args: &[String]) -> i32 {
     };
     let [code] = words.as_slice() else {
         crate::errln!(
-            "usage: smsgw ussd [--device PATH|sim] [--pin PIN] [serve modem options] CODE"
+            "usage: smsgw ussd [--device PATH|sim] [--listen ADDR:PORT] [--token T] [--pin PIN] \
+             [serve modem options] CODE"
         );
         return 2;
     };
+    if let Some(exit) = ussd_via_daemon(&cfg, &split_options(args).0, code) {
+        return exit;
+    }
     let modem = modem::driver::open(&cfg, Arc::new(GatewayStatus::default()), None, None);
     let wait = cfg.registration_timeout + std::time::Duration::from_secs(40);
     match modem.ussd_client().request(code, wait) {
@@ -473,6 +478,47 @@ pub fn ussd(args: &[String]) -> i32 {
             crate::errln!("smsgw ussd: {e}");
             1
         }
+    }
+}
+
+/// `GET /ussd` from the daemon configured in UCI (`SMSGW_CONFIG`), where `--listen`, `--token`,
+/// `--token-file` and `--no-auth` on the command line win. `None` when no daemon answers.
+fn ussd_via_daemon(given: &ServeConfig, opts: &[String], code: &str) -> Option<i32> {
+    let (mut daemon, _) = status::daemon_config();
+    let has = |name: &str| {
+        opts.iter()
+            .any(|o| o == name || o.strip_prefix(name).is_some_and(|r| r.starts_with('=')))
+    };
+    if has("--listen") {
+        daemon.listen.clone_from(&given.listen);
+    }
+    if has("--token") {
+        daemon.token.clone_from(&given.token);
+    }
+    if has("--token-file") {
+        daemon.token_file.clone_from(&given.token_file);
+    }
+    daemon.no_auth |= given.no_auth;
+    let addr = status::daemon_address(&daemon)?;
+    let mut target = String::from("/ussd?code=");
+    for b in code.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'*' {
+            target.push(char::from(b));
+        } else {
+            target.push('%');
+            pdu::push_hex(&[b], &mut target);
+        }
+    }
+    let token = status::daemon_token(&daemon);
+    let wait = std::time::Duration::from_secs(60);
+    let (code, body) =
+        status::daemon_get(addr, &target, token.as_deref(), "text/plain", wait).ok()?;
+    if code == 200 {
+        emit(&body);
+        Some(0)
+    } else {
+        crate::errln!("smsgw ussd: the daemon answered: {}", body.trim());
+        Some(1)
     }
 }
 

@@ -27,25 +27,80 @@ fn local_target(listen: &str) -> Option<SocketAddr> {
     Some(SocketAddr::new(ip, addr.port()))
 }
 
-/// `GET /status` through the gateway's one HTTP client.
-fn fetch_status(target: SocketAddr, host: &str) -> Result<String, String> {
+/// Why a request to the daemon got no answer.
+pub struct Unreachable(pub String);
+
+/// `GET target` from the daemon through the gateway's one HTTP client (the token as a Bearer
+/// header): the HTTP status and the body, or why nothing answered (connect or read failed).
+pub fn daemon_get(
+    addr: SocketAddr,
+    target: &str,
+    token: Option<&str>,
+    accept: &str,
+    wait: Duration,
+) -> Result<(u16, String), Unreachable> {
     let ep = Endpoint {
-        addr: target,
-        host: host.to_string(),
+        addr,
+        host: socket_addr_text(addr),
         base_path: String::new(),
     };
     let limits = Limits {
         connect: Duration::from_secs(3),
-        io: Duration::from_secs(3),
+        io: wait,
         max_response: 256 * 1024,
     };
-    let accept = [("Accept", "application/json")];
-    let r = request(&ep, &limits, "GET", "/status", &accept, b"").map_err(|e| e.to_string())?;
-    let body = String::from_utf8_lossy(&r.body);
-    if r.status != 200 {
-        return Err(format!("answered HTTP {}: {}", r.status, body.trim()));
+    let bearer = token.map(|t| ["Bearer ", t].concat());
+    let mut headers = vec![("Accept", accept)];
+    if let Some(b) = bearer.as_deref() {
+        headers.push(("Authorization", b));
+    }
+    let r = request(&ep, &limits, "GET", target, &headers, b"")
+        .map_err(|e| Unreachable(e.to_string()))?;
+    Ok((r.status, String::from_utf8_lossy(&r.body).into_owned()))
+}
+
+fn fetch_status(target: SocketAddr) -> Result<String, String> {
+    let wait = Duration::from_secs(3);
+    let (status, body) = daemon_get(target, "/status", None, "application/json", wait)
+        .map_err(|Unreachable(e)| e)?;
+    if status != 200 {
+        return Err(format!("answered HTTP {status}: {}", body.trim()));
     }
     Ok(body.trim().to_string())
+}
+
+/// The daemon's settings as this host sees them: the UCI file (`SMSGW_CONFIG`, else
+/// `/etc/config/smsgw`) or the defaults. Returns the file's path too.
+pub fn daemon_config() -> (ServeConfig, String) {
+    let uci_path = std::env::var("SMSGW_CONFIG").unwrap_or_else(|_| DEFAULT_UCI_FILE.to_string());
+    let cfg = read_uci(&uci_path);
+    (cfg, uci_path)
+}
+
+fn read_uci(uci_path: &str) -> ServeConfig {
+    match std::fs::read_to_string(uci_path) {
+        Ok(text) => uci::parse_uci(&text).unwrap_or_else(|e| {
+            err(&format!("smsgw: {uci_path}: {e}\n"));
+            ServeConfig::default()
+        }),
+        Err(_) => ServeConfig::default(),
+    }
+}
+
+/// The token a client of the daemon presents: from the configuration or the token file (`None`
+/// with `no_auth` or when there is none yet).
+pub fn daemon_token(cfg: &ServeConfig) -> Option<String> {
+    if cfg.no_auth {
+        return None;
+    }
+    cfg.token
+        .clone()
+        .or_else(|| auth::read_token_file(Path::new(&cfg.token_file)))
+}
+
+/// Where to reach the daemon configured in `cfg` from this host.
+pub fn daemon_address(cfg: &ServeConfig) -> Option<SocketAddr> {
+    local_target(&cfg.listen)
 }
 
 /// `addr` as its `Display` writes it (`a.b.c.d:port`, `[v6%scope]:port`), via [`push_ip`].
@@ -87,13 +142,7 @@ pub fn status_main(args: &[String]) -> i32 {
             _ => uci_path = v.clone(),
         }
     }
-    let mut cfg = ServeConfig::default();
-    if let Ok(text) = std::fs::read_to_string(&uci_path) {
-        match uci::parse_uci(&text) {
-            Ok(c) => cfg = c,
-            Err(e) => crate::errln!("smsgw status: {uci_path}: {e}"),
-        }
-    }
+    let mut cfg = read_uci(&uci_path);
     if let Some(l) = listen {
         cfg.listen = l;
     }
@@ -119,7 +168,7 @@ pub fn status_main(args: &[String]) -> i32 {
         return 1;
     };
     let target_text = socket_addr_text(target);
-    match fetch_status(target, &target_text) {
+    match fetch_status(target) {
         Ok(body) => {
             let _ = out(&format!("daemon: http://{target_text}/status\n{body}\n"));
             0

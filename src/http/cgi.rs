@@ -192,6 +192,7 @@ fn cgi_reply() -> Reply {
         spool,
         status: Arc::new(GatewayStatus::default()),
         guard: Box::new(guard),
+        ussd: None,
     };
     match request_from_env(&mut std::io::stdin().lock()) {
         Ok(req) => gateway.handle(&req),

@@ -1,16 +1,15 @@
-//! `GET /messages/<id>`, `GET /messages?box=inbox|outbox[&limit=N]` and `DELETE /messages/<id>`:
-//! outgoing messages with their state, parts, references and reports, and received messages, as
-//! JSON.
+//! `GET /messages/<id>`, `GET /messages?box=outbox|inbox[&limit=N]` and `DELETE /messages/<id>`:
+//! outgoing messages with their state, parts, references and reports, as JSON; received ones
+//! are `inbox`'s.
 //!
-//! Owns the query of these routes and the JSON shape of a message. Reading the spool is
-//! `spool::outbox`'s and `spool::incoming`'s; the token check is the same as for sending. The
-//! only file it changes is a received message a `DELETE` names.
+//! Owns the routing and query of these routes and the JSON shape of an outgoing message. Reading
+//! the spool is `spool::outbox`'s; the token check is the same as for sending. It must not change
+//! files (deleting a received message is `inbox`'s).
 
-use super::{auth, push_u64, query, Gateway, HttpRequest, Reply};
+use super::{inbox, push_u64, query, Gateway, HttpRequest, Reply};
 use crate::delivery::{iso_utc, record, MessageState, Part, SentMessage};
 use crate::json::write::push_string;
 use crate::pdu::{status_text, DeliveryOutcome};
-use crate::spool::format::SpoolFile;
 use crate::spool::incoming;
 use crate::spool::outbox::{self, OutboxEntry};
 
@@ -59,46 +58,31 @@ fn parse(raw: &str) -> Result<MessagesQuery, String> {
 }
 
 impl Gateway {
-    /// `/messages` and `/messages/<id>`.
+    /// `/messages` and `/messages/<id>` (`DELETE` for a received message).
     pub(super) fn messages(&self, req: &HttpRequest, json: bool) -> Reply {
-        let delete = req.method == "DELETE";
+        let id = req.path.strip_prefix("/messages/");
+        let delete = req.method == "DELETE" && id.is_some();
         if !delete && !matches!(req.method.as_str(), "GET" | "HEAD") {
-            return Reply::line(405, "method not allowed: use GET or DELETE", json);
+            let allowed = if id.is_some() {
+                "method not allowed: use GET or DELETE"
+            } else {
+                "method not allowed: use GET"
+            };
+            return Reply::line(405, allowed, json);
         }
         let q = match parse(&req.query) {
             Ok(q) => q,
             Err(e) => return Reply::line(400, &e, json),
         };
-        if let Some(expected) = &self.policy.token {
-            match auth::check(expected, q.token.as_deref(), req.authorization.as_deref()) {
-                auth::AuthOutcome::Ok => {}
-                auth::AuthOutcome::Missing => {
-                    return Reply::line(
-                        401,
-                        "token required: add Authorization: Bearer ... or token=...",
-                        json,
-                    )
-                }
-                auth::AuthOutcome::Wrong => return Reply::line(403, "wrong token", json),
-            }
+        if let Some(refusal) = self.refuse_token(q.token.as_deref(), req, json) {
+            return refusal;
         }
         let root = self.spool.root();
-        let id = req.path.strip_prefix("/messages/");
-        if delete {
-            return match id.map(|id| incoming::delete(root, id)) {
-                Some(Ok(())) => Reply::line(200, "deleted", json),
-                Some(Err(_)) => Reply::line(404, "no such received message", json),
-                None => Reply::line(405, "method not allowed: DELETE /messages/<id>", json),
-            };
-        }
         let body = match id {
-            Some(id) if incoming::valid_id(id) => match incoming::read(root, id) {
-                Ok(file) => {
-                    let mut b = String::new();
-                    push_received(&mut b, id, &file);
-                    b
-                }
-                Err(_) => return Reply::line(404, "no such message", json),
+            Some(id) if delete => return inbox::delete(root, id, json),
+            Some(id) if incoming::valid_id(id) => match inbox::get(root, id) {
+                Some(b) => b,
+                None => return Reply::line(404, "no such message", json),
             },
             Some(id) => match outbox::find(root, id) {
                 Some(entry) => {
@@ -108,20 +92,7 @@ impl Gateway {
                 }
                 None => return Reply::line(404, "no such message", json),
             },
-            None if !q.outbox => {
-                let mut b = String::from("[");
-                for (i, (id, _)) in incoming::list(root).iter().take(q.limit).enumerate() {
-                    let Ok(file) = incoming::read(root, id) else {
-                        continue;
-                    };
-                    if i > 0 {
-                        b.push(',');
-                    }
-                    push_received(&mut b, id, &file);
-                }
-                b.push(']');
-                b
-            }
+            None if !q.outbox => inbox::list(root, q.limit),
             None => {
                 let mut b = String::from("[");
                 for (i, entry) in outbox::list(root, q.limit).iter().enumerate() {
@@ -159,28 +130,6 @@ fn str_field(out: &mut String, name: &str, value: &str) {
 fn num_field(out: &mut String, name: &str, value: u64) {
     key(out, name);
     push_u64(out, value);
-}
-
-/// One received message (a file in `incoming/`) as a JSON object.
-fn push_received(out: &mut String, id: &str, f: &SpoolFile) {
-    out.push('{');
-    str_field(out, "id", id);
-    str_field(out, "box", "inbox");
-    str_field(out, "from", f.header("From").unwrap_or(""));
-    str_field(out, "text", &String::from_utf8_lossy(&f.body));
-    if let Some(sent) = f.header("Sent") {
-        str_field(out, "sent", sent);
-    }
-    if let Some(t) = f.header("Received").and_then(record::parse_smsd_time) {
-        str_field(out, "received", &iso_utc(t));
-    }
-    key(out, "incomplete");
-    out.push_str(if f.header("Incomplete").is_some() {
-        "true"
-    } else {
-        "false"
-    });
-    out.push('}');
 }
 
 /// One outgoing message as a JSON object.
@@ -277,21 +226,6 @@ mod tests {
         assert!(parse("limit=x").is_err());
         assert!(parse("box=trash").is_err());
         assert!(!parse("box=inbox").unwrap().outbox);
-    }
-
-    #[test]
-    fn a_received_message_renders_sender_text_and_times() {
-        let f = SpoolFile::parse(
-            b"From: 491701234567\nSent: 26-11-28 23:10:03\nReceived: 26-11-28 23:10:31\n\nhi\n",
-        );
-        let mut out = String::new();
-        push_received(&mut out, "in-0123456789abcdef", &f);
-        assert_eq!(
-            out,
-            "{\"id\":\"in-0123456789abcdef\",\"box\":\"inbox\",\"from\":\"491701234567\",\
-             \"text\":\"hi\\n\",\"sent\":\"26-11-28 23:10:03\",\
-             \"received\":\"2026-11-28T23:10:31Z\",\"incomplete\":false}"
-        );
     }
 
     #[test]

@@ -18,12 +18,14 @@ pub mod cidr;
 mod connection;
 pub mod guard;
 pub mod head;
+mod inbox;
 mod messages;
 pub mod query;
 pub mod render;
 mod response;
 mod send;
 pub mod server;
+mod ussd;
 
 use crate::config::ServeConfig;
 use crate::json::ObjectWriter;
@@ -181,6 +183,17 @@ impl Reply {
         }
     }
 
+    /// A 200 with a JSON object (a newline is added).
+    fn json(mut body: String) -> Reply {
+        body.push('\n');
+        Reply {
+            code: 200,
+            body,
+            json: true,
+            retry_after: None,
+        }
+    }
+
     /// An error or success line, as JSON when the client asked for it.
     pub(crate) fn line(code: u16, msg: &str, json: bool) -> Reply {
         if !json {
@@ -267,9 +280,31 @@ pub struct Gateway {
     pub spool: Arc<Spool>,
     pub status: Arc<GatewayStatus>,
     pub guard: Box<dyn GuardStore>,
+    /// USSD through the daemon's modem thread (`None`: CGI mode, HiLink).
+    pub ussd: Option<crate::modem::driver::UssdClient>,
 }
 
 impl Gateway {
+    /// The token check of the read routes (`/messages`, `/ussd`): `Some(refusal)` when the
+    /// request may not go on.
+    fn refuse_token(
+        &self,
+        query_token: Option<&str>,
+        req: &HttpRequest,
+        json: bool,
+    ) -> Option<Reply> {
+        let expected = self.policy.token.as_deref()?;
+        match auth::check(expected, query_token, req.authorization.as_deref()) {
+            auth::AuthOutcome::Ok => None,
+            auth::AuthOutcome::Missing => Some(Reply::line(
+                401,
+                "token required: add Authorization: Bearer ... or token=...",
+                json,
+            )),
+            auth::AuthOutcome::Wrong => Some(Reply::line(403, "wrong token", json)),
+        }
+    }
+
     /// Answers one request. Never panics; every refusal is counted in `status.rejected`.
     pub fn handle(&self, req: &HttpRequest) -> Reply {
         let json = query::wants_json(req.accept.as_deref());
@@ -313,9 +348,10 @@ impl Gateway {
             },
             "/status" | "/metrics" => Reply::line(405, "method not allowed: use GET", json),
             p if p == "/messages" || p.starts_with("/messages/") => self.messages(req, json),
+            "/ussd" => self.ussd(req, json),
             _ => Reply::line(
                 404,
-                "not found: use /cgi-bin/sms, /alertmanager, /status or /metrics",
+                "not found: use /cgi-bin/sms, /alertmanager, /messages, /ussd, /status or /metrics",
                 json,
             ),
         }
@@ -353,6 +389,7 @@ pub fn serve(
     cfg: &ServeConfig,
     spool: Arc<Spool>,
     status: Arc<GatewayStatus>,
+    ussd: Option<crate::modem::driver::UssdClient>,
 ) -> Result<(), ServeError> {
     let token = if cfg.no_auth {
         crate::log_warn!("--no-auth: any allowed client can send SMS");
@@ -377,6 +414,7 @@ pub fn serve(
             cfg.rate_limit_per_hour,
             cfg.duplicate_window.as_secs(),
         )),
+        ussd,
     };
     server::run(cfg, Arc::new(gateway))
 }

@@ -166,15 +166,18 @@ pub fn open_port(device: &str, baud: u32) -> Result<Box<dyn ModemPort>, String> 
 /// Opens the modem named by `cfg.device` (`sim` = built-in simulated modem, `http://…` = a HiLink
 /// stick, see `crate::hilink`). Never fails: a missing device is waited for inside the modem
 /// thread. `sink` receives messages on the AT backends (`None`: receiving is off); `pin_file`
-/// remembers rejected PINs across restarts.
+/// remembers rejected PINs across restarts. The [`driver::UssdClient`] is there for the AT
+/// backends (`None`: a HiLink stick, whose USSD this gateway does not speak).
 pub fn open(
     cfg: &crate::config::ServeConfig,
     status: std::sync::Arc<crate::status::GatewayStatus>,
     sink: Option<Box<dyn MessageSink>>,
     pin_file: Option<std::path::PathBuf>,
-) -> Box<dyn SmsSender> {
+) -> (Box<dyn SmsSender>, Option<driver::UssdClient>) {
     if crate::hilink::is_hilink(&cfg.device) {
-        return crate::hilink::open(cfg, status);
+        return (crate::hilink::open(cfg, status), None);
     }
-    Box::new(driver::open(cfg, status, sink, pin_file))
+    let handle = driver::open(cfg, status, sink, pin_file);
+    let ussd = handle.ussd_client();
+    (Box::new(handle), Some(ussd))
 }
