@@ -62,9 +62,9 @@ impl Spool {
     /// Lists what `outgoing/` holds, in the order of `sort_queue`. `known` is the rest of an
     /// earlier listing, in that order: its files still there under the same name and inode are
     /// kept as they are, not opened and read again (files come in by rename or are written under
-    /// a `.LOCK`, so new content is a new inode or a file that was not a candidate before), and
-    /// only new files are sorted in. A backlog of thousands then costs one directory listing per
-    /// refresh, not thousands of opens and a sort by name.
+    /// a `.LOCK`, so new content is a new inode or a file that was not a candidate before). A
+    /// backlog of thousands then costs one directory listing and one sort per refresh, not
+    /// thousands of opens.
     pub(super) fn scan(&self, now: SystemTime, known: Vec<QueueEntry>) -> Scan {
         let dir = self.dir(OUTGOING);
         let mut scan = Scan::default();
@@ -73,12 +73,11 @@ impl Spool {
             Vec::new()
         });
         let names: Vec<OsString> = list.iter().map(|e| e.file_name()).collect();
-        // Names that have a `NAME.LOCK` companion, sorted for `is_candidate_name` (usually none).
-        let mut locked: Vec<&[u8]> = names
+        // Names that have a `NAME.LOCK` companion (usually none, a few while writers work).
+        let locked: Vec<&[u8]> = names
             .iter()
             .filter_map(|n| n.as_encoded_bytes().strip_suffix(b".LOCK"))
             .collect();
-        locked.sort_unstable();
         // The known entries by inode (numbers sort much faster than names), and which are still here.
         let mut by_ino: Vec<(u64, usize)> = known.iter().map(|k| k.ino).zip(0..).collect();
         by_ino.sort_unstable();
@@ -113,7 +112,8 @@ impl Spool {
             if is_young_empty(&meta, now) {
                 continue;
             }
-            let mut head = Vec::new();
+            // sized from the file: one read and the one that sees the end (not 32-byte probes)
+            let mut head = Vec::with_capacity(meta.len().min(4096) as usize);
             let _ = (&file).take(4096).read_to_end(&mut head);
             let parsed = SpoolFile::parse(&head);
             let number = |h: &str| parsed.header(h).and_then(|v| v.parse::<u64>().ok());
@@ -127,12 +127,11 @@ impl Spool {
                 ino,
             });
         }
-        sort_queue(&mut fresh);
-        let kept = known
-            .into_iter()
-            .zip(still)
-            .filter_map(|(k, here)| here.then_some(k));
-        scan.queue = merge(kept, fresh);
+        let mut here = still.into_iter();
+        scan.queue = known;
+        scan.queue.retain(|_| here.next().unwrap_or(false));
+        scan.queue.append(&mut fresh);
+        sort_queue(&mut scan.queue);
         scan
     }
 
@@ -146,7 +145,7 @@ impl Spool {
         if !same_file(&meta, &path) || being_written(&file, &meta) {
             return None;
         }
-        let mut bytes = Vec::new();
+        let mut bytes = Vec::with_capacity(meta.len().min(MAX_FILE_BYTES + 1) as usize);
         (&file)
             .take(MAX_FILE_BYTES + 1)
             .read_to_end(&mut bytes)
@@ -321,36 +320,20 @@ fn sort_queue(entries: &mut [QueueEntry]) {
     entries.sort_unstable_by(later);
 }
 
-/// Merges two listings sorted by [`sort_queue`] into one.
-fn merge(a: impl Iterator<Item = QueueEntry>, b: Vec<QueueEntry>) -> Vec<QueueEntry> {
-    let mut out = Vec::with_capacity(b.len());
-    let (mut a, mut b) = (a.peekable(), b.into_iter().peekable());
-    while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
-        let next = if later(x, y).is_le() {
-            a.next()
-        } else {
-            b.next()
-        };
-        out.extend(next);
-    }
-    out.extend(a);
-    out.extend(b);
-    out
-}
-
 /// Removes and returns the entry to send next from a listing sorted by [`sort_queue`].
 pub fn take_next(entries: &mut Vec<QueueEntry>) -> Option<QueueEntry> {
     entries.pop()
 }
 
 /// smsd's rules for names in `outgoing/`: no dot files, no `*.LOCK`, nothing with a `NAME.LOCK`
-/// companion (the writer still holds it). `locked`: the sorted names that have such a companion.
+/// companion (the writer still holds it). `locked`: the names that have such a companion (a
+/// handful at most, so a backlog of n files costs n short checks, not n² comparisons).
 pub fn is_candidate_name(name: &OsStr, locked: &[&[u8]]) -> bool {
     let b = name.as_encoded_bytes();
     if b.is_empty() || b.starts_with(b".") || b.ends_with(b".LOCK") {
         return false;
     }
-    locked.binary_search(&b).is_err()
+    !locked.contains(&b)
 }
 
 /// An empty file is a placeholder still to be filled (`mktemp` in `outgoing/` followed by `mv`

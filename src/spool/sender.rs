@@ -507,16 +507,11 @@ impl<M: SmsSender> Sender<M> {
 /// CPU is short, as in a burst of requests, HTTP clients waiting for their answer (and the rest of
 /// the router) go first: the queue is on disk and a modem takes seconds per message anyway.
 fn yield_to_requests() {
-    // SAFETY: plain syscalls without pointers, on the calling thread only.
-    let failed = unsafe {
+    // SAFETY: plain syscalls without pointers, on the calling thread only. A failure (a kernel
+    // without per-thread nice) only leaves the sender at the normal priority: nothing to report.
+    unsafe {
         let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        libc::setpriority(libc::PRIO_PROCESS, tid, 10) != 0
-    };
-    if failed {
-        log(format!(
-            "smsgw: cannot lower the sender's priority (ignored): {}",
-            std::io::Error::last_os_error()
-        ));
+        let _ = libc::setpriority(libc::PRIO_PROCESS, tid, 10);
     }
 }
 
