@@ -79,7 +79,6 @@ pub(super) fn handle_connection(
 ) {
     let deadline = Instant::now() + limits.request_timeout;
     let _ = stream.set_write_timeout(Some(limits.request_timeout));
-    let _ = stream.set_nodelay(true);
     let mut buf = Vec::with_capacity(1024);
     let head_len = match read_head(&mut stream, &mut buf, deadline) {
         ReadHead::Done { head_len } => head_len,
@@ -98,6 +97,9 @@ pub(super) fn handle_connection(
     };
     let mut body = buf.get(head_len..).unwrap_or(&[]).to_vec();
     if head.expect_continue && body.len() < head.content_length {
+        // The answer then comes as a second write: no Nagle wait for the ACK of the first. (Every
+        // other answer is one write followed by close, which Nagle never delays.)
+        let _ = stream.set_nodelay(true);
         let _ = stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n");
     }
     let mut chunk = [0u8; 2048];
@@ -138,8 +140,9 @@ pub(super) fn handle_connection(
         body,
     };
     let reply = gw.handle(&req);
+    // Dropping the stream closes it: the FIN follows the answer (a `shutdown` first would add a
+    // system call and change nothing).
     write_reply(&mut stream, &reply, head.minor, head.method == "HEAD");
-    let _ = stream.shutdown(Shutdown::Write);
 }
 
 /// Answers a refused head. `drain`: the client may still be sending (a body we will not read);

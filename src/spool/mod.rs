@@ -252,11 +252,15 @@ impl Spool {
         Ok(())
     }
 
-    /// Wakes the sender (new file, or time to look again).
+    /// Wakes the sender (new file, or time to look again). A poke already pending is enough: the
+    /// sender sees it before it waits again, so a burst of submissions costs one wake-up, not a
+    /// futex call each.
     pub fn poke(&self) {
         if let Ok(mut flag) = self.wake.0.lock() {
-            *flag = true;
-            self.wake.1.notify_all();
+            if !*flag {
+                *flag = true;
+                self.wake.1.notify_all();
+            }
         }
     }
 

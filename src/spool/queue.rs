@@ -15,7 +15,7 @@ use super::{
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{DirEntryExt, MetadataExt, OpenOptionsExt};
 use std::os::unix::io::AsRawFd;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -29,6 +29,9 @@ pub struct QueueEntry {
     /// `Retry_at:` as written (wall clock), and `Attempts:` so far.
     pub retry_at: Option<SystemTime>,
     pub attempts: u32,
+    /// Inode number from the directory listing: a file listed again under the same name and
+    /// inode is not opened again.
+    pub ino: u64,
 }
 
 /// What a listing of `outgoing/` found.
@@ -56,48 +59,79 @@ pub struct Claim {
 }
 
 impl Spool {
-    /// Lists what `outgoing/` holds (see `take_next` for the order).
-    pub(super) fn scan(&self, now: SystemTime) -> Scan {
+    /// Lists what `outgoing/` holds, in the order of `sort_queue`. `known` is the rest of an
+    /// earlier listing, in that order: its files still there under the same name and inode are
+    /// kept as they are, not opened and read again (files come in by rename or are written under
+    /// a `.LOCK`, so new content is a new inode or a file that was not a candidate before). A
+    /// backlog of thousands then costs one directory listing and one sort per refresh, not
+    /// thousands of opens.
+    pub(super) fn scan(&self, now: SystemTime, known: Vec<QueueEntry>) -> Scan {
         let dir = self.dir(OUTGOING);
         let mut scan = Scan::default();
         let list = listing(&dir).unwrap_or_else(|| {
             scan.unreadable = true;
             Vec::new()
         });
-        let mut names: Vec<OsString> = list.iter().map(|e| e.file_name()).collect();
-        names.sort_unstable(); // `is_candidate_name` binary-searches for `.LOCK` companions
-        for e in &list {
-            let name = e.file_name();
-            if !is_candidate_name(&name, &names) {
+        let names: Vec<OsString> = list.iter().map(|e| e.file_name()).collect();
+        // Names that have a `NAME.LOCK` companion (usually none, a few while writers work).
+        let locked: Vec<&[u8]> = names
+            .iter()
+            .filter_map(|n| n.as_encoded_bytes().strip_suffix(b".LOCK"))
+            .collect();
+        // The known entries by inode (numbers sort much faster than names), and which are still here.
+        let mut by_ino: Vec<(u64, usize)> = known.iter().map(|k| k.ino).zip(0..).collect();
+        by_ino.sort_unstable();
+        let mut still = vec![false; known.len()];
+        let mut fresh = Vec::new();
+        for (e, name) in list.iter().zip(&names) {
+            if !is_candidate_name(name, &locked) {
                 continue;
             }
             match e.file_type() {
                 Ok(t) if t.is_file() => {}
                 Ok(t) if !t.is_dir() => {
-                    scan.rejects.push(name);
+                    scan.rejects.push(name.clone());
                     continue;
                 }
                 _ => continue,
             }
-            let Ok((file, meta)) = open_regular(&dir.join(&name)) else {
+            let ino = e.ino();
+            let listed = by_ino
+                .binary_search_by_key(&ino, |&(i, _)| i)
+                .ok()
+                .and_then(|i| by_ino.get(i))
+                .map(|&(_, at)| at)
+                .filter(|&at| known.get(at).is_some_and(|k| k.name == *name));
+            if let Some(flag) = listed.and_then(|at| still.get_mut(at)) {
+                *flag = true;
+                continue;
+            }
+            let Ok((file, meta)) = open_regular(&dir.join(name)) else {
                 continue;
             };
             if is_young_empty(&meta, now) {
                 continue;
             }
-            let mut head = Vec::new();
+            // sized from the file: one read and the one that sees the end (not 32-byte probes)
+            let mut head = Vec::with_capacity(meta.len().min(4096) as usize);
             let _ = (&file).take(4096).read_to_end(&mut head);
             let parsed = SpoolFile::parse(&head);
             let number = |h: &str| parsed.header(h).and_then(|v| v.parse::<u64>().ok());
-            scan.queue.push(QueueEntry {
-                name,
+            fresh.push(QueueEntry {
+                name: name.clone(),
                 high: parsed.is_high_priority(),
                 mtime: meta.modified().unwrap_or(UNIX_EPOCH),
                 retry_at: number(HDR_RETRY_AT)
                     .and_then(|s| UNIX_EPOCH.checked_add(Duration::from_secs(s))),
                 attempts: number(HDR_ATTEMPTS).map_or(0, |a| a.min(u64::from(u32::MAX)) as u32),
+                ino,
             });
         }
+        let mut here = still.into_iter();
+        scan.queue = known;
+        scan.queue.retain(|_| here.next().unwrap_or(false));
+        scan.queue.append(&mut fresh);
+        sort_queue(&mut scan.queue);
         scan
     }
 
@@ -111,7 +145,7 @@ impl Spool {
         if !same_file(&meta, &path) || being_written(&file, &meta) {
             return None;
         }
-        let mut bytes = Vec::new();
+        let mut bytes = Vec::with_capacity(meta.len().min(MAX_FILE_BYTES + 1) as usize);
         (&file)
             .take(MAX_FILE_BYTES + 1)
             .read_to_end(&mut bytes)
@@ -272,33 +306,34 @@ fn listing(dir: &Path) -> Option<Vec<fs::DirEntry>> {
         .ok()
 }
 
-/// Removes and returns the entry to send next: `Priority: high` first, then oldest first, then by
-/// name. (Selection instead of a sort: queues are short and it keeps the binary small.)
+/// The order of [`take_next`], reversed: the entry to send next (`Priority: high` first, then
+/// oldest first, then by name) is the greatest.
+fn later(a: &QueueEntry, b: &QueueEntry) -> std::cmp::Ordering {
+    a.high
+        .cmp(&b.high)
+        .then(b.mtime.cmp(&a.mtime))
+        .then(b.name.cmp(&a.name))
+}
+
+/// Sorts a listing for [`take_next`] (the entry to send next last).
+fn sort_queue(entries: &mut [QueueEntry]) {
+    entries.sort_unstable_by(later);
+}
+
+/// Removes and returns the entry to send next from a listing sorted by [`sort_queue`].
 pub fn take_next(entries: &mut Vec<QueueEntry>) -> Option<QueueEntry> {
-    let first = entries
-        .iter()
-        .enumerate()
-        .min_by(|(_, a), (_, b)| {
-            b.high
-                .cmp(&a.high)
-                .then(a.mtime.cmp(&b.mtime))
-                .then(a.name.cmp(&b.name))
-        })
-        .map(|(i, _)| i)?;
-    Some(entries.swap_remove(first))
+    entries.pop()
 }
 
 /// smsd's rules for names in `outgoing/`: no dot files, no `*.LOCK`, nothing with a `NAME.LOCK`
-/// companion (the writer still holds it). `all` must be sorted (a backlog of n files then costs
-/// n log n, not n² comparisons per scan).
-pub fn is_candidate_name(name: &OsStr, all: &[OsString]) -> bool {
+/// companion (the writer still holds it). `locked`: the names that have such a companion (a
+/// handful at most, so a backlog of n files costs n short checks, not n² comparisons).
+pub fn is_candidate_name(name: &OsStr, locked: &[&[u8]]) -> bool {
     let b = name.as_encoded_bytes();
     if b.is_empty() || b.starts_with(b".") || b.ends_with(b".LOCK") {
         return false;
     }
-    let mut lock = name.to_os_string();
-    lock.push(".LOCK");
-    all.binary_search(&lock).is_err()
+    !locked.contains(&b)
 }
 
 /// An empty file is a placeholder still to be filled (`mktemp` in `outgoing/` followed by `mv`

@@ -171,6 +171,7 @@ impl<M: SmsSender> Sender<M> {
     /// The send loop: runs until the stop flag is set and the message in flight is recorded.
     pub fn run(mut self) {
         self.fault = Fault::from_env();
+        yield_to_requests();
         if !super::watch::watch_outgoing(&self.spool) {
             log("smsgw: inotify unavailable, rescanning outgoing/ every second".into());
         }
@@ -278,7 +279,7 @@ impl<M: SmsSender> Sender<M> {
     /// Lists `outgoing/` again: moves away what is not a regular file, holds back files whose
     /// retry is not due. Returns the earliest retry deadline.
     fn refresh(&mut self, now: Now) -> Option<Instant> {
-        let mut scan = self.spool.scan(now.wall);
+        let mut scan = self.spool.scan(now.wall, std::mem::take(&mut self.queue));
         let scan_depth = scan.depth();
         for name in std::mem::take(&mut scan.rejects) {
             let shown = name.to_string_lossy().into_owned();
@@ -574,6 +575,18 @@ impl<M: SmsSender> Sender<M> {
                 "smsgw: failed {name} ({reason}) and cannot move it: {e}"
             )),
         }
+    }
+}
+
+/// Lowers the calling thread's scheduling priority (nice 10; Linux keeps one per thread). When the
+/// CPU is short, as in a burst of requests, HTTP clients waiting for their answer (and the rest of
+/// the router) go first: the queue is on disk and a modem takes seconds per message anyway.
+fn yield_to_requests() {
+    // SAFETY: plain syscalls without pointers, on the calling thread only. A failure (a kernel
+    // without per-thread nice) only leaves the sender at the normal priority: nothing to report.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        let _ = libc::setpriority(libc::PRIO_PROCESS, tid, 10);
     }
 }
 

@@ -575,6 +575,50 @@ fn one_listing_serves_a_burst_and_skips_files_gone_meanwhile() {
 }
 
 #[test]
+fn a_file_listed_before_is_not_opened_again() {
+    let r = Rig::new();
+    r.drop_file("a", b"To: 491721234567\n\nqueued");
+    let first = r.spool.scan(SystemTime::now(), Vec::new()).queue;
+    assert_eq!(first.len(), 1);
+    assert!(!first[0].high);
+    // What an earlier listing knew about this name and inode is taken as it is (a marker
+    // that is not in the file shows it was not read again).
+    let mut known = first.clone();
+    known[0].high = true;
+    let again = r.spool.scan(SystemTime::now(), known.clone()).queue;
+    assert!(again[0].high, "the known entry was used");
+    // Another inode under that name (a file moved over it) is read afresh.
+    known[0].ino = known[0].ino.wrapping_add(1);
+    let replaced = r.spool.scan(SystemTime::now(), known).queue;
+    assert!(!replaced[0].high, "a different inode is read again");
+}
+
+#[test]
+fn a_queued_file_replaced_by_a_rename_is_read_again() {
+    let mut r = Rig::new();
+    for (i, name) in ["a", "b", "c"].into_iter().enumerate() {
+        r.drop_file(name, b"To: 491721234567\n\nnormal");
+        let age = SystemTime::now() - Duration::from_secs(300 - 100 * i as u64);
+        File::options()
+            .write(true)
+            .open(r.spool.dir(OUTGOING).join(name))
+            .unwrap()
+            .set_modified(age)
+            .unwrap();
+    }
+    assert_eq!(r.step(), Step::Worked);
+    assert_eq!(r.names(SENT), vec!["a"]);
+    // "c" (listed as the newest, normal priority) is replaced by a high-priority file.
+    r.drop_file("c", b"To: 491721234567\nPriority: HIGH\n\nurgent");
+    assert_eq!(r.step(), Step::Worked);
+    assert_eq!(
+        r.names(SENT),
+        vec!["a", "c"],
+        "the new content of c goes first"
+    );
+}
+
+#[test]
 fn retention_in_a_burst_catches_up_when_the_queue_runs_empty() {
     let mut r = Rig::new();
     r.s.cfg.keep_sent = 1;
@@ -829,7 +873,7 @@ fn queue_depth_counts_only_regular_files() {
     fs::create_dir(out.join("a-directory")).unwrap();
     mkfifo(&out.join("a-fifo"));
     r.drop_file("a-message", b"To: 491721234567\n\nx");
-    assert_eq!(r.spool.scan(SystemTime::now()).depth(), 1);
+    assert_eq!(r.spool.scan(SystemTime::now(), Vec::new()).depth(), 1);
     assert_eq!(r.step(), Step::Worked);
     assert_eq!(r.status().queue_depth.load(Ordering::Relaxed), 0);
 }

@@ -12,8 +12,11 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::sync::Arc;
+use std::time::Duration;
 
 const MASK: u32 = libc::IN_MOVED_TO | libc::IN_CLOSE_WRITE | libc::IN_DELETE;
+/// At most one wake-up of the sender per this long from here.
+const BATCH: Duration = Duration::from_millis(10);
 
 /// Starts the watch thread. False when inotify is unavailable.
 pub fn watch_outgoing(spool: &Arc<Spool>) -> bool {
@@ -34,7 +37,7 @@ pub fn watch_outgoing(spool: &Arc<Spool>) -> bool {
     spawn_named(
         "spool-watch",
         Box::new(move || {
-            let mut buf = [0u8; 1024];
+            let mut buf = [0u8; 4096];
             loop {
                 // SAFETY: reads into a buffer we own, at most its length.
                 let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
@@ -50,6 +53,10 @@ pub fn watch_outgoing(spool: &Arc<Spool>) -> bool {
                     add_watch(&fd, &path);
                 }
                 spool.poke();
+                // Events of the next few milliseconds wait in the kernel and come in one read: a
+                // burst of files costs this thread (and each writer's rename) a wake-up per
+                // batch, not per file. The first file after a quiet spell is seen at once.
+                std::thread::sleep(BATCH);
             }
         }),
     )
