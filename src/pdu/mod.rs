@@ -276,6 +276,13 @@ fn push_user_data(ud: &UserData, out: &mut String) {
     push_one_line(&ud.text, out);
 }
 
+/// `text` with its control characters escaped (see [`push_one_line`]).
+fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    push_one_line(text, &mut out);
+    out
+}
+
 /// Appends `text` with its control characters escaped as Rust's `escape_default` does (`\n`,
 /// `\r`, `\t`, else `\u{1b}`), so it stays on one line. Other characters, backslash included,
 /// are copied as they are. (Hand-written: `escape_default` costs ~700 bytes more on mipsel.)
@@ -323,12 +330,15 @@ pub fn describe(hex: &str) -> String {
             push_user_data(&s.user_data, &mut out);
         }
         Tpdu::Deliver(d) => {
-            out.push_str(&format!("SMS-DELIVER from {} at {}", d.from, d.timestamp));
+            out.push_str("SMS-DELIVER from ");
+            // an alphanumeric sender is 7-bit text and may hold a line break
+            push_one_line(&d.from.to_string(), &mut out);
+            out.push_str(&format!(" at {}", d.timestamp));
             push_user_data(&d.user_data, &mut out);
         }
         Tpdu::StatusReport(s) => out.push_str(&format!(
             "SMS-STATUS-REPORT for {} ref {}: {} (status {},{}) at {}",
-            s.recipient,
+            one_line(&s.recipient.to_string()),
             s.message_reference,
             s.outcome().as_str(),
             s.status,
