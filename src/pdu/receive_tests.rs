@@ -270,5 +270,5 @@ fn describe_stays_on_one_line_for_senders_with_line_breaks() {
     // SMS-DELIVER from the alphanumeric sender "A\nB" (septets 41 0A 42 packed: 41 85 10)
     let hex = "000406D04185100000621182214000000141";
     assert!(decode(hex).is_ok());
-    assert!(!describe(&hex).contains('\n'), "{}", describe(&hex));
+    assert!(!describe(hex).contains('\n'), "{}", describe(hex));
 }
