@@ -10,7 +10,9 @@ import stat
 import sys
 import tarfile
 
-MAX_IPK_BYTES = 150 * 1024
+# A ratchet like scripts/size-ceiling: the two-way features (receiving, reports, HiLink, JSON,
+# forwarding) took the package from 137 KiB to 233 KiB; it must not grow unnoticed.
+MAX_IPK_BYTES = 240 * 1024
 FILES = "openwrt-package/smsgw/files"
 # path in data.tar.gz -> (mode, source file in the repository or None for the binary)
 EXPECTED = {
