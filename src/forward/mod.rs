@@ -18,8 +18,8 @@ pub mod worker;
 mod tests;
 
 use crate::json::ObjectWriter;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::fs::{self, File};
+use std::io;
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Condvar, Mutex};
@@ -136,14 +136,8 @@ pub fn enqueue(spool_root: &Path, ev: &ForwardEvent) -> io::Result<bool> {
         std::process::id()
     );
     let tmp = dir.join(format!("{TMP_PREFIX}{name}"));
-    let written = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&tmp)
-        .and_then(|mut f| {
-            f.write_all(ev.to_json().as_bytes())?;
-            f.sync_all()
-        })
+    // 0600 like every spool file: received texts are private
+    let written = crate::spool::create_synced(&tmp, ev.to_json().as_bytes())
         .and_then(|()| fs::rename(&tmp, dir.join(&name)));
     if let Err(e) = written {
         let _ = fs::remove_file(&tmp);

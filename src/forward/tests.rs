@@ -1,7 +1,7 @@
 use super::http_post::{valid_url, HttpPost};
 use super::worker::{classify, Outcome, Queue, Transport, FIRST_RETRY};
 use super::*;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex as StdMutex};
@@ -94,6 +94,16 @@ fn enqueue_writes_the_exact_body_atomically_in_order() {
     assert!(bodies[2].contains("\"id\":\"m2\""));
     // no temporary file is left behind
     assert_eq!(fs::read_dir(&q).unwrap().count(), 3);
+}
+
+#[test]
+fn queued_events_are_private_files() {
+    use std::os::unix::fs::PermissionsExt;
+    let (d, q) = spool_with_forward();
+    assert!(enqueue(d.path(), &received("m", "secret text")).unwrap());
+    let name = pending(&q).pop().unwrap();
+    let mode = fs::metadata(q.join(name)).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
 }
 
 #[test]

@@ -17,9 +17,8 @@ use crate::modem::{MessageSink, ReceivedSms};
 use crate::pdu::{Alphabet, Timestamp};
 use crate::status::GatewayStatus;
 use std::ffi::OsStr;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs::{self, File};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -142,15 +141,7 @@ fn file_of(sms: &ReceivedSms, received: SystemTime) -> SpoolFile {
 pub fn write_new(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<bool> {
     let tmp = dir.join(format!(".tmp-{name}"));
     let _ = fs::remove_file(&tmp);
-    let written = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)
-        .and_then(|mut f| {
-            f.write_all(bytes)?;
-            f.sync_all()
-        });
+    let written = super::create_synced(&tmp, bytes);
     let linked = written.and_then(|()| fs::hard_link(&tmp, dir.join(name)));
     let _ = fs::remove_file(&tmp);
     let new = match linked {

@@ -106,6 +106,18 @@ pub const HDR_RETRY_AT: &str = "Retry_at";
 pub const HDR_PARTS_SENT: &str = "Parts_sent";
 pub const HDR_CONCAT_REF: &str = "Concat_ref";
 
+/// Creates `path` (never an existing file) with mode 0600, writes `bytes` and fsyncs it: the
+/// first half of every durable spool write (the caller renames or links it into place).
+pub(crate) fn create_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
 /// The spool directory tree plus the in-process "new message" signal.
 pub struct Spool {
     root: PathBuf,
@@ -223,15 +235,7 @@ impl Spool {
             dot.push(name);
             dir.join(dot)
         };
-        let written = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-            .and_then(|mut f| {
-                f.write_all(bytes)?;
-                f.sync_all()
-            });
+        let written = create_synced(&tmp, bytes);
         let target = dir.join(name);
         let moved = written.and_then(|_| {
             if replace {
