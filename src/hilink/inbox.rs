@@ -10,7 +10,6 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-pub const INCOMING: &str = "incoming";
 pub const REPORT: &str = "report";
 
 /// `YY-MM-DD hh:mm:ss` (smsd's format) or, with `full_year`, `YYYY-MM-DD hh:mm:ss` (HiLink's), UTC.
@@ -37,18 +36,46 @@ fn smsd_date(hilink: &str) -> &str {
     }
 }
 
-/// The incoming file of a received SMS (smstools3 incoming format, text as UTF-8).
-pub fn incoming_file(sms: &ListedSms, received: SystemTime) -> String {
-    let gsm = crate::pdu::is_gsm7(&sms.content);
-    format!(
-        "From: {}\nFrom_SMSC: \nSent: {}\nReceived: {}\nSubject: hilink\nAlphabet: {}\nLength: {}\n\n{}",
-        one_line(sms.phone.trim_start_matches('+')),
-        one_line(smsd_date(&sms.date)),
-        timestamp(received, false),
-        if gsm { "ISO" } else { "UCS2" },
-        sms.content.chars().count(),
-        sms.content
-    )
+/// A message from the stick's inbox as the modem layer hands received SMS to the spool's
+/// incoming store (which writes the file, runs the hook, forwards it). The stick has already
+/// joined multipart messages; its `Date` is its local time, taken as UTC (no zone is given).
+pub fn received_sms(sms: &ListedSms) -> crate::modem::ReceivedSms {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let from_toa = match sms.phone.strip_prefix('+') {
+        Some(rest) if digits(rest) => 0x91,
+        _ if digits(&sms.phone) => 0x81,
+        _ => 0xD0,
+    };
+    let n = |a: usize, b: usize| sms.date.get(a..b).and_then(|t| t.parse().ok());
+    let sent = match (n(0, 4), n(5, 7), n(8, 10), n(11, 13), n(14, 16), n(17, 19)) {
+        (Some(year), Some(month), Some(day), Some(hour), Some(minute), Some(second)) => {
+            Some(crate::pdu::Timestamp {
+                year,
+                month: month as u8,
+                day: day as u8,
+                hour: hour as u8,
+                minute: minute as u8,
+                second: second as u8,
+                tz_quarters: 0,
+            })
+        }
+        _ => None,
+    };
+    crate::modem::ReceivedSms {
+        from: sms.phone.clone(),
+        from_toa,
+        smsc: String::new(),
+        sent,
+        alphabet: if crate::pdu::is_gsm7(&sms.content) {
+            crate::pdu::Alphabet::Gsm7
+        } else {
+            crate::pdu::Alphabet::Ucs2
+        },
+        text: sms.content.clone(),
+        concat: None,
+        flash: false,
+        error: None,
+    }
 }
 
 /// The report file of a delivery confirmation (`SmsType` 7 delivered, 8 failed).
@@ -109,21 +136,33 @@ mod tests {
     }
 
     #[test]
-    fn incoming_file_has_smsd_headers_then_the_text() {
+    fn a_listed_message_becomes_a_received_sms_for_the_incoming_store() {
         let sms = ListedSms {
             index: 40001,
             phone: "+491701234567".into(),
             content: "Grüße\nzwei".into(),
-            date: "2026-11-28 10:00:00".into(),
+            date: "2026-11-28 10:00:07".into(),
             sms_type: 1,
             smstat: 0,
         };
-        let f = incoming_file(&sms, UNIX_EPOCH);
-        assert!(f.starts_with("From: 491701234567\nFrom_SMSC: \nSent: 26-11-28 10:00:00\nReceived: 70-01-01 00:00:00\n"), "{f}");
-        assert!(
-            f.contains("Alphabet: ISO\nLength: 10\n\nGrüße\nzwei"),
-            "{f}"
+        let r = received_sms(&sms);
+        assert_eq!((r.from.as_str(), r.from_toa), ("+491701234567", 0x91));
+        assert_eq!(r.text, "Grüße\nzwei");
+        assert_eq!(r.alphabet, crate::pdu::Alphabet::Gsm7);
+        let t = r.sent.unwrap();
+        assert_eq!(
+            (t.year, t.month, t.day, t.hour, t.minute, t.second),
+            (2026, 11, 28, 10, 0, 7)
         );
+        let named = received_sms(&ListedSms {
+            phone: "Bank".into(),
+            content: "Код 1234".into(),
+            date: "garbage".into(),
+            ..sms
+        });
+        assert_eq!(named.from_toa, 0xD0);
+        assert_eq!(named.alphabet, crate::pdu::Alphabet::Ucs2);
+        assert!(named.sent.is_none());
     }
     #[test]
     fn report_file_has_smsd_status_report_fields() {

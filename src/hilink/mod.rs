@@ -14,7 +14,7 @@ pub mod stick;
 pub mod xml;
 
 use crate::config::ServeConfig;
-use crate::modem::{SendError, SmsSender};
+use crate::modem::{MessageSink, SendError, SmsSender};
 use crate::net::http_client::{Endpoint, Limits};
 use crate::pdu::SubmitPart;
 use crate::status::{GatewayStatus, Registration};
@@ -56,6 +56,8 @@ struct Backend {
     sent: Vec<SentRecord>,
     /// Indices already written to the spool whose delete failed (not written twice).
     written: Vec<u32>,
+    /// Where received SMS go (the spool's incoming store); `None` with `--no-receive`.
+    sink: Option<Box<dyn MessageSink>>,
     /// Multipart messages seen on the last poll and their text length: one is taken only when a
     /// later poll finds it unchanged (the stick may still be joining parts).
     multipart: Vec<(u32, usize)>,
@@ -78,8 +80,12 @@ fn lock(b: &Mutex<Backend>) -> MutexGuard<'_, Backend> {
 
 /// Opens the HiLink backend for `cfg.device` (`http://IP[:PORT]`). Never fails: a bad URL or an
 /// absent stick shows in `/status` and fails sends as transient.
-pub fn open(cfg: &ServeConfig, status: Arc<GatewayStatus>) -> Box<dyn SmsSender> {
-    let backend = Arc::new(Mutex::new(Backend::new(cfg, status)));
+pub fn open(
+    cfg: &ServeConfig,
+    status: Arc<GatewayStatus>,
+    sink: Option<Box<dyn MessageSink>>,
+) -> Box<dyn SmsSender> {
+    let backend = Arc::new(Mutex::new(Backend::new(cfg, status, sink)));
     let weak = Arc::downgrade(&backend);
     let spawned = crate::modem::spawn_named(
         "hilink",
@@ -111,7 +117,11 @@ impl SmsSender for HiLinkSender {
 }
 
 impl Backend {
-    fn new(cfg: &ServeConfig, status: Arc<GatewayStatus>) -> Backend {
+    fn new(
+        cfg: &ServeConfig,
+        status: Arc<GatewayStatus>,
+        sink: Option<Box<dyn MessageSink>>,
+    ) -> Backend {
         let (ep, bad_url) = match Endpoint::parse(&cfg.device) {
             Ok(ep) => (ep, None),
             // Never called: the URL error is the answer to every send and the state.
@@ -138,6 +148,7 @@ impl Backend {
             next_id: 0,
             sent: Vec::new(),
             written: Vec::new(),
+            sink,
             multipart: Vec::new(),
             spool: PathBuf::from(&cfg.spool),
             status,
@@ -306,22 +317,18 @@ impl Backend {
                         m.index,
                         &inbox::report_file(&m, id, now),
                     )
+                    .map(|path| path.display().to_string())
+                } else if let Some(sink) = self.sink.as_mut() {
+                    // the spool's incoming store: file, hook, counters, forwarding
+                    sink.store(&inbox::received_sms(&m), Instant::now())
+                        .map(|()| "incoming/".to_string())
+                        .map_err(std::io::Error::other)
                 } else {
-                    inbox::write_new(
-                        &self.spool,
-                        inbox::INCOMING,
-                        m.index,
-                        &inbox::incoming_file(&m, now),
-                    )
+                    continue; // --no-receive: received SMS stay on the stick
                 };
                 match written {
                     Ok(path) => {
-                        crate::log_info!(
-                            "hilink: received {} from {} -> {}",
-                            m.index,
-                            m.phone,
-                            path.display()
-                        );
+                        crate::log_info!("hilink: received {} from {} -> {path}", m.index, m.phone);
                         self.written.push(m.index);
                     }
                     Err(e) => {

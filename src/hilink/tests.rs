@@ -22,7 +22,16 @@ fn backend(sim: &Sim, spool: &std::path::Path, user_pw: Option<(&str, &str)>) ->
         hilink_password: user_pw.map(|(_, p)| p.to_string()),
         ..ServeConfig::default()
     };
-    let mut b = Backend::new(&cfg, Arc::new(GatewayStatus::default()));
+    let status = Arc::new(GatewayStatus::default());
+    std::fs::create_dir_all(spool).unwrap();
+    let store = crate::spool::incoming::IncomingStore::open(
+        spool,
+        &cfg,
+        status.clone(),
+        std::time::Instant::now(),
+    )
+    .unwrap();
+    let mut b = Backend::new(&cfg, status, Some(Box::new(store)));
     // Tests run against a fast simulator: the production gap of 1 s only slows them down.
     b.pacer = Pacer::new(Duration::ZERO, Duration::from_secs(2));
     b
@@ -213,6 +222,7 @@ fn received_messages_are_deleted_only_after_their_file_exists() {
     sim.inject("+491709876543", "first <&> message");
     sim.inject("+491709876543", "zweite Nachricht ✓");
     // The spool cannot take files: nothing may be deleted.
+    std::fs::remove_dir_all(spool.join("incoming")).unwrap();
     std::fs::write(spool.join("incoming"), "not a directory").unwrap();
     b.poll();
     let st = sim.state();
@@ -271,6 +281,7 @@ fn status_shows_signal_network_device_and_storage_full() {
     let spool = tmp_spool("status");
     let mut b = backend(&sim, &spool, None);
     sim.inject("+491709876543", "fills the stick");
+    std::fs::remove_dir_all(spool.join("incoming")).unwrap();
     std::fs::write(spool.join("incoming"), "blocks writing").unwrap();
     b.poll();
     let m = b.status.modem();

@@ -8,7 +8,7 @@
 //! devices, read a clock, sleep, spawn threads or touch files: the driver thread (`driver.rs`)
 //! does that and feeds the results in.
 
-use super::inbox::{Inbox, Listed, Storage};
+use super::inbox::{Inbox, Storage};
 use super::init::{self, Step, Steps};
 use super::ussd::UssdJob;
 use super::{ReceivedReport, ReceivedSms, SendError};
@@ -29,43 +29,6 @@ const DEVICE_POLL: Duration = Duration::from_millis(300);
 const INIT_RETRY: Duration = Duration::from_secs(3);
 /// Quiet time after the ESC that starts every init (a PDU prompt left open by a previous run).
 const SETTLE: Duration = Duration::from_millis(200);
-
-/// What the engine is configured with (from `ServeConfig`, or tests).
-#[derive(Clone, Debug)]
-pub struct EngineConfig {
-    pub pin: Option<String>,
-    pub smsc: Option<String>,
-    /// Extra init commands; empty = `AT^CURC=0` (silence Huawei's URCs).
-    pub init: Vec<String>,
-    /// Timeout of one AT command.
-    pub command: Duration,
-    /// Timeout of the `+CMGS` result after the PDU.
-    pub cmgs: Duration,
-    /// Read and delete received SMS.
-    pub receive: bool,
-    /// Inbox poll period (the backbone; `+CMTI` only makes it come sooner).
-    pub poll_interval: Duration,
-    /// Keys (see [`init::pin_key`]) of PINs the SIM rejected before: never sent again.
-    pub rejected_pins: Vec<String>,
-    /// How long a USSD reply is waited for.
-    pub ussd_timeout: Duration,
-}
-
-impl Default for EngineConfig {
-    fn default() -> Self {
-        EngineConfig {
-            pin: None,
-            smsc: None,
-            init: Vec::new(),
-            command: Duration::from_secs(10),
-            cmgs: Duration::from_secs(60),
-            receive: true,
-            poll_interval: Duration::from_secs(10),
-            rejected_pins: Vec::new(),
-            ussd_timeout: Duration::from_secs(30),
-        }
-    }
-}
 
 /// What the engine asks of its driver, or tells it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -451,65 +414,6 @@ impl Engine {
         self.restart(why, INIT_RETRY, now);
     }
 
-    fn answer_send(&mut self, job: SendJob, result: Result<u8, SendError>) {
-        self.events.push(Event::Sent { id: job.id, result });
-    }
-
-    /// A waiting part whose deadline passed is answered with why the modem is not ready.
-    fn expire(&mut self, now: Instant) {
-        let sending = matches!(&self.inflight, Some(f) if matches!(f.step, Step::Cmgs));
-        if let Some(job) = self.send.take() {
-            if now >= job.deadline && !sending {
-                let why = format!("modem not ready: {}", self.problem);
-                self.answer_send(job, Err(SendError::Transient(why)));
-            } else {
-                self.send = Some(job);
-            }
-        }
-    }
-
-    fn handle_urcs(&mut self, now: Instant) {
-        for urc in self.dig.take_urcs() {
-            self.urc(&urc, now);
-        }
-    }
-
-    fn urc(&mut self, urc: &str, now: Instant) {
-        if let Some(stat) = super::session::parse_creg(urc, false) {
-            let reg = Registration::from_stat(stat);
-            self.registered = reg.is_registered();
-            self.info.registration = reg;
-            self.touch_info();
-            if self.init.is_empty() && matches!(self.link, Link::Open) {
-                self.ready_state();
-            }
-        } else if let Some(rssi) = super::session::parse_rssi_urc(urc) {
-            super::session::set_signal(&mut self.info, rssi);
-            self.touch_info();
-        } else if urc.starts_with("+CMTI:")
-            || urc.starts_with("+CDSI:")
-            || urc.starts_with("^SMMEMFULL")
-        {
-            // Only a hint: the poll that follows reads every storage (SR included).
-            self.inbox.poll_now(now);
-        } else if let Some(pdu) = urc
-            .strip_prefix("+CMT:")
-            .or_else(|| urc.strip_prefix("+CDS:"))
-        {
-            // Routed to us, nothing to delete: a message (should not happen with CNMI mt=1) or a
-            // pushed delivery report (CNMI ds=1). With AT+CSMS=0 the stick acknowledges it
-            // itself: no AT+CNMA.
-            if let Some((_, hex)) = pdu.split_once('\n') {
-                self.events.push(match super::inbox::decode_listed(hex) {
-                    Listed::Sms(sms) => Event::Received { slot: None, sms },
-                    Listed::Report(report) => Event::Report { slot: None, report },
-                });
-            }
-        } else if urc.starts_with("+CUSD:") {
-            self.ussd.urc(urc, &mut self.events);
-        }
-    }
-
     /// Starts the next command if the line is free.
     fn drive(&mut self, now: Instant) {
         if !matches!(self.link, Link::Open)
@@ -584,28 +488,6 @@ impl Engine {
             self.next_refresh = now + every;
         }
         self.refresh.pop_front()
-    }
-
-    fn start_send(&mut self, now: Instant) {
-        if !self.registered {
-            // Sending waits for the network; the registration poll runs meanwhile.
-            if let Some(j) = self.send.as_mut() {
-                j.not_before = now + REGISTRATION_POLL;
-            }
-            if self.refresh.is_empty() {
-                self.next_refresh = self.next_refresh.min(now);
-            }
-            return;
-        }
-        let Some(len) = self.send.as_ref().map(|j| j.part.tpdu_len) else {
-            return;
-        };
-        if len == 0 {
-            return;
-        }
-        self.turn = Turn::Send;
-        self.set_state(ModemState::Sending);
-        self.start(Step::Cmgs, now);
     }
 
     fn start(&mut self, step: Step, now: Instant) {
@@ -693,38 +575,6 @@ impl Engine {
         }
     }
 
-    fn sent(&mut self, mr: u8) {
-        if let Some(job) = self.send.take() {
-            self.answer_send(job, Ok(mr));
-        }
-        self.ready_state();
-    }
-
-    fn send_failed(&mut self, result: Final, now: Instant) {
-        self.ready_state();
-        let Some(mut job) = self.send.take() else {
-            return;
-        };
-        let msg = format!("modem answered {result}");
-        if !result.is_transient() {
-            self.answer_send(job, Err(SendError::Permanent(msg)));
-            return;
-        }
-        if matches!(result, Final::CmsError(331 | 332)) {
-            self.registered = false;
-            self.ready_state();
-        }
-        job.failures += 1;
-        let retry_at = now + Duration::from_secs(1);
-        if job.failures < SEND_ATTEMPTS && retry_at < job.deadline {
-            self.log(format!("modem: AT+CMGS failed ({result}), trying again"));
-            job.not_before = retry_at;
-            self.send = Some(job);
-        } else {
-            self.answer_send(job, Err(SendError::Transient(msg)));
-        }
-    }
-
     /// Init (or refresh) reached its end: the session is up.
     pub(super) fn session_up(&mut self, now: Instant) {
         self.next_refresh = now
@@ -737,6 +587,14 @@ impl Engine {
         self.ready_state();
     }
 }
+
+#[path = "engine_config.rs"]
+mod config;
+pub use config::EngineConfig;
+#[path = "engine_send.rs"]
+mod send;
+#[path = "engine_urc.rs"]
+mod urc;
 
 #[cfg(test)]
 #[path = "engine_tests.rs"]

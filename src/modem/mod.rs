@@ -175,7 +175,7 @@ pub fn open(
     pin_file: Option<std::path::PathBuf>,
 ) -> (Box<dyn SmsSender>, Option<driver::UssdClient>) {
     if crate::hilink::is_hilink(&cfg.device) {
-        return (crate::hilink::open(cfg, status), None);
+        return (crate::hilink::open(cfg, status, sink), None);
     }
     let handle = driver::open(cfg, status, sink, pin_file);
     let ussd = handle.ussd_client();

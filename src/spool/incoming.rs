@@ -139,6 +139,8 @@ fn file_of(sms: &ReceivedSms, received: SystemTime) -> SpoolFile {
 /// Writes `dir/name` with `bytes` unless it exists: tmp + fsync + `link` (never replaces) +
 /// directory fsync, mode 0600. `Ok(false)` when the file was already there.
 pub fn write_new(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<bool> {
+    // `rm -rf SPOOL/*` (the smstools way to clear a spool) must not stop reception
+    fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(".tmp-{name}"));
     let _ = fs::remove_file(&tmp);
     let written = super::create_synced(&tmp, bytes);
