@@ -232,33 +232,44 @@ fn ussd_with_a_hilink_stick_is_unavailable() {
     assert_eq!(r.body.lines().count(), 1);
 }
 
-#[test]
-fn ussd_command_asks_the_running_daemon() {
-    let server = Server::start(&[]);
-    let listen = format!("127.0.0.1:{}", server.port);
-    // the device named here does not exist: only the daemon can answer
-    let out = Command::new(bin())
-        .args(["ussd", "--device", "/dev/absent-stick", "--listen", &listen])
-        .args(["--token", TOKEN, "*100#"])
+/// `smsgw ussd ARGS` without a UCI file.
+fn ussd_cli(args: &[&str]) -> std::process::Output {
+    Command::new(bin())
+        .arg("ussd")
+        .args(args)
         .env("SMSGW_CONFIG", temp_dir("ussd-cli").join("none"))
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+fn assert_succeeded_with(out: &std::process::Output, stdout: &str) {
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "Balance: 12.34 EUR\nValid until 2027-01-31\n"
-    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), stdout);
+}
+
+#[test]
+fn ussd_command_asks_the_running_daemon() {
+    let server = Server::start(&[]);
+    let listen = format!("127.0.0.1:{}", server.port);
+    // the device named here does not exist: only the daemon can answer
+    let out = ussd_cli(&[
+        "--device",
+        "/dev/absent-stick",
+        "--listen",
+        &listen,
+        "--token",
+        TOKEN,
+        "*100#",
+    ]);
+    assert_succeeded_with(&out, "Balance: 12.34 EUR\nValid until 2027-01-31\n");
     // a wrong token is the daemon's refusal, not a fallback to the device
-    let out = Command::new(bin())
-        .args(["ussd", "--device", "sim", "--listen", &listen])
-        .args(["--token", "wrong", "*100#"])
-        .env("SMSGW_CONFIG", temp_dir("ussd-cli").join("none"))
-        .output()
-        .unwrap();
+    let out = ussd_cli(&[
+        "--device", "sim", "--listen", &listen, "--token", "wrong", "*100#",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("wrong token"));
 }
@@ -266,20 +277,8 @@ fn ussd_command_asks_the_running_daemon() {
 #[test]
 fn ussd_command_opens_the_device_when_no_daemon_answers() {
     let listen = format!("127.0.0.1:{}", free_port());
-    let out = Command::new(bin())
-        .args(["ussd", "--device", "sim", "--listen", &listen, "*101#"])
-        .env("SMSGW_CONFIG", temp_dir("ussd-cli").join("none"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "Your number is +4915550000000\n"
-    );
+    let out = ussd_cli(&["--device", "sim", "--listen", &listen, "*101#"]);
+    assert_succeeded_with(&out, "Your number is +4915550000000\n");
 }
 
 #[test]
