@@ -345,6 +345,16 @@ impl<M: SmsSender> Sender<M> {
         self.unpruned = false;
     }
 
+    /// A part of `record` went out with message reference `mr`: recorded, and handed to the
+    /// delivery tracker (which then waits for its report when one was requested).
+    fn part_sent(&self, record: &mut SentMessage, mr: u8) {
+        let at = self.delivery_now(Now::real());
+        record.parts.push(Part::new(mr, at));
+        if let Some(d) = &self.deliveries {
+            d.sent(record, at);
+        }
+    }
+
     fn process(&mut self, claim: Claim, mut file: SpoolFile, now: Now) {
         if claim.bytes.len() as u64 > MAX_FILE_BYTES {
             let why = format!("file larger than {MAX_FILE_BYTES} bytes");
@@ -374,15 +384,16 @@ impl<M: SmsSender> Sender<M> {
         if let Some(result) = self.modem.send_text(&msg.to, &msg.text) {
             return match result {
                 Ok(id) => {
-                    // The stick's own message id; its reports are not matched here.
-                    let _ = file.set_header("Message_id", &id.to_string());
-                    let record = SentMessage {
+                    // One part carrying the backend's message id: the stick's delivery
+                    // confirmations come back with that id and are matched like status reports.
+                    let mut record = SentMessage {
                         id: claim.name.to_string_lossy().into_owned(),
                         recipient: msg.to.clone(),
-                        report_requested: false,
-                        total: 0,
+                        report_requested: msg.report,
+                        total: 1,
                         parts: Vec::new(),
                     };
+                    self.part_sent(&mut record, id);
                     self.sent(claim, file, &record, now)
                 }
                 Err(SendError::Permanent(m)) => self.fail(&claim, file, &m),
@@ -432,13 +443,7 @@ impl<M: SmsSender> Sender<M> {
                 return self.retry(claim, file, "stopped between parts", now, false);
             }
             match self.modem.send_part(part) {
-                Ok(mr) => {
-                    let at = self.delivery_now(Now::real());
-                    record.parts.push(Part::new(mr, at));
-                    if let Some(d) = &self.deliveries {
-                        d.sent(&record, at);
-                    }
-                }
+                Ok(mr) => self.part_sent(&mut record, mr),
                 Err(SendError::Permanent(m)) => return self.fail(&claim, file, &m),
                 Err(SendError::Transient(m)) => {
                     if i > 0 {
