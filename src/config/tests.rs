@@ -157,13 +157,18 @@ fn init_list(name: &str) -> Vec<String> {
 
 #[test]
 fn init_script_passes_every_serve_option() {
-    // the token goes through a 0600 file (smsgw_token_file), never argv
+    // the secrets go through 0600 files (smsgw_secret_file, passed as --NAME-file), never argv
     let (values, lists, flags) = (
         init_list("SMSGW_VALUE_OPTIONS"),
         init_list("SMSGW_LIST_OPTIONS"),
         init_list("SMSGW_FLAG_OPTIONS"),
     );
-    for o in OPTIONS.iter().filter(|o| o.name != "token") {
+    let secrets = init_list("SMSGW_SECRET_OPTIONS");
+    assert_eq!(secrets, ["token", "hilink_password", "forward_token"]);
+    for o in OPTIONS
+        .iter()
+        .filter(|o| !secrets.contains(&uci_name(o.name)))
+    {
         let uci = uci_name(o.name);
         let listed = match o.kind {
             Kind::Value => &values,
@@ -178,13 +183,15 @@ fn init_script_passes_every_serve_option() {
     let all = values.len() + lists.len() + flags.len();
     assert_eq!(
         all,
-        OPTIONS.len() - 1,
+        OPTIONS.len() - secrets.len(),
         "init script passes options the table lacks"
     );
-    assert!(
-        !values.contains(&"token".to_string()),
-        "token must not reach argv"
-    );
+    for secret in &secrets {
+        assert!(!values.contains(secret), "{secret} must not reach argv");
+        // ... but its file option does, for the file the init script writes
+        let file = [secret, "_file"].concat();
+        assert!(values.contains(&file), "init script does not pass {file}");
+    }
 }
 
 #[test]
