@@ -8,7 +8,7 @@
 
 use super::engine::{Engine, EngineConfig, Event};
 use super::inbox::Slot;
-use super::{open_serial, sim, spawn_named, MessageSink, ModemPort, SendError, SmsSender};
+use super::{open_port, spawn_named, MessageSink, ModemPort, SendError, SmsSender};
 use crate::config::ServeConfig;
 use crate::pdu::SubmitPart;
 use crate::status::GatewayStatus;
@@ -277,20 +277,13 @@ impl Driver {
 
     fn event(&mut self, engine: &mut Engine, ev: Event) {
         match ev {
-            Event::Open => {
-                let opened = if self.device == "sim" {
-                    Ok(Box::new(sim::SimModem::new()) as Box<dyn ModemPort>)
-                } else {
-                    open_serial(&self.device, self.baud).map(|p| Box::new(p) as Box<dyn ModemPort>)
-                };
-                match opened {
-                    Ok(p) => {
-                        self.port = Some(p);
-                        engine.connected(Instant::now());
-                    }
-                    Err(e) => engine.open_failed(&e, Instant::now()),
+            Event::Open => match open_port(&self.device, self.baud) {
+                Ok(p) => {
+                    self.port = Some(p);
+                    engine.connected(Instant::now());
                 }
-            }
+                Err(e) => engine.open_failed(&e, Instant::now()),
+            },
             Event::Close => self.port = None,
             Event::Info(info) => self.status.update_modem(|m| *m = info),
             Event::Log(line) => crate::errln!("{line}"),
