@@ -162,16 +162,32 @@ pub fn valid_id(id: &str) -> bool {
 
 /// Received messages, newest first: (id, modification time).
 pub fn list(root: &Path) -> Vec<(String, SystemTime)> {
-    let mut out: Vec<(String, SystemTime)> = super::queue::entries(&root.join(INCOMING))
-        .into_iter()
-        .filter_map(|e| {
-            let name = e.file_name().to_str()?.to_string();
-            let t = e.metadata().ok()?.modified().ok()?;
-            valid_id(&name).then_some((name, t))
-        })
-        .collect();
-    out.sort_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
-    out
+    let (mut keys, mut times) = (Vec::new(), Vec::new());
+    for e in super::queue::entries(&root.join(INCOMING)) {
+        let Some(name) = e
+            .file_name()
+            .to_str()
+            .filter(|n| valid_id(n))
+            .map(str::to_string)
+        else {
+            continue;
+        };
+        let Some(t) = e.metadata().ok().and_then(|m| m.modified().ok()) else {
+            continue;
+        };
+        let since = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+        let nanos = since.as_secs().saturating_mul(1_000_000_000);
+        keys.push((
+            nanos.saturating_add(u64::from(since.subsec_nanos())),
+            name,
+            times.len(),
+        ));
+        times.push(t);
+    }
+    super::queue::sort_newest_first(&mut keys);
+    keys.into_iter()
+        .filter_map(|(_, name, i)| Some((name, *times.get(i)?)))
+        .collect()
 }
 
 /// One received message, parsed with the spool's reader.
@@ -259,7 +275,7 @@ impl IncomingStore {
     /// Writes the message `key` from its part files (what is there), then removes the parts.
     fn assemble(&mut self, key: u64) -> io::Result<()> {
         let prefix = format!("{key:016x}-");
-        let mut parts: Vec<(u8, PathBuf, SpoolFile)> = super::queue::entries(&self.parts)
+        let parts: Vec<(u8, PathBuf, SpoolFile)> = super::queue::entries(&self.parts)
             .into_iter()
             .filter_map(|e| {
                 let name = e.file_name();
@@ -269,15 +285,21 @@ impl IncomingStore {
                 Some((seq, path, file))
             })
             .collect();
-        parts.sort_by_key(|p| p.0);
+        // In part order (ties in file order), through the spool's one sort of (u64, usize) keys.
+        let mut order: Vec<(u64, usize)> = parts.iter().map(|p| u64::from(p.0)).zip(0..).collect();
+        order.sort_unstable();
         let total = self.table.remove(key).map_or(0, |g| g.total);
-        let Some((_, _, first)) = parts.first() else {
+        let mut text = Vec::new();
+        let mut first = None;
+        for (_, i) in order {
+            if let Some((_, _, f)) = parts.get(i) {
+                first = first.or(Some(f));
+                text.extend_from_slice(&f.body);
+            }
+        }
+        let Some(first) = first else {
             return Ok(());
         };
-        let mut text = Vec::new();
-        for (_, _, f) in &parts {
-            text.extend_from_slice(&f.body);
-        }
         let mut file = SpoolFile {
             headers: first
                 .headers

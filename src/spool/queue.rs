@@ -315,6 +315,13 @@ fn later(a: &QueueEntry, b: &QueueEntry) -> std::cmp::Ordering {
         .then(b.name.cmp(&a.name))
 }
 
+/// Newest first: (time, name, index) keys in descending order. The listings of `incoming/` and
+/// of the outgoing boxes share this one copy of the sort code (each element type sorted by its
+/// own comparator is another ~1 KB in the router binary).
+pub(crate) fn sort_newest_first(keys: &mut [(u64, String, usize)]) {
+    keys.sort_unstable_by(|a, b| b.cmp(a));
+}
+
 /// Sorts a listing for [`take_next`] (the entry to send next last).
 fn sort_queue(entries: &mut [QueueEntry]) {
     entries.sort_unstable_by(later);
