@@ -134,7 +134,7 @@ fn split_options(args: &[String]) -> (Vec<String>, Vec<String>) {
     (opts, words)
 }
 
-/// Modem options shared by `at` and `send` (same names as `serve`).
+/// `serve` options of `at`, `send`, `ussd` and `inbox` (same names), and the other words.
 fn modem_config(cmd: &str, args: &[String]) -> Result<(ServeConfig, Vec<String>), i32> {
     let (opts, words) = split_options(args);
     match config::parse_serve(&opts) {
@@ -168,8 +168,9 @@ pub fn at(args: &[String]) -> i32 {
     };
     let mut at = AtPort::new(port);
     let mut code = 0;
+    let timeout = modem::driver::engine_config(&cfg, false).command;
     for cmd in &cmds {
-        let result = at.command(cmd, modem::driver::engine_config(&cfg, false).command);
+        let result = at.command(cmd, timeout);
         let mut text = String::new();
         for urc in at.take_urcs() {
             text.push_str("URC: ");
@@ -335,13 +336,9 @@ const INBOX_USAGE: &str = "usage: smsgw inbox [--spool DIR] [list | show ID | de
 /// `SPOOL/incoming/`, newest first (`list`: one line each: id, sender, sent time, start of the
 /// text), one whole (`show`), or removed (`delete`).
 pub fn inbox(args: &[String]) -> i32 {
-    let (opts, words) = split_options(args);
-    let cfg = match config::parse_serve(&opts) {
-        Ok(c) => c,
-        Err(e) => {
-            crate::errln!("smsgw inbox: {e}");
-            return 2;
-        }
+    let (cfg, words) = match modem_config("inbox", args) {
+        Ok(v) => v,
+        Err(code) => return code,
     };
     let root = std::path::Path::new(&cfg.spool);
     let words: Vec<&str> = words.iter().map(String::as_str).collect();

@@ -423,7 +423,7 @@ impl Engine {
             return;
         }
         if let Some(step) = self.init.pop_front() {
-            if step != Step::Done {
+            if !matches!(step, Step::Done) {
                 self.start(step, now);
                 return;
             }
