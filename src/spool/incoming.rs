@@ -195,7 +195,7 @@ pub fn read(root: &Path, id: &str) -> io::Result<SpoolFile> {
     if !valid_id(id) {
         return Err(io::ErrorKind::NotFound.into());
     }
-    let bytes = fs::read(root.join(INCOMING).join(id))?;
+    let bytes = super::queue::read_file(&root.join(INCOMING).join(id))?;
     Ok(SpoolFile::parse(&bytes))
 }
 
@@ -257,7 +257,7 @@ impl IncomingStore {
         let (key, seq) = name.to_str()?.split_once('-')?;
         let key = u64::from_str_radix(key, 16).ok()?;
         let seq: u8 = seq.parse().ok()?;
-        let file = SpoolFile::parse(&fs::read(self.parts.join(name)).ok()?);
+        let file = SpoolFile::parse(&super::queue::read_file(&self.parts.join(name)).ok()?);
         let total = file.header(HDR_PART)?.split_once('/')?.1.parse().ok()?;
         Some((key, seq, total))
     }
@@ -281,7 +281,7 @@ impl IncomingStore {
                 let name = e.file_name();
                 let seq = name.to_str()?.strip_prefix(&prefix)?.parse().ok()?;
                 let path = self.parts.join(&name);
-                let file = SpoolFile::parse(&fs::read(&path).ok()?);
+                let file = SpoolFile::parse(&super::queue::read_file(&path).ok()?);
                 Some((seq, path, file))
             })
             .collect();
