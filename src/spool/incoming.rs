@@ -275,24 +275,29 @@ impl IncomingStore {
     /// Writes the message `key` from its part files (what is there), then removes the parts.
     fn assemble(&mut self, key: u64) -> io::Result<()> {
         let prefix = format!("{key:016x}-");
-        let parts: Vec<(u8, PathBuf, SpoolFile)> = super::queue::entries(&self.parts)
-            .into_iter()
-            .filter_map(|e| {
-                let name = e.file_name();
-                let seq = name.to_str()?.strip_prefix(&prefix)?.parse().ok()?;
-                let path = self.parts.join(&name);
-                let file = SpoolFile::parse(&super::queue::read_file(&path).ok()?);
-                Some((seq, path, file))
-            })
-            .collect();
-        // In part order (ties in file order), through the spool's one sort of (u64, usize) keys.
-        let mut order: Vec<(u64, usize)> = parts.iter().map(|p| u64::from(p.0)).zip(0..).collect();
+        // In part order (ties in file order), through the spool's one sort of (u64, usize) keys;
+        // plain loops (an iterator chain that collects costs more in the router binary).
+        let mut parts: Vec<(PathBuf, SpoolFile)> = Vec::new();
+        let mut order: Vec<(u64, usize)> = Vec::new();
+        for e in super::queue::entries(&self.parts) {
+            let name = e.file_name();
+            let seq = name.to_str().and_then(|n| n.strip_prefix(&prefix));
+            let Some(seq) = seq.and_then(|s| s.parse::<u8>().ok()) else {
+                continue;
+            };
+            let path = self.parts.join(&name);
+            let Ok(bytes) = super::queue::read_file(&path) else {
+                continue;
+            };
+            order.push((u64::from(seq), parts.len()));
+            parts.push((path, SpoolFile::parse(&bytes)));
+        }
         order.sort_unstable();
         let total = self.table.remove(key).map_or(0, |g| g.total);
         let mut text = Vec::new();
         let mut first = None;
         for (_, i) in order {
-            if let Some((_, _, f)) = parts.get(i) {
+            if let Some((_, f)) = parts.get(i) {
                 first = first.or(Some(f));
                 text.extend_from_slice(&f.body);
             }
@@ -301,14 +306,14 @@ impl IncomingStore {
             return Ok(());
         };
         let mut file = SpoolFile {
-            headers: first
-                .headers
-                .iter()
-                .filter(|(n, _)| n != HDR_PART && n != HDR_GROUP && n != "Length")
-                .cloned()
-                .collect(),
+            headers: Vec::new(),
             body: text,
         };
+        for (n, v) in &first.headers {
+            if n != HDR_PART && n != HDR_GROUP && n != "Length" {
+                file.headers.push((n.clone(), v.clone()));
+            }
+        }
         let length = String::from_utf8_lossy(&file.body).chars().count();
         file.headers.push(("Length".into(), length.to_string()));
         if parts.len() < usize::from(total) {
@@ -320,7 +325,7 @@ impl IncomingStore {
             fnv(&[&key.to_le_bytes(), sent.as_bytes(), &file.body])
         );
         self.publish(&id, &file)?;
-        for (_, path, _) in &parts {
+        for (path, _) in &parts {
             fs::remove_file(path)?;
         }
         File::open(&self.parts)?.sync_all()

@@ -75,13 +75,13 @@ pub fn list(root: &Path, limit: usize) -> Vec<OutboxEntry> {
         }
     }
     super::queue::sort_newest_first(&mut all);
-    all.into_iter()
-        .take(limit)
-        .filter_map(|(_, id, b)| {
-            let (dir, state) = BOXES.get(b)?;
-            entry(&root.join(dir).join(&id), &id, *state)
-        })
-        .collect()
+    let mut out = Vec::new();
+    for (_, id, b) in all.into_iter().take(limit) {
+        if let Some((dir, state)) = BOXES.get(b) {
+            out.extend(entry(&root.join(dir).join(&id), &id, *state));
+        }
+    }
+    out
 }
 
 /// A file's modification time in seconds since the epoch (0 when unknown).
