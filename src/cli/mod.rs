@@ -125,7 +125,9 @@ fn split_options(args: &[String]) -> (Vec<String>, Vec<String>) {
         if a.starts_with("--") && a.len() > 2 {
             opts.push(a.clone());
             if !a.contains('=') && a != "--no-auth" && a != "--no-receive" {
-                opts.extend(it.next().cloned());
+                if let Some(v) = it.next() {
+                    opts.push(v.clone());
+                }
             }
         } else {
             words.push(a.clone());

@@ -186,10 +186,11 @@ pub fn open(
 
 fn read_pin_keys(path: &PathBuf) -> Vec<String> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
-    text.lines()
-        .map(|l| l.trim().to_string())
-        .filter(|l| !l.is_empty())
-        .collect()
+    let mut keys = Vec::new();
+    for l in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        keys.push(l.to_string());
+    }
+    keys
 }
 
 struct Driver {

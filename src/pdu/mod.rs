@@ -36,7 +36,7 @@ pub use submit::{relative_validity_minutes, SubmitPdu, Validity};
 pub use timestamp::Timestamp;
 #[allow(unused_imports)]
 pub use udh::Concat;
-pub use user_data::UserData;
+pub use user_data::{utf16be, UserData};
 
 use reader::Reader;
 use std::fmt;

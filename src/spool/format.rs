@@ -143,7 +143,8 @@ fn check_header(name: &str, value: &str) -> Result<(), FormatError> {
     Ok(())
 }
 
-fn yes(v: &str) -> bool {
+/// smsd's yes: `yes`, `true`, `on` or `1`, any case.
+pub(crate) fn yes(v: &str) -> bool {
     matches!(
         v.trim().to_ascii_lowercase().as_str(),
         "yes" | "true" | "on" | "1"
@@ -262,12 +263,8 @@ fn decode_ucs2(body: &[u8]) -> Result<String, FormatError> {
     if !body.len().is_multiple_of(2) {
         return Err(FormatError::BadText("odd number of bytes in UCS-2 text"));
     }
-    let units = body
-        .chunks_exact(2)
-        .map(|c| c.try_into().map_or(0, u16::from_be_bytes));
-    let text = char::decode_utf16(units)
-        .collect::<Result<String, _>>()
-        .map_err(|_| FormatError::BadText("broken UTF-16 surrogate pair"))?;
+    let text = crate::pdu::utf16be(body, true)
+        .ok_or(FormatError::BadText("broken UTF-16 surrogate pair"))?;
     Ok(text.strip_prefix('\u{FEFF}').unwrap_or(&text).to_string())
 }
 

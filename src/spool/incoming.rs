@@ -185,9 +185,13 @@ pub fn list(root: &Path) -> Vec<(String, SystemTime)> {
         times.push(t);
     }
     super::queue::sort_newest_first(&mut keys);
-    keys.into_iter()
-        .filter_map(|(_, name, i)| Some((name, *times.get(i)?)))
-        .collect()
+    let mut out = Vec::with_capacity(keys.len());
+    for (_, name, i) in keys {
+        if let Some(t) = times.get(i) {
+            out.push((name, *t));
+        }
+    }
+    out
 }
 
 /// One received message, parsed with the spool's reader.
