@@ -80,7 +80,7 @@ fn serve(cfg: config::ServeConfig) -> ExitCode {
     // Before any thread starts, so that only the signal thread ever takes SIGTERM/SIGINT.
     let signals = match shutdown::prepare_stop_signals() {
         Ok(s) => s,
-        Err(e) => return fail(&format!("cannot block SIGTERM: {e}")),
+        Err(e) => return fail(&format_args!("cannot block SIGTERM: {e}")),
     };
     let status = Arc::new(status::GatewayStatus::default());
     let spool = match spool::Spool::open(Path::new(&cfg.spool)) {
@@ -112,7 +112,7 @@ fn serve(cfg: config::ServeConfig) -> ExitCode {
                 messages: store,
                 deliveries: deliveries.clone(),
             })),
-            Err(e) => return fail(&format!("spool {}: incoming: {e}", cfg.spool)),
+            Err(e) => return fail(&format_args!("spool {}: incoming: {e}", cfg.spool)),
         }
     } else {
         None
