@@ -62,12 +62,21 @@ pub struct SmsStore {
     ussd_waiting: Option<String>,
 }
 
+/// `n` empty slots (a loop: `vec![None; n]` clones through a generic helper).
+fn empty(n: usize) -> Vec<Option<Stored>> {
+    let mut slots = Vec::with_capacity(n);
+    for _ in 0..n {
+        slots.push(None);
+    }
+    slots
+}
+
 impl SmsStore {
     pub fn new(opts: StoreOptions) -> SmsStore {
         let n = opts.slots.max(1);
         SmsStore {
             opts,
-            mems: [vec![None; n], vec![None; n], vec![None; n]],
+            mems: [empty(n), empty(n), empty(n)],
             mem1: 0,
             mem3: 0,
             cnmi_mt: 0,
@@ -174,11 +183,15 @@ impl SmsStore {
     /// (stored in SR); with `<ds>` 0 they are lost.
     pub fn due_reports(&mut self, now: Instant) -> Vec<String> {
         let mut urcs = Vec::new();
-        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.reports)
-            .into_iter()
-            .partition(|(t, _)| *t <= now);
-        self.reports = later;
-        for (_, pdu) in due {
+        let mut due = Vec::new();
+        for (t, pdu) in std::mem::take(&mut self.reports) {
+            if t <= now {
+                due.push(pdu);
+            } else {
+                self.reports.push((t, pdu));
+            }
+        }
+        for pdu in due {
             match self.cnmi_ds {
                 1 => urcs.push(format!("+CDS: {}\r\n{pdu}", tpdu_len(&pdu))),
                 2 => match self.put(SR, pdu) {
@@ -352,12 +365,11 @@ fn octets(hex: &str) -> Option<Vec<u8>> {
     if !hex.len().is_multiple_of(2) {
         return None;
     }
-    (0..hex.len() / 2)
-        .map(|i| {
-            hex.get(2 * i..2 * i + 2)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        })
-        .collect()
+    let mut out = Vec::with_capacity(hex.len() / 2);
+    for i in 0..hex.len() / 2 {
+        out.push(u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?);
+    }
+    Some(out)
 }
 
 /// Upper-case hex of `bytes`.
