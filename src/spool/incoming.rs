@@ -215,7 +215,8 @@ pub fn delete(root: &Path, id: &str) -> io::Result<()> {
 pub struct IncomingStore {
     incoming: PathBuf,
     parts: PathBuf,
-    cfg: ServeConfig,
+    /// Retention of `incoming/`: `--keep-sent` records, `--keep-days` days.
+    keep: (usize, u64),
     status: Arc<GatewayStatus>,
     table: Table,
     timeout: Duration,
@@ -239,7 +240,7 @@ impl IncomingStore {
         let mut store = IncomingStore {
             incoming,
             parts,
-            cfg: cfg.clone(),
+            keep: (cfg.keep_sent, cfg.keep_days),
             status,
             table: Table::default(),
             timeout: cfg.multipart_timeout,
@@ -353,7 +354,7 @@ impl IncomingStore {
         let from = file.header("From").unwrap_or("?");
         crate::log_info!("received SMS from {from} -> incoming/{id}");
         self.hooks.run("RECEIVED", &self.incoming.join(id));
-        let (keep, days) = (self.cfg.keep_sent, self.cfg.keep_days);
+        let (keep, days) = self.keep;
         super::retention::prune(&self.incoming, keep, days, &self.ages, Now::real());
         Ok(())
     }
