@@ -72,9 +72,14 @@ fn fetch_status(target: SocketAddr) -> Result<String, String> {
 /// The daemon's settings as this host sees them: the UCI file (`SMSGW_CONFIG`, else
 /// `/etc/config/smsgw`) or the defaults. Returns the file's path too.
 pub fn daemon_config() -> (ServeConfig, String) {
-    let uci_path = std::env::var("SMSGW_CONFIG").unwrap_or_else(|_| DEFAULT_UCI_FILE.to_string());
+    let uci_path = uci_path();
     let cfg = read_uci(&uci_path);
     (cfg, uci_path)
+}
+
+/// `SMSGW_CONFIG`, else `/etc/config/smsgw`.
+fn uci_path() -> String {
+    std::env::var("SMSGW_CONFIG").unwrap_or_else(|_| DEFAULT_UCI_FILE.to_string())
 }
 
 fn read_uci(uci_path: &str) -> ServeConfig {
@@ -125,8 +130,7 @@ fn socket_addr_text(addr: SocketAddr) -> String {
 
 /// Runs the subcommand; returns the exit code.
 pub fn status_main(args: &[String]) -> i32 {
-    let mut uci_path =
-        std::env::var("SMSGW_CONFIG").unwrap_or_else(|_| DEFAULT_UCI_FILE.to_string());
+    let mut uci_path = uci_path();
     let mut listen: Option<String> = None;
     let mut token_file: Option<String> = None;
     let mut it = args.iter();

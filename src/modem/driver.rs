@@ -48,8 +48,9 @@ impl Mailbox {
         &'a self,
         slots: MutexGuard<'a, Slots>,
         wait: Duration,
-        cond: impl FnMut(&mut Slots) -> bool,
+        cond: &mut dyn FnMut(&mut Slots) -> bool,
     ) -> MutexGuard<'a, Slots> {
+        // one instantiation of std's wait loop for the three waits
         match self.changed.wait_timeout_while(slots, wait, cond) {
             Ok((g, _)) => g,
             Err(p) => p.into_inner().0,
@@ -75,7 +76,7 @@ impl SmsSender for ModemHandle {
         let mut slots = self.mailbox.wait_while(
             slots,
             self.answer_wait,
-            |s| !matches!(&s.sent, Some((r, _)) if *r == id),
+            &mut |s| !matches!(&s.sent, Some((r, _)) if *r == id),
         );
         match slots.sent.take() {
             Some((r, result)) if r == id => result,
@@ -112,9 +113,9 @@ impl UssdClient {
         let id = slots.next_id;
         slots.ussd.push((id, code.to_string()));
         self.mailbox.changed.notify_all();
-        let mut slots = self
-            .mailbox
-            .wait_while(slots, wait, |s| !s.ussd_done.iter().any(|(r, _)| *r == id));
+        let mut slots = self.mailbox.wait_while(slots, wait, &mut |s| {
+            !s.ussd_done.iter().any(|(r, _)| *r == id)
+        });
         match slots.ussd_done.iter().position(|(r, _)| *r == id) {
             Some(pos) => slots.ussd_done.swap_remove(pos).1,
             None => {
@@ -239,8 +240,9 @@ impl Driver {
                 None => {
                     let slots = self.mailbox.lock();
                     drop(
-                        self.mailbox
-                            .wait_while(slots, wait, |s| s.send.is_none() && s.ussd.is_empty()),
+                        self.mailbox.wait_while(slots, wait, &mut |s| {
+                            s.send.is_none() && s.ussd.is_empty()
+                        }),
                     );
                 }
             }
