@@ -345,8 +345,9 @@ impl Engine {
 
     // ---- internals ----------------------------------------------------------------------
 
-    pub(super) fn log(&mut self, line: String) {
-        self.events.push(Event::Log(line));
+    /// A log line `modem: ...` (one non-generic formatter for every call site).
+    pub(super) fn log(&mut self, args: std::fmt::Arguments<'_>) {
+        self.events.push(Event::Log(format!("modem: {args}")));
     }
 
     pub(super) fn set_state(&mut self, state: ModemState) {
@@ -357,7 +358,7 @@ impl Engine {
                 (ModemState::Ready, ModemState::Sending) | (ModemState::Sending, ModemState::Ready)
             );
             if !routine {
-                self.log(format!("modem: {state}"));
+                self.log(format_args!("{state}"));
             }
             self.info.state = state;
             self.info_dirty = true;
@@ -410,8 +411,8 @@ impl Engine {
         self.ussd.answered(form, r, &mut self.events);
     }
 
-    pub(super) fn init_failed(&mut self, why: String, now: Instant) {
-        self.restart(why, INIT_RETRY, now);
+    pub(super) fn init_failed(&mut self, why: std::fmt::Arguments<'_>, now: Instant) {
+        self.restart(std::fmt::format(why), INIT_RETRY, now);
     }
 
     /// Starts the next command if the line is free.
