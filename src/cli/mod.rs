@@ -226,7 +226,7 @@ pub fn send(args: &[String]) -> i32 {
     if let Some(result) = modem.send_text(to, text) {
         return match result {
             Ok(id) => {
-                emit(&format!("sent: message id {id}\n"));
+                let _ = crate::log::out_fmt(format_args!("sent: message id {id}\n"));
                 0
             }
             Err(e) => {
@@ -246,10 +246,12 @@ pub fn send(args: &[String]) -> i32 {
     let total = parts.len();
     for (i, part) in parts.iter().enumerate() {
         match modem.send_part(part) {
-            Ok(mr) => emit(&format!(
-                "sent part {}/{total}: message reference {mr}\n",
-                i + 1
-            )),
+            Ok(mr) => {
+                let n = i + 1;
+                let _ = crate::log::out_fmt(format_args!(
+                    "sent part {n}/{total}: message reference {mr}\n"
+                ));
+            }
             Err(e) => {
                 crate::errln!("smsgw send: part {}/{total}: {e}", i + 1);
                 return 1;
@@ -281,7 +283,7 @@ pub fn ussd(args: &[String]) -> i32 {
     let wait = cfg.registration_timeout + std::time::Duration::from_secs(40);
     match modem.ussd_client().request(code, wait) {
         Ok(reply) => {
-            emit(&format!("{reply}\n"));
+            let _ = crate::log::out_fmt(format_args!("{reply}\n"));
             0
         }
         Err(e) => {

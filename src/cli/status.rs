@@ -7,7 +7,7 @@
 use crate::config::{uci, ServeConfig, DEFAULT_UCI_FILE};
 use crate::http::cidr::push_ip;
 use crate::http::{auth, push_u64};
-use crate::log::{err, out};
+use crate::log::{err, out, out_fmt};
 use crate::net::http_client::{request, Endpoint, Limits};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -85,7 +85,7 @@ fn uci_path() -> String {
 fn read_uci(uci_path: &str) -> ServeConfig {
     match std::fs::read_to_string(uci_path) {
         Ok(text) => uci::parse_uci(&text).unwrap_or_else(|e| {
-            err(&format!("smsgw: {uci_path}: {e}\n"));
+            crate::errln!("smsgw: {uci_path}: {e}");
             ServeConfig::default()
         }),
         Err(_) => ServeConfig::default(),
@@ -174,11 +174,15 @@ pub fn status_main(args: &[String]) -> i32 {
     let target_text = socket_addr_text(target);
     match fetch_status(target) {
         Ok(body) => {
-            let _ = out(&format!("daemon: http://{target_text}/status\n{body}\n"));
+            let _ = out_fmt(format_args!(
+                "daemon: http://{target_text}/status\n{body}\n"
+            ));
             0
         }
         Err(e) => {
-            let _ = out(&format!("daemon: not reachable at {target_text}: {e}\n"));
+            let _ = out_fmt(format_args!(
+                "daemon: not reachable at {target_text}: {e}\n"
+            ));
             1
         }
     }
