@@ -187,15 +187,12 @@ pub fn message_of(file: &SpoolFile) -> Result<OutgoingSms, FormatError> {
     let (text, ucs2) = match alphabet.as_str() {
         "UCS" | "CHI" | "UNI" => (decode_ucs2(&file.body)?, true),
         "BIN" => return Err(FormatError::Binary),
-        "UTF" => (
-            String::from_utf8(file.body.clone())
-                .map_err(|_| FormatError::BadText("invalid UTF-8"))?,
-            false,
-        ),
-        // ISO / Latin / Ansi / GSM / none: UTF-8 when it is valid UTF-8 (the seed's Lua CGI and
-        // `sendsms` write UTF-8 without an Alphabet header), else ISO-8859-15.
-        _ => match String::from_utf8(file.body.clone()) {
+        // UTF: UTF-8 or refused. ISO / Latin / Ansi / GSM / none: UTF-8 when it is valid UTF-8
+        // (the seed's Lua CGI and `sendsms` write UTF-8 without an Alphabet header), else
+        // ISO-8859-15.
+        other => match String::from_utf8(file.body.clone()) {
             Ok(s) => (s, false),
+            Err(_) if other == "UTF" => return Err(FormatError::BadText("invalid UTF-8")),
             Err(_) => (file.body.iter().map(|&b| latin9(b)).collect(), false),
         },
     };
