@@ -234,7 +234,7 @@ impl Driver {
                 Some(port) => match port.read_port(&mut buf) {
                     Ok(0) => self.lost(&mut engine, "device closed"),
                     Ok(n) => engine.handle_input(buf.get(..n).unwrap_or(&[]), Instant::now()),
-                    Err(e) if is_quiet(&e) => {}
+                    Err(e) if crate::at::is_quiet(&e) => {}
                     Err(e) => self.lost(&mut engine, &e.to_string()),
                 },
                 None => {
@@ -337,11 +337,6 @@ fn kept(engine: &mut Engine, slot: Option<Slot>, stored: Result<(), String>, wha
             engine.not_stored(slot);
         }
     }
-}
-
-fn is_quiet(e: &std::io::Error) -> bool {
-    use std::io::ErrorKind::{Interrupted, TimedOut, WouldBlock};
-    matches!(e.kind(), TimedOut | WouldBlock | Interrupted)
 }
 
 /// Appends one line and makes it durable (the rejected-PIN memory must survive a power cut).

@@ -161,7 +161,7 @@ pub fn normalize_number(to: &str, toa: Option<&str>) -> Result<String, FormatErr
         Some(d) => (true, d),
         None => (false, joined.strip_prefix('+').unwrap_or(&joined)),
     };
-    if digits.is_empty() || digits.len() > 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    if !crate::pdu::is_digits(digits) {
         return Err(FormatError::BadNumber(to.chars().take(40).collect()));
     }
     let international = match toa.map(|t| t.trim().to_ascii_lowercase()) {
@@ -224,7 +224,7 @@ pub fn file_of(msg: &OutgoingSms) -> Result<SpoolFile, FormatError> {
         Some(d) => (d, true),
         None => (msg.to.as_str(), false),
     };
-    if digits.is_empty() || digits.len() > 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    if !crate::pdu::is_digits(digits) {
         return Err(FormatError::BadNumber(msg.to.chars().take(40).collect()));
     }
     let mut f = SpoolFile::default();
