@@ -43,10 +43,14 @@ fn part_line(p: &Part) -> String {
         line.push_str(" clock=unset");
     }
     if let Some(r) = &p.report {
-        line.push_str(&format!(
-            " status={} at={} scts={} dt={} report={}",
-            r.status, r.received_at, r.submitted, r.discharged, r.file
-        ));
+        // into the line itself (writing to a String cannot fail)
+        let _ = std::fmt::Write::write_fmt(
+            &mut line,
+            format_args!(
+                " status={} at={} scts={} dt={} report={}",
+                r.status, r.received_at, r.submitted, r.discharged, r.file
+            ),
+        );
     }
     if p.timed_out {
         line.push_str(" timeout=yes");
