@@ -242,20 +242,26 @@ impl SmsStore {
             return ok(vec![format!("+CPMS: {list},{list},{list}")]);
         }
         if let Some(args) = cmd.strip_prefix("+CPMS=") {
-            let mems: Vec<Option<usize>> = args.split(',').map(Self::mem_of).collect();
-            if mems.iter().any(Option::is_none) || mems.is_empty() {
-                return Some(Err("+CMS ERROR: 302".into()));
+            let mut mems = Vec::new();
+            for name in args.split(',') {
+                match Self::mem_of(name) {
+                    Some(m) => mems.push(m),
+                    None => return Some(Err("+CMS ERROR: 302".into())),
+                }
             }
-            self.mem1 = mems[0].unwrap_or(0);
-            if let Some(Some(m3)) = mems.get(2) {
+            self.mem1 = mems.first().copied().unwrap_or(0);
+            if let Some(m3) = mems.get(2) {
                 self.mem3 = *m3;
             }
-            let mut parts = Vec::new();
+            let mut line = String::from("+CPMS: ");
             for m in [self.mem1, self.mem1, self.mem3] {
                 let (u, t) = self.counts(m);
-                parts.push(format!("{u},{t}"));
+                if line.len() > 7 {
+                    line.push(',');
+                }
+                line.push_str(&format!("{u},{t}"));
             }
-            return ok(vec![format!("+CPMS: {}", parts.join(","))]);
+            return ok(vec![line]);
         }
         if let Some(args) = cmd.strip_prefix("+CNMI=") {
             let arg = |i: usize| {
