@@ -344,10 +344,13 @@ impl SmsStore {
         };
         self.ussd_waiting = Some(if reply.is_empty() {
             "+CUSD: 4".to_string()
-        } else if packed {
-            format!("+CUSD: 0,\"{}\",15", pack_ascii(reply))
         } else {
-            format!("+CUSD: 0,\"{reply}\",15")
+            let body = if packed {
+                pack_ascii(reply)
+            } else {
+                reply.to_string()
+            };
+            format!("+CUSD: 0,\"{body}\",15")
         });
         Ok(vec![])
     }
