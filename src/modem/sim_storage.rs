@@ -264,17 +264,17 @@ impl SmsStore {
             return ok(vec![line]);
         }
         if let Some(args) = cmd.strip_prefix("+CNMI=") {
-            let arg = |i: usize| {
-                args.split(',')
-                    .nth(i)
-                    .and_then(|v| v.trim().parse::<u8>().ok())
-                    .unwrap_or(0)
-            };
-            if arg(3) > 2 || (arg(3) == 2 && self.opts.push_reports_only) {
+            // <mode>,<mt>,<bm>,<ds>: a missing or bad value counts as 0
+            let mut v = [0u8; 4];
+            for (slot, a) in v.iter_mut().zip(args.split(',')) {
+                *slot = a.trim().parse().unwrap_or(0);
+            }
+            let [_, mt, _, ds] = v;
+            if ds > 2 || (ds == 2 && self.opts.push_reports_only) {
                 return Some(Err("+CMS ERROR: 303".into()));
             }
-            self.cnmi_mt = arg(1);
-            self.cnmi_ds = arg(3);
+            self.cnmi_mt = mt;
+            self.cnmi_ds = ds;
             return ok(vec![]);
         }
         if cmd.starts_with("+CSMS=") {
