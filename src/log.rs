@@ -54,6 +54,11 @@ pub fn out(text: &str) -> io::Result<()> {
     write_all(&mut io::stdout().lock(), text)
 }
 
+/// [`out`] of formatted text: one non-generic formatter for every call site.
+pub fn out_fmt(args: fmt::Arguments<'_>) -> io::Result<()> {
+    out(&fmt::format(args))
+}
+
 /// Writes a message for the user to stderr (usage, errors of a command); never panics.
 pub fn err(text: &str) {
     let _ = write_all(&mut io::stderr().lock(), text);

@@ -1,8 +1,8 @@
 //! Orderly stop: SIGTERM and SIGINT are blocked in every thread (before any thread starts) except
 //! one waiting thread, which runs the stop action (let the sender record the part in flight, then
 //! exit 0). The handler only writes the signal number into a pipe that thread reads, so it also
-//! works when the signal lands in a thread that unblocks everything while it waits (the serial
-//! port's `ppoll` does): there it interrupts the wait, which the AT layer retries.
+//! works when a signal lands in a thread that unblocks everything while it waits: there it
+//! interrupts the wait, which the AT layer retries.
 //!
 //! Owns the process's disposition of these two signals only. It must not know what stopping means
 //! for the spool or the modem: `main` passes that in.

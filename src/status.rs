@@ -206,9 +206,15 @@ impl GatewayStatus {
     }
 
     pub fn set_last_error(&self, msg: &str) {
+        self.set_last_error_fmt(format_args!("{msg}"));
+    }
+
+    /// [`GatewayStatus::set_last_error`] of formatted text (formatted once, straight into place).
+    pub fn set_last_error_fmt(&self, msg: std::fmt::Arguments<'_>) {
+        let msg = std::fmt::format(msg);
         match self.last_error.lock() {
-            Ok(mut e) => *e = msg.to_string(),
-            Err(p) => *p.into_inner() = msg.to_string(),
+            Ok(mut e) => *e = msg,
+            Err(p) => *p.into_inner() = msg,
         }
     }
 

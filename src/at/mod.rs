@@ -18,6 +18,12 @@ use std::time::{Duration, Instant};
 pub const CTRL_Z: u8 = 0x1A;
 pub const ESC: u8 = 0x1B;
 
+/// A read that only timed out (or was interrupted): the port is fine, nothing arrived.
+pub fn is_quiet(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{Interrupted, TimedOut, WouldBlock};
+    matches!(e.kind(), TimedOut | WouldBlock | Interrupted)
+}
+
 /// `now + t`, saturating instead of panicking on absurd timeouts.
 pub fn deadline_after(t: Duration) -> Instant {
     let now = Instant::now();

@@ -98,16 +98,7 @@ impl<S: Read + Write> AtPort<S> {
                 self.dig.feed(buf.get(..n).unwrap_or(&[]));
                 Ok(true)
             }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::TimedOut
-                        | io::ErrorKind::WouldBlock
-                        | io::ErrorKind::Interrupted
-                ) =>
-            {
-                Ok(false)
-            }
+            Err(e) if super::is_quiet(&e) => Ok(false),
             Err(e) => Err(io_error(&e)),
         }
     }

@@ -125,7 +125,9 @@ fn split_options(args: &[String]) -> (Vec<String>, Vec<String>) {
         if a.starts_with("--") && a.len() > 2 {
             opts.push(a.clone());
             if !a.contains('=') && a != "--no-auth" && a != "--no-receive" {
-                opts.extend(it.next().cloned());
+                if let Some(v) = it.next() {
+                    opts.push(v.clone());
+                }
             }
         } else {
             words.push(a.clone());
@@ -134,7 +136,7 @@ fn split_options(args: &[String]) -> (Vec<String>, Vec<String>) {
     (opts, words)
 }
 
-/// Modem options shared by `at` and `send` (same names as `serve`).
+/// `serve` options of `at`, `send`, `ussd` and `inbox` (same names), and the other words.
 fn modem_config(cmd: &str, args: &[String]) -> Result<(ServeConfig, Vec<String>), i32> {
     let (opts, words) = split_options(args);
     match config::parse_serve(&opts) {
@@ -168,8 +170,9 @@ pub fn at(args: &[String]) -> i32 {
     };
     let mut at = AtPort::new(port);
     let mut code = 0;
+    let timeout = modem::driver::engine_config(&cfg, false).command;
     for cmd in &cmds {
-        let result = at.command(cmd, modem::driver::engine_config(&cfg, false).command);
+        let result = at.command(cmd, timeout);
         let mut text = String::new();
         for urc in at.take_urcs() {
             text.push_str("URC: ");
@@ -223,7 +226,7 @@ pub fn send(args: &[String]) -> i32 {
     if let Some(result) = modem.send_text(to, text) {
         return match result {
             Ok(id) => {
-                emit(&format!("sent: message id {id}\n"));
+                let _ = crate::log::out_fmt(format_args!("sent: message id {id}\n"));
                 0
             }
             Err(e) => {
@@ -243,10 +246,12 @@ pub fn send(args: &[String]) -> i32 {
     let total = parts.len();
     for (i, part) in parts.iter().enumerate() {
         match modem.send_part(part) {
-            Ok(mr) => emit(&format!(
-                "sent part {}/{total}: message reference {mr}\n",
-                i + 1
-            )),
+            Ok(mr) => {
+                let n = i + 1;
+                let _ = crate::log::out_fmt(format_args!(
+                    "sent part {n}/{total}: message reference {mr}\n"
+                ));
+            }
             Err(e) => {
                 crate::errln!("smsgw send: part {}/{total}: {e}", i + 1);
                 return 1;
@@ -278,7 +283,7 @@ pub fn ussd(args: &[String]) -> i32 {
     let wait = cfg.registration_timeout + std::time::Duration::from_secs(40);
     match modem.ussd_client().request(code, wait) {
         Ok(reply) => {
-            emit(&format!("{reply}\n"));
+            let _ = crate::log::out_fmt(format_args!("{reply}\n"));
             0
         }
         Err(e) => {
@@ -335,13 +340,9 @@ const INBOX_USAGE: &str = "usage: smsgw inbox [--spool DIR] [list | show ID | de
 /// `SPOOL/incoming/`, newest first (`list`: one line each: id, sender, sent time, start of the
 /// text), one whole (`show`), or removed (`delete`).
 pub fn inbox(args: &[String]) -> i32 {
-    let (opts, words) = split_options(args);
-    let cfg = match config::parse_serve(&opts) {
-        Ok(c) => c,
-        Err(e) => {
-            crate::errln!("smsgw inbox: {e}");
-            return 2;
-        }
+    let (cfg, words) = match modem_config("inbox", args) {
+        Ok(v) => v,
+        Err(code) => return code,
     };
     let root = std::path::Path::new(&cfg.spool);
     let words: Vec<&str> = words.iter().map(String::as_str).collect();

@@ -7,7 +7,7 @@
 use crate::config::{uci, ServeConfig, DEFAULT_UCI_FILE};
 use crate::http::cidr::push_ip;
 use crate::http::{auth, push_u64};
-use crate::log::{err, out};
+use crate::log::{err, out, out_fmt};
 use crate::net::http_client::{request, Endpoint, Limits};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -72,15 +72,20 @@ fn fetch_status(target: SocketAddr) -> Result<String, String> {
 /// The daemon's settings as this host sees them: the UCI file (`SMSGW_CONFIG`, else
 /// `/etc/config/smsgw`) or the defaults. Returns the file's path too.
 pub fn daemon_config() -> (ServeConfig, String) {
-    let uci_path = std::env::var("SMSGW_CONFIG").unwrap_or_else(|_| DEFAULT_UCI_FILE.to_string());
+    let uci_path = uci_path();
     let cfg = read_uci(&uci_path);
     (cfg, uci_path)
+}
+
+/// `SMSGW_CONFIG`, else `/etc/config/smsgw`.
+fn uci_path() -> String {
+    std::env::var("SMSGW_CONFIG").unwrap_or_else(|_| DEFAULT_UCI_FILE.to_string())
 }
 
 fn read_uci(uci_path: &str) -> ServeConfig {
     match std::fs::read_to_string(uci_path) {
         Ok(text) => uci::parse_uci(&text).unwrap_or_else(|e| {
-            err(&format!("smsgw: {uci_path}: {e}\n"));
+            crate::errln!("smsgw: {uci_path}: {e}");
             ServeConfig::default()
         }),
         Err(_) => ServeConfig::default(),
@@ -125,8 +130,7 @@ fn socket_addr_text(addr: SocketAddr) -> String {
 
 /// Runs the subcommand; returns the exit code.
 pub fn status_main(args: &[String]) -> i32 {
-    let mut uci_path =
-        std::env::var("SMSGW_CONFIG").unwrap_or_else(|_| DEFAULT_UCI_FILE.to_string());
+    let mut uci_path = uci_path();
     let mut listen: Option<String> = None;
     let mut token_file: Option<String> = None;
     let mut it = args.iter();
@@ -170,11 +174,15 @@ pub fn status_main(args: &[String]) -> i32 {
     let target_text = socket_addr_text(target);
     match fetch_status(target) {
         Ok(body) => {
-            let _ = out(&format!("daemon: http://{target_text}/status\n{body}\n"));
+            let _ = out_fmt(format_args!(
+                "daemon: http://{target_text}/status\n{body}\n"
+            ));
             0
         }
         Err(e) => {
-            let _ = out(&format!("daemon: not reachable at {target_text}: {e}\n"));
+            let _ = out_fmt(format_args!(
+                "daemon: not reachable at {target_text}: {e}\n"
+            ));
             1
         }
     }

@@ -13,7 +13,7 @@
 
 use super::{Part, PartReport, Report, SentMessage};
 use crate::pdu::{status_text, Timestamp};
-use crate::spool::format::{normalize_number, FormatError, SpoolFile};
+use crate::spool::format::{normalize_number, yes, FormatError, SpoolFile};
 
 pub const HDR_STATE: &str = "State";
 pub const HDR_REPORT_STATE: &str = "Report_state";
@@ -43,10 +43,14 @@ fn part_line(p: &Part) -> String {
         line.push_str(" clock=unset");
     }
     if let Some(r) = &p.report {
-        line.push_str(&format!(
-            " status={} at={} scts={} dt={} report={}",
-            r.status, r.received_at, r.submitted, r.discharged, r.file
-        ));
+        // into the line itself (writing to a String cannot fail)
+        let _ = std::fmt::Write::write_fmt(
+            &mut line,
+            format_args!(
+                " status={} at={} scts={} dt={} report={}",
+                r.status, r.received_at, r.submitted, r.discharged, r.file
+            ),
+        );
     }
     if p.timed_out {
         line.push_str(" timeout=yes");
@@ -59,9 +63,7 @@ fn part_line(p: &Part) -> String {
 /// is not a sent message (no `To:` or no references).
 pub fn read(id: &str, file: &SpoolFile) -> Option<SentMessage> {
     let recipient = normalize_number(file.header("To")?, file.header("To_TOA")).ok()?;
-    let report_requested = file
-        .header("Report")
-        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "yes" | "true" | "on" | "1"));
+    let report_requested = file.header("Report").is_some_and(yes);
     let mut parts = Vec::new();
     for n in 1..=MAX_PARTS {
         match file.header(&format!("Part_{n}")).and_then(parse_part) {
@@ -71,18 +73,18 @@ pub fn read(id: &str, file: &SpoolFile) -> Option<SentMessage> {
     }
     if parts.is_empty() {
         let sent_at = file.header("Sent").and_then(parse_smsd_time).unwrap_or(0);
-        parts = file
-            .header("Message_id")?
-            .split_whitespace()
-            .map_while(|r| r.parse::<u8>().ok())
-            .map(|reference| Part {
+        for r in file.header("Message_id")?.split_whitespace() {
+            let Ok(reference) = r.parse::<u8>() else {
+                break;
+            };
+            parts.push(Part {
                 reference,
                 sent_at,
                 clock_sane: sent_at >= super::SANE_WALL,
                 report: None,
                 timed_out: false,
-            })
-            .collect();
+            });
+        }
     }
     if parts.is_empty() {
         return None;

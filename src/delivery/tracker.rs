@@ -117,9 +117,20 @@ impl Tracker {
     /// Rebuilds the table at start from the records in `sent/` (any order). A part sent while
     /// the clock was set keeps the rest of its timeout; one sent before (or now unset) gets a
     /// full timeout from now.
-    pub fn restore(&mut self, mut messages: Vec<SentMessage>, now: Now) {
-        messages.sort_unstable_by_key(|m| m.parts.first().map_or(0, |p| p.sent_at));
-        for msg in messages.into_iter().filter(SentMessage::awaits_report) {
+    pub fn restore(&mut self, messages: Vec<SentMessage>, now: Now) {
+        // Oldest first, as (time, index) keys: the spool sorts those already, and every element
+        // type sorted by its own key is another copy of the sort code in the router binary.
+        let mut order: Vec<(u64, usize)> = messages
+            .iter()
+            .map(|m| m.parts.first().map_or(0, |p| p.sent_at))
+            .zip(0..)
+            .collect();
+        order.sort_unstable();
+        for (_, i) in order {
+            let msg = match messages.get(i) {
+                Some(m) if m.awaits_report() => m.clone(),
+                _ => continue,
+            };
             self.open.retain(|o| o.msg.id != msg.id);
             let mut slots = Vec::new();
             for p in &msg.parts {

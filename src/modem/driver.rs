@@ -8,7 +8,7 @@
 
 use super::engine::{Engine, EngineConfig, Event};
 use super::inbox::Slot;
-use super::{open_serial, sim, spawn_named, MessageSink, ModemPort, SendError, SmsSender};
+use super::{open_port, spawn_named, MessageSink, ModemPort, SendError, SmsSender};
 use crate::config::ServeConfig;
 use crate::pdu::SubmitPart;
 use crate::status::GatewayStatus;
@@ -48,8 +48,9 @@ impl Mailbox {
         &'a self,
         slots: MutexGuard<'a, Slots>,
         wait: Duration,
-        cond: impl FnMut(&mut Slots) -> bool,
+        cond: &mut dyn FnMut(&mut Slots) -> bool,
     ) -> MutexGuard<'a, Slots> {
+        // one instantiation of std's wait loop for the three waits
         match self.changed.wait_timeout_while(slots, wait, cond) {
             Ok((g, _)) => g,
             Err(p) => p.into_inner().0,
@@ -75,7 +76,7 @@ impl SmsSender for ModemHandle {
         let mut slots = self.mailbox.wait_while(
             slots,
             self.answer_wait,
-            |s| !matches!(&s.sent, Some((r, _)) if *r == id),
+            &mut |s| !matches!(&s.sent, Some((r, _)) if *r == id),
         );
         match slots.sent.take() {
             Some((r, result)) if r == id => result,
@@ -112,9 +113,9 @@ impl UssdClient {
         let id = slots.next_id;
         slots.ussd.push((id, code.to_string()));
         self.mailbox.changed.notify_all();
-        let mut slots = self
-            .mailbox
-            .wait_while(slots, wait, |s| !s.ussd_done.iter().any(|(r, _)| *r == id));
+        let mut slots = self.mailbox.wait_while(slots, wait, &mut |s| {
+            !s.ussd_done.iter().any(|(r, _)| *r == id)
+        });
         match slots.ussd_done.iter().position(|(r, _)| *r == id) {
             Some(pos) => slots.ussd_done.swap_remove(pos).1,
             None => {
@@ -186,10 +187,11 @@ pub fn open(
 
 fn read_pin_keys(path: &PathBuf) -> Vec<String> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
-    text.lines()
-        .map(|l| l.trim().to_string())
-        .filter(|l| !l.is_empty())
-        .collect()
+    let mut keys = Vec::new();
+    for l in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        keys.push(l.to_string());
+    }
+    keys
 }
 
 struct Driver {
@@ -232,14 +234,15 @@ impl Driver {
                 Some(port) => match port.read_port(&mut buf) {
                     Ok(0) => self.lost(&mut engine, "device closed"),
                     Ok(n) => engine.handle_input(buf.get(..n).unwrap_or(&[]), Instant::now()),
-                    Err(e) if is_quiet(&e) => {}
+                    Err(e) if crate::at::is_quiet(&e) => {}
                     Err(e) => self.lost(&mut engine, &e.to_string()),
                 },
                 None => {
                     let slots = self.mailbox.lock();
                     drop(
-                        self.mailbox
-                            .wait_while(slots, wait, |s| s.send.is_none() && s.ussd.is_empty()),
+                        self.mailbox.wait_while(slots, wait, &mut |s| {
+                            s.send.is_none() && s.ussd.is_empty()
+                        }),
                     );
                 }
             }
@@ -277,20 +280,13 @@ impl Driver {
 
     fn event(&mut self, engine: &mut Engine, ev: Event) {
         match ev {
-            Event::Open => {
-                let opened = if self.device == "sim" {
-                    Ok(Box::new(sim::SimModem::new()) as Box<dyn ModemPort>)
-                } else {
-                    open_serial(&self.device, self.baud).map(|p| Box::new(p) as Box<dyn ModemPort>)
-                };
-                match opened {
-                    Ok(p) => {
-                        self.port = Some(p);
-                        engine.connected(Instant::now());
-                    }
-                    Err(e) => engine.open_failed(&e, Instant::now()),
+            Event::Open => match open_port(&self.device, self.baud) {
+                Ok(p) => {
+                    self.port = Some(p);
+                    engine.connected(Instant::now());
                 }
-            }
+                Err(e) => engine.open_failed(&e, Instant::now()),
+            },
             Event::Close => self.port = None,
             Event::Info(info) => self.status.update_modem(|m| *m = info),
             Event::Log(level, line) => crate::log::line(level, format_args!("{line}")),
@@ -341,11 +337,6 @@ fn kept(engine: &mut Engine, slot: Option<Slot>, stored: Result<(), String>, wha
             engine.not_stored(slot);
         }
     }
-}
-
-fn is_quiet(e: &std::io::Error) -> bool {
-    use std::io::ErrorKind::{Interrupted, TimedOut, WouldBlock};
-    matches!(e.kind(), TimedOut | WouldBlock | Interrupted)
 }
 
 /// Appends one line and makes it durable (the rejected-PIN memory must survive a power cut).

@@ -345,14 +345,19 @@ impl Engine {
 
     // ---- internals ----------------------------------------------------------------------
 
-    /// A routine log line.
-    pub(super) fn log(&mut self, line: String) {
-        self.events.push(Event::Log(crate::log::Level::Info, line));
+    /// A routine log line `modem: ...` (one non-generic formatter for every call site).
+    pub(super) fn log(&mut self, args: std::fmt::Arguments<'_>) {
+        self.log_at(crate::log::Level::Info, args);
     }
 
-    /// A log line about a problem (stderr: procd logs it at `err`).
-    pub(super) fn warn(&mut self, line: String) {
-        self.events.push(Event::Log(crate::log::Level::Warn, line));
+    /// A log line `modem: ...` about a problem (stderr: procd logs it at `err`).
+    pub(super) fn warn(&mut self, args: std::fmt::Arguments<'_>) {
+        self.log_at(crate::log::Level::Warn, args);
+    }
+
+    fn log_at(&mut self, level: crate::log::Level, args: std::fmt::Arguments<'_>) {
+        self.events
+            .push(Event::Log(level, format!("modem: {args}")));
     }
 
     pub(super) fn set_state(&mut self, state: ModemState) {
@@ -363,9 +368,9 @@ impl Engine {
                 (ModemState::Ready, ModemState::Sending) | (ModemState::Sending, ModemState::Ready)
             );
             if matches!(state, ModemState::Error(_) | ModemState::WaitingForDevice) {
-                self.warn(format!("modem: {state}"));
+                self.warn(format_args!("{state}"));
             } else if !routine {
-                self.log(format!("modem: {state}"));
+                self.log(format_args!("{state}"));
             }
             self.info.state = state;
             self.info_dirty = true;
@@ -418,8 +423,8 @@ impl Engine {
         self.ussd.answered(form, r, &mut self.events);
     }
 
-    pub(super) fn init_failed(&mut self, why: String, now: Instant) {
-        self.restart(why, INIT_RETRY, now);
+    pub(super) fn init_failed(&mut self, why: std::fmt::Arguments<'_>, now: Instant) {
+        self.restart(std::fmt::format(why), INIT_RETRY, now);
     }
 
     /// Starts the next command if the line is free.
@@ -431,7 +436,7 @@ impl Engine {
             return;
         }
         if let Some(step) = self.init.pop_front() {
-            if step != Step::Done {
+            if !matches!(step, Step::Done) {
                 self.start(step, now);
                 return;
             }

@@ -195,7 +195,7 @@ impl Inbox {
         }
         for _ in 0..self.plan.len() {
             if let Some(step) = self.plan.pop_front() {
-                if step != Step::List(m) {
+                if !matches!(step, Step::List(s) if s == m) {
                     let _ = self.plan.push_back(step);
                 }
             }

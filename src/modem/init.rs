@@ -169,21 +169,21 @@ pub fn answered(e: &mut Engine, step: Step, result: Result<Vec<String>, Final>, 
                 if n < 4 {
                     let _ = e.init.push_front(Step::Probe(n + 1));
                 } else {
-                    e.init_failed("modem does not answer AT".into(), now);
+                    e.init_failed(format_args!("modem does not answer AT"), now);
                 }
             }
         }
         Step::Echo | Step::Cmgf => {
             if let Some(why) = failed(&result) {
                 let cmd = command_line(e, &step);
-                e.init_failed(format!("{cmd}: {why}"), now);
+                e.init_failed(format_args!("{cmd}: {why}"), now);
             }
         }
         // A stick without `^ICCID` keys the memory by the PIN alone.
         Step::Iccid => e.iccid = result.map_or(String::new(), |l| first_value(&l, "^ICCID:")),
         Step::CpinQuery => match result {
             Ok(lines) => sim_state(e, &first_value(&lines, "+CPIN:"), now),
-            Err(f) => e.init_failed(format!("SIM check failed: {f}"), now),
+            Err(f) => e.init_failed(format_args!("SIM check failed: {f}"), now),
         },
         Step::CpinEnter => {
             if let Some(why) = failed(&result) {
@@ -191,10 +191,12 @@ pub fn answered(e: &mut Engine, step: Step, result: Result<Vec<String>, Final>, 
                 let key = pin_key(e.cfg.pin.as_deref().unwrap_or(""), &e.iccid);
                 e.cfg.rejected_pins.push(key.clone());
                 e.push_event(Event::PinRejected { key });
-                let msg = format!(
-                    "SIM rejected the PIN ({why}); not trying again (fix --pin and restart)"
+                e.init_failed(
+                    format_args!(
+                        "SIM rejected the PIN ({why}); not trying again (fix --pin and restart)"
+                    ),
+                    now,
                 );
-                e.init_failed(msg, now);
             } else {
                 let _ = e.init.push_front(Step::CpinWait(0));
             }
@@ -206,7 +208,7 @@ pub fn answered(e: &mut Engine, step: Step, result: Result<Vec<String>, Final>, 
                     e.pause(Duration::from_millis(500), now);
                     let _ = e.init.push_front(Step::CpinWait(n + 1));
                 } else {
-                    e.init_failed("SIM not ready after the PIN".into(), now);
+                    e.init_failed(format_args!("SIM not ready after the PIN"), now);
                 }
             }
         }
@@ -215,7 +217,7 @@ pub fn answered(e: &mut Engine, step: Step, result: Result<Vec<String>, Final>, 
             let cmd = command_line(e, &step);
             e.cnmi_ds -= 1;
             let next = command_line(e, &step);
-            e.log(format!("modem: {cmd} refused; trying {next}"));
+            e.log(format_args!("{cmd} refused; trying {next}"));
             if !e.init.is_empty() {
                 let _ = e.init.push_front(Step::Cnmi);
             }
@@ -223,7 +225,7 @@ pub fn answered(e: &mut Engine, step: Step, result: Result<Vec<String>, Final>, 
         Step::Extra(_) | Step::Csca | Step::Csms | Step::Cnmi | Step::CpmsInit => {
             if let Some(why) = failed(&result) {
                 let cmd = command_line(e, &step);
-                e.warn(format!("modem: {cmd} failed: {why}"));
+                e.warn(format_args!("{cmd} failed: {why}"));
             }
         }
         Step::Ident(k) => {
@@ -265,7 +267,7 @@ pub fn answered(e: &mut Engine, step: Step, result: Result<Vec<String>, Final>, 
                     e.ready_state();
                 }
             }
-            Err(f) => e.init_failed(format!("AT+CREG?: {f}"), now),
+            Err(f) => e.init_failed(format_args!("AT+CREG?: {f}"), now),
         },
         Step::Cops => {
             if let Ok(lines) = result {
@@ -288,7 +290,7 @@ pub fn answered(e: &mut Engine, step: Step, result: Result<Vec<String>, Final>, 
             Err(f) => {
                 if e.inbox.select_failed(m) {
                     let m = m.as_str();
-                    e.warn(format!("modem: storage {m} cannot be selected ({f})"));
+                    e.warn(format_args!("storage {m} cannot be selected ({f})"));
                 }
             }
         },
@@ -302,14 +304,11 @@ pub fn answered(e: &mut Engine, step: Step, result: Result<Vec<String>, Final>, 
                     });
                 }
             }
-            Err(f) => e.warn(format!("modem: AT+CMGL=4 on {} failed: {f}", m.as_str())),
+            Err(f) => e.warn(format_args!("AT+CMGL=4 on {} failed: {f}", m.as_str())),
         },
         Step::Delete(m, i) => {
             if let Some(why) = failed(&result) {
-                e.warn(format!(
-                    "modem: AT+CMGD={i} on {} failed: {why}",
-                    m.as_str()
-                ));
+                e.warn(format_args!("AT+CMGD={i} on {} failed: {why}", m.as_str()));
             }
             e.inbox.deleted((m, i));
         }
@@ -349,7 +348,7 @@ pub fn timed_out(e: &mut Engine, step: Step, now: Instant) {
             Err(Final::Other(format!("no answer to {cmd}"))),
             now,
         ),
-        _ => e.init_failed(format!("no answer to {cmd}"), now),
+        _ => e.init_failed(format_args!("no answer to {cmd}"), now),
     }
 }
 
@@ -359,15 +358,19 @@ fn sim_state(e: &mut Engine, state: &str, now: Instant) {
         "SIM PIN" => {
             let Some(pin) = e.cfg.pin.clone() else {
                 e.init_failed(
-                    "SIM asks for a PIN and none is configured (--pin)".into(),
+                    format_args!("SIM asks for a PIN and none is configured (--pin)"),
                     now,
                 );
                 return;
             };
             if e.cfg.rejected_pins.contains(&pin_key(&pin, &e.iccid)) {
-                let msg = "SIM asks for its PIN, but this PIN was rejected before; not trying \
-                           again (fix --pin and restart)";
-                e.init_failed(msg.into(), now);
+                e.init_failed(
+                    format_args!(
+                        "SIM asks for its PIN, but this PIN was rejected before; not trying \
+                         again (fix --pin and restart)"
+                    ),
+                    now,
+                );
                 return;
             }
             let _ = e.init.push_front(Step::CpinEnter);
@@ -375,7 +378,7 @@ fn sim_state(e: &mut Engine, state: &str, now: Instant) {
         other => {
             let other = if other.is_empty() { "unknown" } else { other };
             e.init_failed(
-                format!("SIM is not ready ({other}); not sending anything to it"),
+                format_args!("SIM is not ready ({other}); not sending anything to it"),
                 now,
             );
         }

@@ -14,13 +14,14 @@ pub mod init;
 pub mod session;
 pub mod sim;
 pub mod sim_storage;
+mod tty;
 pub mod ussd;
 
 use crate::pdu::{Alphabet, Concat, SubmitPart, Timestamp};
 use std::fmt;
 use std::io::{self, Read, Write};
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Why a part was not sent.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -134,14 +135,11 @@ impl Write for dyn ModemPort {
 }
 
 /// Opens the serial device at `path` (8N1, `baud`), with a short read timeout for the driver loop.
-pub fn open_serial(path: &str, baud: u32) -> Result<serialport::TTYPort, String> {
+pub fn open_serial(path: &str, baud: u32) -> Result<tty::Tty, String> {
     if !Path::new(path).exists() {
         return Err(format!("{path} is not present"));
     }
-    serialport::new(path, baud)
-        .timeout(Duration::from_millis(100))
-        .open_native()
-        .map_err(|e| format!("{path}: {e}"))
+    tty::Tty::open(path, baud).map_err(|e| format!("{path}: {e}"))
 }
 
 /// Starts a detached named thread. The modem's and the spool's threads all start through this one

@@ -179,9 +179,12 @@ impl SimModem {
         let pdu::Tpdu::Submit(s) = decoded.tpdu else {
             return;
         };
-        let text = s.user_data.text.trim_start().to_ascii_lowercase();
+        let text = s.user_data.text.trim_start();
+        let echo = text
+            .get(..4)
+            .is_some_and(|w| w.eq_ignore_ascii_case("echo"));
         let first_part = s.user_data.concat.is_none_or(|c| c.seq == 1);
-        if !text.starts_with("echo") || !first_part {
+        if !echo || !first_part {
             return;
         }
         // 26-11-28 12:00:00 +00:00: a fixed time stamp keeps the sim deterministic.

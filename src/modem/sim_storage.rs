@@ -62,12 +62,21 @@ pub struct SmsStore {
     ussd_waiting: Option<String>,
 }
 
+/// `n` empty slots (a loop: `vec![None; n]` clones through a generic helper).
+fn empty(n: usize) -> Vec<Option<Stored>> {
+    let mut slots = Vec::with_capacity(n);
+    for _ in 0..n {
+        slots.push(None);
+    }
+    slots
+}
+
 impl SmsStore {
     pub fn new(opts: StoreOptions) -> SmsStore {
         let n = opts.slots.max(1);
         SmsStore {
             opts,
-            mems: [vec![None; n], vec![None; n], vec![None; n]],
+            mems: [empty(n), empty(n), empty(n)],
             mem1: 0,
             mem3: 0,
             cnmi_mt: 0,
@@ -174,11 +183,15 @@ impl SmsStore {
     /// (stored in SR); with `<ds>` 0 they are lost.
     pub fn due_reports(&mut self, now: Instant) -> Vec<String> {
         let mut urcs = Vec::new();
-        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.reports)
-            .into_iter()
-            .partition(|(t, _)| *t <= now);
-        self.reports = later;
-        for (_, pdu) in due {
+        let mut due = Vec::new();
+        for (t, pdu) in std::mem::take(&mut self.reports) {
+            if t <= now {
+                due.push(pdu);
+            } else {
+                self.reports.push((t, pdu));
+            }
+        }
+        for pdu in due {
             match self.cnmi_ds {
                 1 => urcs.push(format!("+CDS: {}\r\n{pdu}", tpdu_len(&pdu))),
                 2 => match self.put(SR, pdu) {
@@ -229,33 +242,39 @@ impl SmsStore {
             return ok(vec![format!("+CPMS: {list},{list},{list}")]);
         }
         if let Some(args) = cmd.strip_prefix("+CPMS=") {
-            let mems: Vec<Option<usize>> = args.split(',').map(Self::mem_of).collect();
-            if mems.iter().any(Option::is_none) || mems.is_empty() {
-                return Some(Err("+CMS ERROR: 302".into()));
+            let mut mems = Vec::new();
+            for name in args.split(',') {
+                match Self::mem_of(name) {
+                    Some(m) => mems.push(m),
+                    None => return Some(Err("+CMS ERROR: 302".into())),
+                }
             }
-            self.mem1 = mems[0].unwrap_or(0);
-            if let Some(Some(m3)) = mems.get(2) {
+            self.mem1 = mems.first().copied().unwrap_or(0);
+            if let Some(m3) = mems.get(2) {
                 self.mem3 = *m3;
             }
-            let mut parts = Vec::new();
+            let mut line = String::from("+CPMS: ");
             for m in [self.mem1, self.mem1, self.mem3] {
                 let (u, t) = self.counts(m);
-                parts.push(format!("{u},{t}"));
+                if line.len() > 7 {
+                    line.push(',');
+                }
+                line.push_str(&format!("{u},{t}"));
             }
-            return ok(vec![format!("+CPMS: {}", parts.join(","))]);
+            return ok(vec![line]);
         }
         if let Some(args) = cmd.strip_prefix("+CNMI=") {
-            let arg = |i: usize| {
-                args.split(',')
-                    .nth(i)
-                    .and_then(|v| v.trim().parse::<u8>().ok())
-                    .unwrap_or(0)
-            };
-            if arg(3) > 2 || (arg(3) == 2 && self.opts.push_reports_only) {
+            // <mode>,<mt>,<bm>,<ds>: a missing or bad value counts as 0
+            let mut v = [0u8; 4];
+            for (slot, a) in v.iter_mut().zip(args.split(',')) {
+                *slot = a.trim().parse().unwrap_or(0);
+            }
+            let [_, mt, _, ds] = v;
+            if ds > 2 || (ds == 2 && self.opts.push_reports_only) {
                 return Some(Err("+CMS ERROR: 303".into()));
             }
-            self.cnmi_mt = arg(1);
-            self.cnmi_ds = arg(3);
+            self.cnmi_mt = mt;
+            self.cnmi_ds = ds;
             return ok(vec![]);
         }
         if cmd.starts_with("+CSMS=") {
@@ -325,10 +344,13 @@ impl SmsStore {
         };
         self.ussd_waiting = Some(if reply.is_empty() {
             "+CUSD: 4".to_string()
-        } else if packed {
-            format!("+CUSD: 0,\"{}\",15", pack_ascii(reply))
         } else {
-            format!("+CUSD: 0,\"{reply}\",15")
+            let body = if packed {
+                pack_ascii(reply)
+            } else {
+                reply.to_string()
+            };
+            format!("+CUSD: 0,\"{body}\",15")
         });
         Ok(vec![])
     }
@@ -352,12 +374,11 @@ fn octets(hex: &str) -> Option<Vec<u8>> {
     if !hex.len().is_multiple_of(2) {
         return None;
     }
-    (0..hex.len() / 2)
-        .map(|i| {
-            hex.get(2 * i..2 * i + 2)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        })
-        .collect()
+    let mut out = Vec::with_capacity(hex.len() / 2);
+    for i in 0..hex.len() / 2 {
+        out.push(u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?);
+    }
+    Some(out)
 }
 
 /// Upper-case hex of `bytes`.

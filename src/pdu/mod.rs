@@ -36,7 +36,7 @@ pub use submit::{relative_validity_minutes, SubmitPdu, Validity};
 pub use timestamp::Timestamp;
 #[allow(unused_imports)]
 pub use udh::Concat;
-pub use user_data::UserData;
+pub use user_data::{utf16be, UserData};
 
 use reader::Reader;
 use std::fmt;
@@ -115,11 +115,15 @@ impl std::error::Error for PduError {}
 
 /// Checks a destination number: digits with an optional leading `+`, 1..=20 digits.
 pub fn validate_number(number: &str) -> Result<(), PduError> {
-    let digits = number.strip_prefix('+').unwrap_or(number);
-    if digits.is_empty() || digits.len() > 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    if !is_digits(number.strip_prefix('+').unwrap_or(number)) {
         return Err(PduError::InvalidNumber(number.to_string()));
     }
     Ok(())
+}
+
+/// 1 to 20 ASCII digits: the digits of a phone number (every number check goes through here).
+pub fn is_digits(digits: &str) -> bool {
+    !digits.is_empty() && digits.len() <= 20 && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Encodes `text` to `to` as one or more SMS-SUBMIT PDUs. `reference` is the concatenation

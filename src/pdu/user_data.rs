@@ -78,17 +78,31 @@ pub fn read(r: &mut Reader<'_>, udhi: bool, dcs: u8) -> Result<UserData, PduErro
 /// UTF-16BE (UCS-2 as sent in practice, surrogate pairs included) to text: an unpaired surrogate
 /// or a dangling odd octet becomes U+FFFD.
 pub fn decode_ucs2(octets: &[u8]) -> String {
+    utf16be(octets, false).unwrap_or_default()
+}
+
+/// UTF-16BE to text, the one decoder for PDUs and spool files: with `strict`, `None` for an
+/// unpaired surrogate or an odd octet; without, those become U+FFFD.
+pub fn utf16be(octets: &[u8], strict: bool) -> Option<String> {
     let pairs = octets.chunks_exact(2);
     let odd = !pairs.remainder().is_empty();
     let units = pairs.map(|p| match p {
         [hi, lo] => u16::from_be_bytes([*hi, *lo]),
         _ => 0xFFFD,
     });
-    let mut text: String = char::decode_utf16(units)
-        .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
-        .collect();
+    let mut text = String::with_capacity(octets.len());
+    for c in char::decode_utf16(units) {
+        match c {
+            Ok(c) => text.push(c),
+            Err(_) if strict => return None,
+            Err(_) => text.push(char::REPLACEMENT_CHARACTER),
+        }
+    }
     if odd {
+        if strict {
+            return None;
+        }
         text.push(char::REPLACEMENT_CHARACTER);
     }
-    text
+    Some(text)
 }

@@ -143,7 +143,8 @@ fn check_header(name: &str, value: &str) -> Result<(), FormatError> {
     Ok(())
 }
 
-fn yes(v: &str) -> bool {
+/// smsd's yes: `yes`, `true`, `on` or `1`, any case.
+pub(crate) fn yes(v: &str) -> bool {
     matches!(
         v.trim().to_ascii_lowercase().as_str(),
         "yes" | "true" | "on" | "1"
@@ -160,7 +161,7 @@ pub fn normalize_number(to: &str, toa: Option<&str>) -> Result<String, FormatErr
         Some(d) => (true, d),
         None => (false, joined.strip_prefix('+').unwrap_or(&joined)),
     };
-    if digits.is_empty() || digits.len() > 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    if !crate::pdu::is_digits(digits) {
         return Err(FormatError::BadNumber(to.chars().take(40).collect()));
     }
     let international = match toa.map(|t| t.trim().to_ascii_lowercase()) {
@@ -186,15 +187,12 @@ pub fn message_of(file: &SpoolFile) -> Result<OutgoingSms, FormatError> {
     let (text, ucs2) = match alphabet.as_str() {
         "UCS" | "CHI" | "UNI" => (decode_ucs2(&file.body)?, true),
         "BIN" => return Err(FormatError::Binary),
-        "UTF" => (
-            String::from_utf8(file.body.clone())
-                .map_err(|_| FormatError::BadText("invalid UTF-8"))?,
-            false,
-        ),
-        // ISO / Latin / Ansi / GSM / none: UTF-8 when it is valid UTF-8 (the seed's Lua CGI and
-        // `sendsms` write UTF-8 without an Alphabet header), else ISO-8859-15.
-        _ => match String::from_utf8(file.body.clone()) {
+        // UTF: UTF-8 or refused. ISO / Latin / Ansi / GSM / none: UTF-8 when it is valid UTF-8
+        // (the seed's Lua CGI and `sendsms` write UTF-8 without an Alphabet header), else
+        // ISO-8859-15.
+        other => match String::from_utf8(file.body.clone()) {
             Ok(s) => (s, false),
+            Err(_) if other == "UTF" => return Err(FormatError::BadText("invalid UTF-8")),
             Err(_) => (file.body.iter().map(|&b| latin9(b)).collect(), false),
         },
     };
@@ -226,7 +224,7 @@ pub fn file_of(msg: &OutgoingSms) -> Result<SpoolFile, FormatError> {
         Some(d) => (d, true),
         None => (msg.to.as_str(), false),
     };
-    if digits.is_empty() || digits.len() > 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    if !crate::pdu::is_digits(digits) {
         return Err(FormatError::BadNumber(msg.to.chars().take(40).collect()));
     }
     let mut f = SpoolFile::default();
@@ -262,12 +260,8 @@ fn decode_ucs2(body: &[u8]) -> Result<String, FormatError> {
     if !body.len().is_multiple_of(2) {
         return Err(FormatError::BadText("odd number of bytes in UCS-2 text"));
     }
-    let units = body
-        .chunks_exact(2)
-        .map(|c| c.try_into().map_or(0, u16::from_be_bytes));
-    let text = char::decode_utf16(units)
-        .collect::<Result<String, _>>()
-        .map_err(|_| FormatError::BadText("broken UTF-16 surrogate pair"))?;
+    let text = crate::pdu::utf16be(body, true)
+        .ok_or(FormatError::BadText("broken UTF-16 surrogate pair"))?;
     Ok(text.strip_prefix('\u{FEFF}').unwrap_or(&text).to_string())
 }
 

@@ -162,15 +162,35 @@ pub fn valid_id(id: &str) -> bool {
 
 /// Received messages, newest first: (id, modification time).
 pub fn list(root: &Path) -> Vec<(String, SystemTime)> {
-    let mut out: Vec<(String, SystemTime)> = super::queue::entries(&root.join(INCOMING))
-        .into_iter()
-        .filter_map(|e| {
-            let name = e.file_name().to_str()?.to_string();
-            let t = e.metadata().ok()?.modified().ok()?;
-            valid_id(&name).then_some((name, t))
-        })
-        .collect();
-    out.sort_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
+    let (mut keys, mut times) = (Vec::new(), Vec::new());
+    for e in super::queue::entries(&root.join(INCOMING)) {
+        let Some(name) = e
+            .file_name()
+            .to_str()
+            .filter(|n| valid_id(n))
+            .map(str::to_string)
+        else {
+            continue;
+        };
+        let Some(t) = e.metadata().ok().and_then(|m| m.modified().ok()) else {
+            continue;
+        };
+        let since = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+        let nanos = since.as_secs().saturating_mul(1_000_000_000);
+        keys.push((
+            nanos.saturating_add(u64::from(since.subsec_nanos())),
+            name,
+            times.len(),
+        ));
+        times.push(t);
+    }
+    super::queue::sort_newest_first(&mut keys);
+    let mut out = Vec::with_capacity(keys.len());
+    for (_, name, i) in keys {
+        if let Some(t) = times.get(i) {
+            out.push((name, *t));
+        }
+    }
     out
 }
 
@@ -179,7 +199,7 @@ pub fn read(root: &Path, id: &str) -> io::Result<SpoolFile> {
     if !valid_id(id) {
         return Err(io::ErrorKind::NotFound.into());
     }
-    let bytes = fs::read(root.join(INCOMING).join(id))?;
+    let bytes = super::queue::read_file(&root.join(INCOMING).join(id))?;
     Ok(SpoolFile::parse(&bytes))
 }
 
@@ -195,7 +215,8 @@ pub fn delete(root: &Path, id: &str) -> io::Result<()> {
 pub struct IncomingStore {
     incoming: PathBuf,
     parts: PathBuf,
-    cfg: ServeConfig,
+    /// Retention of `incoming/`: `--keep-sent` records, `--keep-days` days.
+    keep: (usize, u64),
     status: Arc<GatewayStatus>,
     table: Table,
     timeout: Duration,
@@ -219,7 +240,7 @@ impl IncomingStore {
         let mut store = IncomingStore {
             incoming,
             parts,
-            cfg: cfg.clone(),
+            keep: (cfg.keep_sent, cfg.keep_days),
             status,
             table: Table::default(),
             timeout: cfg.multipart_timeout,
@@ -241,7 +262,7 @@ impl IncomingStore {
         let (key, seq) = name.to_str()?.split_once('-')?;
         let key = u64::from_str_radix(key, 16).ok()?;
         let seq: u8 = seq.parse().ok()?;
-        let file = SpoolFile::parse(&fs::read(self.parts.join(name)).ok()?);
+        let file = SpoolFile::parse(&super::queue::read_file(&self.parts.join(name)).ok()?);
         let total = file.header(HDR_PART)?.split_once('/')?.1.parse().ok()?;
         Some((key, seq, total))
     }
@@ -259,34 +280,45 @@ impl IncomingStore {
     /// Writes the message `key` from its part files (what is there), then removes the parts.
     fn assemble(&mut self, key: u64) -> io::Result<()> {
         let prefix = format!("{key:016x}-");
-        let mut parts: Vec<(u8, PathBuf, SpoolFile)> = super::queue::entries(&self.parts)
-            .into_iter()
-            .filter_map(|e| {
-                let name = e.file_name();
-                let seq = name.to_str()?.strip_prefix(&prefix)?.parse().ok()?;
-                let path = self.parts.join(&name);
-                let file = SpoolFile::parse(&fs::read(&path).ok()?);
-                Some((seq, path, file))
-            })
-            .collect();
-        parts.sort_by_key(|p| p.0);
+        // In part order (ties in file order), through the spool's one sort of (u64, usize) keys;
+        // plain loops (an iterator chain that collects costs more in the router binary).
+        let mut parts: Vec<(PathBuf, SpoolFile)> = Vec::new();
+        let mut order: Vec<(u64, usize)> = Vec::new();
+        for e in super::queue::entries(&self.parts) {
+            let name = e.file_name();
+            let seq = name.to_str().and_then(|n| n.strip_prefix(&prefix));
+            let Some(seq) = seq.and_then(|s| s.parse::<u8>().ok()) else {
+                continue;
+            };
+            let path = self.parts.join(&name);
+            let Ok(bytes) = super::queue::read_file(&path) else {
+                continue;
+            };
+            order.push((u64::from(seq), parts.len()));
+            parts.push((path, SpoolFile::parse(&bytes)));
+        }
+        order.sort_unstable();
         let total = self.table.remove(key).map_or(0, |g| g.total);
-        let Some((_, _, first)) = parts.first() else {
+        let mut text = Vec::new();
+        let mut first = None;
+        for (_, i) in order {
+            if let Some((_, f)) = parts.get(i) {
+                first = first.or(Some(f));
+                text.extend_from_slice(&f.body);
+            }
+        }
+        let Some(first) = first else {
             return Ok(());
         };
-        let mut text = Vec::new();
-        for (_, _, f) in &parts {
-            text.extend_from_slice(&f.body);
-        }
         let mut file = SpoolFile {
-            headers: first
-                .headers
-                .iter()
-                .filter(|(n, _)| n != HDR_PART && n != HDR_GROUP && n != "Length")
-                .cloned()
-                .collect(),
+            headers: Vec::new(),
             body: text,
         };
+        for (n, v) in &first.headers {
+            if n != HDR_PART && n != HDR_GROUP && n != "Length" {
+                file.headers.push((n.clone(), v.clone()));
+            }
+        }
         let length = String::from_utf8_lossy(&file.body).chars().count();
         file.headers.push(("Length".into(), length.to_string()));
         if parts.len() < usize::from(total) {
@@ -298,7 +330,7 @@ impl IncomingStore {
             fnv(&[&key.to_le_bytes(), sent.as_bytes(), &file.body])
         );
         self.publish(&id, &file)?;
-        for (_, path, _) in &parts {
+        for (path, _) in &parts {
             fs::remove_file(path)?;
         }
         File::open(&self.parts)?.sync_all()
@@ -322,7 +354,7 @@ impl IncomingStore {
         let from = file.header("From").unwrap_or("?");
         crate::log_info!("received SMS from {from} -> incoming/{id}");
         self.hooks.run("RECEIVED", &self.incoming.join(id));
-        let (keep, days) = (self.cfg.keep_sent, self.cfg.keep_days);
+        let (keep, days) = self.keep;
         super::retention::prune(&self.incoming, keep, days, &self.ages, Now::real());
         Ok(())
     }

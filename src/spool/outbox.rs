@@ -61,8 +61,8 @@ pub fn find(root: &Path, id: &str) -> Option<OutboxEntry> {
 
 /// The newest `limit` outgoing messages (by file time), newest first.
 pub fn list(root: &Path, limit: usize) -> Vec<OutboxEntry> {
-    let mut all: Vec<(u64, &str, MessageState, String)> = Vec::new();
-    for (dir, state) in BOXES {
+    let mut all: Vec<(u64, String, usize)> = Vec::new();
+    for (b, (dir, _)) in BOXES.iter().enumerate() {
         for e in super::queue::entries(&root.join(dir)) {
             let name = e.file_name();
             let Some(id) = name.to_str().filter(|n| valid_id(n)) else {
@@ -71,14 +71,17 @@ pub fn list(root: &Path, limit: usize) -> Vec<OutboxEntry> {
             if !e.file_type().is_ok_and(|t| t.is_file()) || name.as_bytes().starts_with(b".") {
                 continue;
             }
-            all.push((mtime(&e.path()), dir, state, id.to_string()));
+            all.push((mtime(&e.path()), id.to_string(), b));
         }
     }
-    all.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| b.3.cmp(&a.3)));
-    all.into_iter()
-        .take(limit)
-        .filter_map(|(_, dir, state, id)| entry(&root.join(dir).join(&id), &id, state))
-        .collect()
+    super::queue::sort_newest_first(&mut all);
+    let mut out = Vec::new();
+    for (_, id, b) in all.into_iter().take(limit) {
+        if let Some((dir, state)) = BOXES.get(b) {
+            out.extend(entry(&root.join(dir).join(&id), &id, *state));
+        }
+    }
+    out
 }
 
 /// A file's modification time in seconds since the epoch (0 when unknown).

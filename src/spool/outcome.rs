@@ -36,7 +36,7 @@ impl<M: SmsSender> Sender<M> {
             Err(e) => {
                 // Stays in sending/ and is recovered (and sent again: at-least-once) later.
                 self.status
-                    .set_last_error(&format!("cannot move {name} to sent/: {e}"));
+                    .set_last_error_fmt(format_args!("cannot move {name} to sent/: {e}"));
                 crate::log_error!("sent {name} but cannot move it to sent/: {e}");
             }
         }
@@ -109,7 +109,7 @@ impl<M: SmsSender> Sender<M> {
             Err(e) => {
                 crate::log_error!("{name}: {reason}; cannot write its retry state ({e}): kept in memory, retry in {} s", wait.as_secs());
                 self.status
-                    .set_last_error(&format!("{name}: cannot requeue: {e}"));
+                    .set_last_error_fmt(format_args!("{name}: cannot requeue: {e}"));
                 self.held.push(Held {
                     claim,
                     file,
@@ -132,7 +132,8 @@ impl<M: SmsSender> Sender<M> {
         let _ = file.set_header("Fail_reason", &reason);
         let name = claim.name.to_string_lossy();
         GatewayStatus::count(&self.status.failed);
-        self.status.set_last_error(&format!("{name}: {reason}"));
+        self.status
+            .set_last_error_fmt(format_args!("{name}: {reason}"));
         match self.spool.finish(claim, FAILED, &file) {
             Ok(path) => {
                 self.records[1].added();

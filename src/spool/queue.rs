@@ -12,9 +12,10 @@ use super::{
     rename_noreplace, Spool, SpoolError, FAILED, HDR_ATTEMPTS, HDR_RETRY_AT, MAX_FILE_BYTES,
     OUTGOING, PART_PREFIX, SENDING, TMP,
 };
+use crate::http::read_capped;
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read};
+use std::io;
 use std::os::unix::fs::{DirEntryExt, MetadataExt, OpenOptionsExt};
 use std::os::unix::io::AsRawFd;
 use std::path::Path;
@@ -106,7 +107,7 @@ impl Spool {
                 *flag = true;
                 continue;
             }
-            let Ok((file, meta)) = open_regular(&dir.join(name)) else {
+            let Ok((mut file, meta)) = open_regular(&dir.join(name)) else {
                 continue;
             };
             if is_young_empty(&meta, now) {
@@ -114,7 +115,7 @@ impl Spool {
             }
             // sized from the file: one read and the one that sees the end (not 32-byte probes)
             let mut head = Vec::with_capacity(meta.len().min(4096) as usize);
-            let _ = (&file).take(4096).read_to_end(&mut head);
+            let _ = read_capped(&mut file, 4096, &mut head);
             let parsed = SpoolFile::parse(&head);
             let number = |h: &str| parsed.header(h).and_then(|v| v.parse::<u64>().ok());
             fresh.push(QueueEntry {
@@ -140,16 +141,13 @@ impl Spool {
     /// writing it, read it, move it into `sending/` while holding the lock. `None` = not takeable.
     pub(super) fn claim(&self, name: &OsStr) -> Option<Claim> {
         let path = self.dir(OUTGOING).join(name);
-        let (file, meta) = open_regular(&path).ok()?;
+        let (mut file, meta) = open_regular(&path).ok()?;
         file.try_lock().ok()?;
         if !same_file(&meta, &path) || being_written(&file, &meta) {
             return None;
         }
         let mut bytes = Vec::with_capacity(meta.len().min(MAX_FILE_BYTES + 1) as usize);
-        (&file)
-            .take(MAX_FILE_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .ok()?;
+        read_capped(&mut file, MAX_FILE_BYTES as usize + 1, &mut bytes).ok()?;
         rename_noreplace(&path, &self.dir(SENDING).join(name)).ok()?;
         Some(Claim {
             name: name.to_os_string(),
@@ -292,6 +290,14 @@ pub(super) fn open_regular(path: &Path) -> io::Result<(File, fs::Metadata)> {
     }
 }
 
+/// A whole file (`fs::read` without its own copy of std's read-to-end code: every file read of
+/// the spool goes through the gateway's one capped reader).
+pub(crate) fn read_file(path: &Path) -> io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    read_capped(&mut File::open(path)?, usize::MAX, &mut bytes)?;
+    Ok(bytes)
+}
+
 /// The entries of `dir` (none when it cannot be read). Every listing of the spool goes through
 /// this one non-generic loop (smaller than an iterator chain over `ReadDir` at each place).
 pub(crate) fn entries(dir: &Path) -> Vec<fs::DirEntry> {
@@ -313,6 +319,13 @@ fn later(a: &QueueEntry, b: &QueueEntry) -> std::cmp::Ordering {
         .cmp(&b.high)
         .then(b.mtime.cmp(&a.mtime))
         .then(b.name.cmp(&a.name))
+}
+
+/// Newest first: (time, name, index) keys in descending order. The listings of `incoming/` and
+/// of the outgoing boxes share this one copy of the sort code (each element type sorted by its
+/// own comparator is another ~1 KB in the router binary).
+pub(crate) fn sort_newest_first(keys: &mut [(u64, String, usize)]) {
+    keys.sort_unstable_by(|a, b| b.cmp(a));
 }
 
 /// Sorts a listing for [`take_next`] (the entry to send next last).

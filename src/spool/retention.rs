@@ -15,16 +15,17 @@ pub type Record = (OsString, SystemTime, Duration);
 
 /// Which records retention removes: beyond the newest `keep` (0 = no count limit) or older than
 /// `keep_days` (0 = no age limit).
-pub fn expired(mut files: Vec<Record>, keep: usize, keep_days: u64) -> Vec<OsString> {
+pub fn expired(all: Vec<Record>, keep: usize, keep_days: u64) -> Vec<OsString> {
     let max_age = Duration::from_secs(keep_days.saturating_mul(86_400));
     let mut gone = Vec::new();
-    files.retain(|(name, _, age)| {
-        let old = keep_days > 0 && *age > max_age;
-        if old {
-            gone.push(name.clone());
+    let mut files = Vec::with_capacity(all.len());
+    for f in all {
+        if keep_days > 0 && f.2 > max_age {
+            gone.push(f.0);
+        } else {
+            files.push(f);
         }
-        !old
-    });
+    }
     while keep > 0 && files.len() > keep {
         let oldest = files
             .iter()
