@@ -2,13 +2,16 @@
 //!
 //! Daemon messages: [`log_info!`] writes `smsgw: ...` to stdout, [`log_warn!`] and
 //! [`log_error!`] to stderr; the init script hands procd both streams (procd logs stdout at
-//! `info`, stderr at `err`), so `logread` shows normal messages as `daemon.info`. Command output
+//! `info`, stderr at `err`), so `logread` shows normal messages as `daemon.info`. Outside the
+//! daemon (`smsgw send`, `ussd`, `at` open the modem themselves) stdout is the command's answer,
+//! so routine lines go to stderr with the rest of the diagnostics. Command output
 //! (`smsgw at`, `send`, `status`...) goes through [`out`], which reports a closed pipe instead of
 //! panicking as `println!` does (the router build aborts on panic). Owns nothing else: it must
 //! not decide what is worth logging.
 
 use std::fmt;
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Which stream, and the prefix after `smsgw: `.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -16,6 +19,14 @@ pub enum Level {
     Info,
     Warn,
     Error,
+}
+
+/// Set by `smsgw serve`: routine lines go to stdout (see the module doc).
+static DAEMON: AtomicBool = AtomicBool::new(false);
+
+/// Called once by the daemon before it starts its threads.
+pub fn daemon_mode() {
+    DAEMON.store(true, Ordering::Relaxed);
 }
 
 /// Writes one log line; errors (a closed log pipe) are ignored.
@@ -27,8 +38,8 @@ pub fn line(level: Level, args: fmt::Arguments<'_>) {
     let _ = fmt::Write::write_fmt(&mut s, args);
     s.push('\n');
     let _ = match level {
-        Level::Info => write_all(&mut io::stdout().lock(), &s),
-        Level::Warn | Level::Error => write_all(&mut io::stderr().lock(), &s),
+        Level::Info if DAEMON.load(Ordering::Relaxed) => write_all(&mut io::stdout().lock(), &s),
+        _ => write_all(&mut io::stderr().lock(), &s),
     };
 }
 

@@ -77,6 +77,7 @@ fn main() -> ExitCode {
 }
 
 fn serve(cfg: config::ServeConfig) -> ExitCode {
+    log::daemon_mode();
     // Before any thread starts, so that only the signal thread ever takes SIGTERM/SIGINT.
     let signals = match shutdown::prepare_stop_signals() {
         Ok(s) => s,

@@ -1,7 +1,7 @@
 //! Black-box tests of the HiLink backend: the real binary (`serve --device http://127.0.0.1:P`)
 //! against the HiLink stick simulator (scripts/lib/hilink_sim.py) over loopback — HTTP request to
-//! SMS on the stick to `sent/`, received SMS to `incoming/` and off the stick, login problems in
-//! `/status`, `smsgw send`.
+//! SMS on the stick to `sent/`, received SMS to `incoming/` and off the stick, delivery
+//! confirmations to the message's state, login problems in `/status`, `smsgw send`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: a failure is a finding
 
 #[path = "common/hilink_sim.rs"]
@@ -24,11 +24,12 @@ fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
     panic!("timed out waiting for {what}");
 }
 
+/// The spool files in `dir` (not the `.name` files a write in progress uses).
 fn dir_files(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .map(|d| {
             d.filter_map(|e| e.ok())
-                .filter(|e| e.path().is_file())
+                .filter(|e| e.path().is_file() && !e.file_name().to_string_lossy().starts_with('.'))
                 .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
                 .collect()
         })
@@ -103,6 +104,61 @@ fn received_sms_becomes_an_incoming_file_and_is_deleted_from_the_stick() {
     );
     wait_for("delete on the stick", || sim.state().count("inbox") == 0);
     assert_eq!(sim.state().list("deleted"), Some("[40000]"));
+}
+
+/// Sends `text` with a report request; returns the id the gateway answered.
+fn send_with_report(server: &Server, text: &str) -> String {
+    let r = server.get(&format!(
+        "/cgi-bin/sms?phone=%2B491701234567&message={}&report=1&token={TOKEN}",
+        form_urlencoded_like(text)
+    ));
+    assert_eq!(r.code, 200, "{}", r.body);
+    r.body
+        .trim()
+        .strip_prefix("done ")
+        .expect("done <id>")
+        .to_string()
+}
+
+fn message_json(server: &Server, id: &str) -> String {
+    server.get(&format!("/messages/{id}?token={TOKEN}")).body
+}
+
+#[test]
+fn a_delivery_confirmation_makes_the_message_delivered() {
+    let sim = Sim::start(&["--reports"]);
+    let server = Server::start(&["--device", &sim.url]);
+    let id = send_with_report(&server, "did it arrive?");
+    wait_for("state delivered", || {
+        message_json(&server, &id).contains("\"state\":\"delivered\"")
+    });
+    let m = message_json(&server, &id);
+    assert!(m.contains("\"report\":\"received\""), "{m}");
+    let reports = dir_files(&server.spool.join("report"));
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert!(reports[0].contains("Matched: yes"), "{}", reports[0]);
+    assert!(
+        reports[0].contains(&format!("Message: {id}")),
+        "{}",
+        reports[0]
+    );
+    wait_for("confirmation deleted on the stick", || {
+        sim.state().count("inbox") == 0
+    });
+    assert!(
+        dir_files(&server.spool.join("incoming")).is_empty(),
+        "a confirmation is no SMS"
+    );
+}
+
+#[test]
+fn a_failed_delivery_confirmation_makes_the_message_failed() {
+    let sim = Sim::start(&["--reports", "--reports-fail"]);
+    let server = Server::start(&["--device", &sim.url]);
+    let id = send_with_report(&server, "this one bounces");
+    wait_for("state failed", || {
+        message_json(&server, &id).contains("\"state\":\"failed\"")
+    });
 }
 
 #[test]

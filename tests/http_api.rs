@@ -418,3 +418,30 @@ fn the_seeds_exact_lines_work_unchanged_with_no_auth() {
     bodies.sort();
     assert_eq!(bodies, vec!["Grüße aus dem Rechenzentrum", "Ping failed"]);
 }
+
+/// procd logs an instance's stdout at `info` and its stderr at `err`: a routine line on stderr
+/// would read `daemon.err` in `logread` for every message sent.
+#[test]
+fn routine_daemon_lines_go_to_stdout_and_problems_to_stderr() {
+    let s = Server::start(&["--no-auth"]);
+    let r = s.get("/cgi-bin/sms?phone=%2B491701234567&message=log+levels");
+    assert_eq!(r.code, 200, "{}", r.body);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !s.stdout_text().contains("smsgw: sent ") && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let (out, err) = (s.stdout_text(), s.stderr_text());
+    for routine in [
+        "smsgw: listening on",
+        "smsgw: modem: ready",
+        "sim: sent SMS",
+        "smsgw: sent ",
+    ] {
+        assert!(out.contains(routine), "{routine:?} not on stdout:\n{out}");
+        assert!(!err.contains(routine), "{routine:?} on stderr:\n{err}");
+    }
+    assert!(
+        err.contains("smsgw: warning: --no-auth"),
+        "the warning is not on stderr:\n{err}"
+    );
+}

@@ -11,7 +11,7 @@ Built from public descriptions of the API and real clients' source (huawei-lte-a
 - send-sms answers OK at once; the message is sent only when a client asks send-status, and a send
   that nobody confirms before the next send ends in Drafts.
 - sms-list (BoxType 1 inbox, 2 sent, 3 drafts) with indices from 40000, delete-sms takes exactly
-  one <Index>, delivery confirmations (SmsType 7) after each send with --reports, storage full at
+  one <Index>, delivery confirmations (SmsType 7, or 8 with --reports-fail) after each send with --reports, storage full at
   --inbox-max messages.
 Control (no auth): GET /sim/state (JSON), POST /sim/inject {"phone","content","sms_type"},
 POST /sim/storm {"count": N}, POST /sim/expire. Prints "PORT <n>" once listening.
@@ -238,7 +238,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                "length": p["length"]})
                 s.add(s.sent_box, p["phone"], p["content"])
                 if s.a.reports:
-                    s.add(s.inbox, p["phone"], "", sms_type=7)
+                    s.add(s.inbox, p["phone"], "", sms_type=8 if s.a.reports_fail else 7)
             return self.reply(response("<Phone>%s</Phone><SucPhone>%s</SucPhone><FailPhone></FailPhone>"
                                        "<TotalCount>1</TotalCount><CurIndex>1</CurIndex>" % (xml_escape(p["phone"]), xml_escape(p["phone"]))), ctype=x)
         return self.reply(error(100002), ctype=x)
@@ -392,6 +392,7 @@ def main():
     ap.add_argument("--too-fast-ms", type=int, default=300)
     ap.add_argument("--expire-after", type=int, default=0, help="a session expires after N POSTs")
     ap.add_argument("--reports", action="store_true", help="a delivery confirmation after each send")
+    ap.add_argument("--reports-fail", action="store_true", help="with --reports: confirmations say failed (SmsType 8)")
     ap.add_argument("--inbox-max", type=int, default=100)
     ap.add_argument("--no-sestokinfo", action="store_true", help="only /api/webserver/token (newer firmwares)")
     ap.add_argument("--verbose", action="store_true")

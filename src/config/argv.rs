@@ -1,11 +1,13 @@
 //! `serve` options from the command line: `--name VALUE`, `--name=VALUE`, `--flag`.
 //!
 //! Owns only the word splitting of argv; names, kinds and validation come from the option table
-//! in `config`. Must not read files or the environment.
+//! in `config`. Must not read files or the environment itself: the secret files the options name
+//! are read by `ServeConfig::read_secret_files`, once every word is parsed.
 
 use super::{ConfigError, Kind, ServeConfig, OPTIONS};
 
-/// Parses `serve` arguments (after the subcommand word).
+/// Parses `serve` arguments (after the subcommand word), then fills the secrets from the files
+/// they name.
 pub fn parse_serve(args: &[String]) -> Result<ServeConfig, ConfigError> {
     let mut cfg = ServeConfig::default();
     let mut it = args.iter();
@@ -32,5 +34,6 @@ pub fn parse_serve(args: &[String]) -> Result<ServeConfig, ConfigError> {
         };
         cfg.set(index, value)?;
     }
+    cfg.read_secret_files()?;
     Ok(cfg)
 }

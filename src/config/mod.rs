@@ -4,7 +4,9 @@
 //! `argv` reads the command line, `uci` reads the UCI file (`/etc/config/smsgw`) that CGI mode
 //! and `smsgw status` use. The `serve --help` text, docs/options.md and the init script's option
 //! lists all derive from (or are tested against) [`OPTIONS`]. It does not open devices or
-//! sockets, and it reads no file itself: callers pass the UCI text.
+//! sockets, and the only files it reads are the secret files named on the command line
+//! (`--hilink-password-file`, `--forward-token-file`: [`ServeConfig::read_secret_files`], once,
+//! at the end of [`parse_serve`]); callers pass the UCI text.
 
 pub mod argv;
 pub mod uci;
@@ -61,7 +63,7 @@ use Kind::{Flag, List, Value};
 
 /// Every `serve` option, in the order of [`slot`]'s arms. The single list the argv parser, the
 /// UCI reader, `serve --help`, docs/options.md and the init script derive from.
-pub const OPTIONS: [OptionSpec; 35] = [
+pub const OPTIONS: [OptionSpec; 37] = [
     opt("device", Value, "/dev/ttyUSB0", "AT port of the stick, `sim` for the built-in simulated modem, or `http://IP` of a stick in HiLink mode"),
     opt("baud", Value, "115200", "serial speed"),
     opt("pin", Value, "", "SIM PIN, sent only when the SIM asks for it"),
@@ -88,13 +90,15 @@ pub const OPTIONS: [OptionSpec; 35] = [
     opt("max-connections", Value, "16", "HTTP connections served at once"),
     opt("request-timeout", Value, "10", "seconds to receive one whole HTTP request (also the write timeout)"),
     opt("hilink-user", Value, "", "login name of a HiLink stick's web UI (`admin` when only a password is given)"),
-    opt("hilink-password", Value, "", "login password of a HiLink stick's web UI (empty: no login)"),
+    opt("hilink-password", Value, "", "login password of a HiLink stick's web UI (empty: no login; `ps` shows it)"),
+    opt("hilink-password-file", Value, "", "`--hilink-password` from the first line of a file, not shown by `ps`"),
     opt("no-receive", Flag, "", "do not read received SMS from the stick (they stay in its storage)"),
     opt("poll-interval", Value, "10", "seconds between listings of the stick's message storages (`+CMTI` makes the next one come at once)"),
     opt("multipart-timeout", Value, "3600", "seconds after the first part of a long received SMS when it is written with `Incomplete: yes` if parts are missing"),
     opt("alert-to", List, "", "recipient of `POST /alertmanager` notifications without `?phone=` (comma-separated numbers allowed)"),
     opt("forward-url", List, "", "`http://IP[:PORT][/PATH]` every received SMS and delivery report is POSTed to as JSON"),
-    opt("forward-token", Value, "", "sent as `Authorization: Bearer` to the forward URLs"),
+    opt("forward-token", Value, "", "sent as `Authorization: Bearer` to the forward URLs (`ps` shows it)"),
+    opt("forward-token-file", Value, "", "`--forward-token` from the first line of a file, not shown by `ps`"),
     opt("report", Flag, "", "ask for a delivery report on every message sent over HTTP unless the request says `report=0`"),
     opt("report-timeout", Value, "172800", "seconds after sending when a part whose delivery report never came counts as `report: none`"),
 ];
@@ -131,6 +135,9 @@ pub enum ConfigError {
         line: usize,
         problem: &'static str,
     },
+    /// A secret file (`--hilink-password-file`, `--forward-token-file`) cannot be used: the
+    /// whole line, naming the option and the file.
+    SecretFile(String),
 }
 
 impl fmt::Display for ConfigError {
@@ -148,6 +155,7 @@ impl fmt::Display for ConfigError {
                 "'{a}' is not an address of the form IP:PORT (e.g. 0.0.0.0:8767)"
             ),
             ConfigError::Uci { line, problem } => write!(f, "line {line}: {problem}"),
+            ConfigError::SecretFile(line) => f.write_str(line),
         }
     }
 }
@@ -224,6 +232,8 @@ pub struct ServeConfig {
     /// Login of a HiLink stick (`--device http://…`); no login when no password is set.
     pub hilink_user: Option<String>,
     pub hilink_password: Option<String>,
+    /// Where [`parse_serve`] read `hilink_password` from when it was not given directly.
+    pub hilink_password_file: Option<String>,
     // receiving
     /// Received SMS are not read (`--no-receive`).
     pub no_receive: bool,
@@ -239,6 +249,8 @@ pub struct ServeConfig {
     pub forward_urls: Vec<String>,
     /// Sent as `Authorization: Bearer` to the forward URLs.
     pub forward_token: Option<String>,
+    /// Where [`parse_serve`] read `forward_token` from when it was not given directly.
+    pub forward_token_file: Option<String>,
     // delivery reports
     /// Ask for a delivery report on every message unless the request says `report=0`.
     pub report: bool,
@@ -276,12 +288,14 @@ impl Default for ServeConfig {
             request_timeout: Duration::from_secs(10),
             hilink_user: None,
             hilink_password: None,
+            hilink_password_file: None,
             no_receive: false,
             poll_interval: Duration::from_secs(10),
             multipart_timeout: Duration::from_secs(3600),
             alert_to: Vec::new(),
             forward_urls: Vec::new(),
             forward_token: None,
+            forward_token_file: None,
             report: false,
             report_timeout: Duration::from_secs(crate::delivery::tracker::DEFAULT_REPORT_TIMEOUT),
         }
@@ -333,14 +347,16 @@ fn slot(cfg: &mut ServeConfig, index: usize) -> Option<Slot<'_>> {
         24 => Slot::Seconds(&mut cfg.request_timeout),
         25 => Slot::Optional(&mut cfg.hilink_user),
         26 => Slot::Optional(&mut cfg.hilink_password),
-        27 => Slot::Flag(&mut cfg.no_receive),
-        28 => Slot::Seconds(&mut cfg.poll_interval),
-        29 => Slot::Seconds(&mut cfg.multipart_timeout),
-        30 => Slot::List(&mut cfg.alert_to),
-        31 => Slot::List(&mut cfg.forward_urls),
-        32 => Slot::Optional(&mut cfg.forward_token),
-        33 => Slot::Flag(&mut cfg.report),
-        34 => Slot::Seconds(&mut cfg.report_timeout),
+        27 => Slot::Optional(&mut cfg.hilink_password_file),
+        28 => Slot::Flag(&mut cfg.no_receive),
+        29 => Slot::Seconds(&mut cfg.poll_interval),
+        30 => Slot::Seconds(&mut cfg.multipart_timeout),
+        31 => Slot::List(&mut cfg.alert_to),
+        32 => Slot::List(&mut cfg.forward_urls),
+        33 => Slot::Optional(&mut cfg.forward_token),
+        34 => Slot::Optional(&mut cfg.forward_token_file),
+        35 => Slot::Flag(&mut cfg.report),
+        36 => Slot::Seconds(&mut cfg.report_timeout),
         _ => return None,
     })
 }
@@ -383,6 +399,47 @@ impl ServeConfig {
         Ok(())
     }
 }
+impl ServeConfig {
+    /// Fills `hilink_password` / `forward_token` from `--hilink-password-file` /
+    /// `--forward-token-file` (the init script's 0600 files: argv is visible in `ps`). A secret
+    /// given directly wins, and its file is then not read, as `--token` wins over `--token-file`.
+    pub fn read_secret_files(&mut self) -> Result<(), ConfigError> {
+        read_secret_file(
+            "hilink-password-file",
+            &self.hilink_password_file,
+            &mut self.hilink_password,
+        )?;
+        read_secret_file(
+            "forward-token-file",
+            &self.forward_token_file,
+            &mut self.forward_token,
+        )
+    }
+}
+
+/// Sets `secret`, when unset, from the file at `path`, when set: its first line without the line
+/// end (`\n` or `\r\n`); anything else in the line, spaces included, is part of the secret. A
+/// missing, unreadable or empty file is an error naming `option` and `path`.
+#[inline(never)]
+fn read_secret_file(
+    option: &str,
+    path: &Option<String>,
+    secret: &mut Option<String>,
+) -> Result<(), ConfigError> {
+    let (None, Some(path)) = (&secret, path) else {
+        return Ok(());
+    };
+    let text = std::fs::read_to_string(std::path::Path::new(path)).unwrap_or_default();
+    let line = text.lines().next().unwrap_or_default();
+    if line.is_empty() {
+        return Err(ConfigError::SecretFile(format!(
+            "--{option} {path}: cannot be read or is empty"
+        )));
+    }
+    *secret = Some(line.to_string());
+    Ok(())
+}
+
 /// Parses a listen/connect address `IP:PORT` (`[v6]:PORT` for IPv6; `localhost` means 127.0.0.1).
 /// Host names are deliberately not resolved: that would link musl's whole DNS resolver (~25 KB)
 /// into the router binary for no use on a LAN appliance.

@@ -57,9 +57,11 @@ fn empty_values_mean_unset() {
 #[test]
 fn every_table_option_reaches_its_field() {
     // each option set on the command line changes the config: no table row without a slot
+    let file = secret_file("every-option", "9\n");
     for o in &OPTIONS {
         let value = match o.name {
             "listen" => "127.0.0.1:1",
+            n if n.ends_with("-file") && n != "token-file" => &file,
             _ => "9",
         };
         let a = match o.kind {
@@ -74,6 +76,7 @@ fn every_table_option_reaches_its_field() {
             o.name
         );
     }
+    std::fs::remove_file(file).unwrap();
 }
 
 #[test]
@@ -154,13 +157,18 @@ fn init_list(name: &str) -> Vec<String> {
 
 #[test]
 fn init_script_passes_every_serve_option() {
-    // the token goes through a 0600 file (smsgw_token_file), never argv
+    // the secrets go through 0600 files (smsgw_secret_file, passed as --NAME-file), never argv
     let (values, lists, flags) = (
         init_list("SMSGW_VALUE_OPTIONS"),
         init_list("SMSGW_LIST_OPTIONS"),
         init_list("SMSGW_FLAG_OPTIONS"),
     );
-    for o in OPTIONS.iter().filter(|o| o.name != "token") {
+    let secrets = init_list("SMSGW_SECRET_OPTIONS");
+    assert_eq!(secrets, ["token", "hilink_password", "forward_token"]);
+    for o in OPTIONS
+        .iter()
+        .filter(|o| !secrets.contains(&uci_name(o.name)))
+    {
         let uci = uci_name(o.name);
         let listed = match o.kind {
             Kind::Value => &values,
@@ -175,13 +183,15 @@ fn init_script_passes_every_serve_option() {
     let all = values.len() + lists.len() + flags.len();
     assert_eq!(
         all,
-        OPTIONS.len() - 1,
+        OPTIONS.len() - secrets.len(),
         "init script passes options the table lacks"
     );
-    assert!(
-        !values.contains(&"token".to_string()),
-        "token must not reach argv"
-    );
+    for secret in &secrets {
+        assert!(!values.contains(secret), "{secret} must not reach argv");
+        // ... but its file option does, for the file the init script writes
+        let file = [secret, "_file"].concat();
+        assert!(values.contains(&file), "init script does not pass {file}");
+    }
 }
 
 #[test]
@@ -200,4 +210,94 @@ fn uci_names_use_underscores_only() {
     assert!(!is_uci_name("max-parts", "max-parts"));
     assert!(!is_uci_name("max-parts", "max_part"));
     assert!(is_uci_name("pin", "pin"));
+}
+
+/// What a secret file that cannot be used is refused with (after `--OPTION PATH: `).
+const CANNOT: &str = "cannot be read or is empty";
+
+/// A file under the system's temp directory holding `text`, unique per test.
+fn secret_file(test: &str, text: &str) -> String {
+    let path = std::env::temp_dir().join(format!("smsgw-{}-{test}", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn secret_files_give_their_first_line_without_the_line_end() {
+    let pw = secret_file("pw", "it's \"quoted\" $(x) ;\r\nsecond line\n");
+    let tok = secret_file("tok", " spaced token \n");
+    let blank = secret_file("blank", "  \r\nsecond\n");
+    let c = parse_serve(&args(&[
+        "--hilink-password-file",
+        &pw,
+        "--forward-token-file",
+        &tok,
+    ]))
+    .unwrap();
+    assert_eq!(c.hilink_password.as_deref(), Some("it's \"quoted\" $(x) ;"));
+    assert_eq!(c.forward_token.as_deref(), Some(" spaced token "));
+    // spaces are part of it: a line of spaces is a secret, not an empty file
+    let c = parse_serve(&args(&["--forward-token-file", &blank])).unwrap();
+    assert_eq!(c.forward_token.as_deref(), Some("  "));
+    // no line end at all
+    let bare = secret_file("bare", "pw");
+    let c = parse_serve(&args(&["--hilink-password-file", &bare])).unwrap();
+    assert_eq!(c.hilink_password.as_deref(), Some("pw"));
+    for f in [pw, tok, blank, bare] {
+        std::fs::remove_file(f).unwrap();
+    }
+}
+
+#[test]
+fn a_missing_or_empty_secret_file_is_one_line_naming_option_and_path() {
+    let missing = std::env::temp_dir().join("smsgw-no-such-secret-file");
+    let missing = missing.to_string_lossy();
+    let err = parse_serve(&args(&["--forward-token-file", &missing]))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(err, format!("--forward-token-file {missing}: {CANNOT}"));
+    for (test, text) in [("empty", ""), ("nl", "\n"), ("crlf", "\r\nsecond\n")] {
+        let f = secret_file(test, text);
+        let err = parse_serve(&args(&["--hilink-password-file", &f]))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, format!("--hilink-password-file {f}: {CANNOT}"));
+        std::fs::remove_file(f).unwrap();
+    }
+    // a directory cannot be read either
+    let dir = std::env::temp_dir();
+    let dir = dir.to_string_lossy();
+    let err = parse_serve(&args(&["--hilink-password-file", &dir]));
+    assert_eq!(
+        err.unwrap_err().to_string(),
+        format!("--hilink-password-file {dir}: {CANNOT}")
+    );
+}
+
+#[test]
+fn a_secret_given_directly_wins_and_its_file_is_not_read() {
+    let c = parse_serve(&args(&[
+        "--hilink-password-file",
+        "/nonexistent/pw",
+        "--hilink-password",
+        "direct",
+        "--forward-token",
+        "tok",
+        "--forward-token-file=/nonexistent/tok",
+    ]))
+    .unwrap();
+    assert_eq!(c.hilink_password.as_deref(), Some("direct"));
+    assert_eq!(c.forward_token.as_deref(), Some("tok"));
+}
+
+#[test]
+fn an_empty_secret_file_option_means_unset() {
+    let c = parse_serve(&args(&[
+        "--hilink-password-file",
+        "",
+        "--forward-token-file=",
+    ]))
+    .unwrap();
+    assert_eq!(c.hilink_password, None);
+    assert_eq!(c.forward_token, None);
 }

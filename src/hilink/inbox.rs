@@ -1,16 +1,12 @@
-//! Writes what the stick received into the spool: each SMS becomes `incoming/<name>` and each
-//! delivery confirmation `report/<name>` (smstools3's formats), durably (write to `tmp/`, fsync,
-//! rename) before the backend deletes it from the stick.
+//! What the stick's inbox lists, in the modem layer's terms: an SMS becomes a `ReceivedSms` for
+//! the spool's incoming store, a delivery confirmation (`SmsType` 7/8) a `ReceivedReport` for the
+//! delivery tracker; both write their files durably before the backend deletes the message.
 //!
-//! Owns only these two file formats and the atomic write; it must not talk to the stick.
+//! Owns only these conversions (and HiLink's date format); it must not talk to the stick or
+//! write files.
 
 use super::sms::ListedSms;
-use std::fs;
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
-
-pub const REPORT: &str = "report";
 
 /// `YY-MM-DD hh:mm:ss` (smsd's format) or, with `full_year`, `YYYY-MM-DD hh:mm:ss` (HiLink's), UTC.
 pub fn timestamp(t: SystemTime, full_year: bool) -> String {
@@ -27,45 +23,15 @@ pub fn timestamp(t: SystemTime, full_year: bool) -> String {
     )
 }
 
-/// HiLink's `YYYY-MM-DD hh:mm:ss` to smsd's `YY-MM-DD hh:mm:ss` (unchanged when it is not that).
-fn smsd_date(hilink: &str) -> &str {
-    if hilink.len() == 19 && hilink.is_char_boundary(2) {
-        hilink.get(2..).unwrap_or(hilink)
-    } else {
-        hilink
-    }
-}
-
 /// A message from the stick's inbox as the modem layer hands received SMS to the spool's
 /// incoming store (which writes the file, runs the hook, forwards it). The stick has already
 /// joined multipart messages; its `Date` is its local time, taken as UTC (no zone is given).
 pub fn received_sms(sms: &ListedSms) -> crate::modem::ReceivedSms {
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    let from_toa = match sms.phone.strip_prefix('+') {
-        Some(rest) if digits(rest) => 0x91,
-        _ if digits(&sms.phone) => 0x81,
-        _ => 0xD0,
-    };
-    let n = |a: usize, b: usize| sms.date.get(a..b).and_then(|t| t.parse().ok());
-    let sent = match (n(0, 4), n(5, 7), n(8, 10), n(11, 13), n(14, 16), n(17, 19)) {
-        (Some(year), Some(month), Some(day), Some(hour), Some(minute), Some(second)) => {
-            Some(crate::pdu::Timestamp {
-                year,
-                month: month as u8,
-                day: day as u8,
-                hour: hour as u8,
-                minute: minute as u8,
-                second: second as u8,
-                tz_quarters: 0,
-            })
-        }
-        _ => None,
-    };
     crate::modem::ReceivedSms {
         from: sms.phone.clone(),
-        from_toa,
+        from_toa: type_of_address(&sms.phone),
         smsc: String::new(),
-        sent,
+        sent: hilink_time(&sms.date),
         alphabet: if crate::pdu::is_gsm7(&sms.content) {
             crate::pdu::Alphabet::Gsm7
         } else {
@@ -78,49 +44,79 @@ pub fn received_sms(sms: &ListedSms) -> crate::modem::ReceivedSms {
     }
 }
 
-/// The report file of a delivery confirmation (`SmsType` 7 delivered, 8 failed).
-pub fn report_file(sms: &ListedSms, message_id: Option<u8>, received: SystemTime) -> String {
-    let status = if sms.sms_type == 7 {
-        "0,Ok,short message received by the SME"
-    } else {
-        "64,Failed,delivery failed (reported by the HiLink stick)"
-    };
-    let id = message_id.map_or(String::new(), |i| i.to_string());
-    format!(
-        "From: {}\nSent: {}\nReceived: {}\nSubject: hilink\n\nSMS STATUS REPORT\nMessage_id: {id}\nDischarge_timestamp: {}\nStatus: {status}\n",
-        one_line(sms.phone.trim_start_matches('+')),
-        one_line(smsd_date(&sms.date)),
-        timestamp(received, false),
-        one_line(smsd_date(&sms.date)),
-    )
+/// The type-of-address octet of a listed number: 0x91 international (`+` and digits), 0x81
+/// national digits, 0xD0 an alphanumeric sender name.
+fn type_of_address(phone: &str) -> u8 {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    match phone.strip_prefix('+') {
+        Some(rest) if digits(rest) => 0x91,
+        _ if digits(phone) => 0x81,
+        _ => 0xD0,
+    }
 }
 
-fn one_line(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+/// HiLink's `YYYY-MM-DD hh:mm:ss` (the stick's local time; no zone is given, taken as UTC).
+fn hilink_time(date: &str) -> Option<crate::pdu::Timestamp> {
+    let n = |a: usize, b: usize| date.get(a..b).and_then(|t| t.parse::<u16>().ok());
+    let (year, month, day) = (n(0, 4)?, n(5, 7)?, n(8, 10)?);
+    let (hour, minute, second) = (n(11, 13)?, n(14, 16)?, n(17, 19)?);
+    let small = |v: u16| u8::try_from(v).ok();
+    Some(crate::pdu::Timestamp {
+        year,
+        month: small(month)?,
+        day: small(day)?,
+        hour: small(hour)?,
+        minute: small(minute)?,
+        second: small(second)?,
+        tz_quarters: 0,
+    })
 }
 
-/// Writes `content` as a new file in `root/dir` (`hilink.<index>.<random>`), durably.
-pub fn write_new(root: &Path, dir: &str, index: u32, content: &str) -> io::Result<PathBuf> {
-    let tmp_dir = root.join("tmp");
-    let target_dir = root.join(dir);
-    fs::create_dir_all(&tmp_dir)?;
-    fs::create_dir_all(&target_dir)?;
-    let rand = getrandom::u32().unwrap_or(index);
-    let name = format!("hilink.{index}.{rand:08x}");
-    let tmp = tmp_dir.join(format!(".{name}"));
-    {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(content.as_bytes())?;
-        f.sync_all()?;
+/// TP-ST of a confirmation with `SmsType` 8: the stick says the delivery failed but not why
+/// (0x5F: "permanent error, service centre specific").
+const CONFIRMED_FAILED: u8 = 0x5F;
+
+/// A delivery confirmation (`SmsType` 7 delivered, 8 failed) as a status report on the message
+/// the backend sent with id `reference`. The stick's `Date` is the time of both the service
+/// centre and the delivery (it gives only one); a confirmation without one gets `received`.
+pub fn received_report(
+    sms: &ListedSms,
+    reference: u8,
+    received: SystemTime,
+) -> crate::modem::ReceivedReport {
+    let time = hilink_time(&sms.date)
+        .or_else(|| hilink_time(&timestamp(received, true)))
+        .unwrap_or(crate::pdu::Timestamp {
+            year: 1970,
+            month: 1,
+            day: 1,
+            hour: 0,
+            minute: 0,
+            second: 0,
+            tz_quarters: 0,
+        });
+    crate::modem::ReceivedReport {
+        report: crate::pdu::StatusReportPdu {
+            message_reference: reference,
+            recipient: crate::pdu::Address {
+                toa: type_of_address(&sms.phone),
+                value: sms.phone.clone(),
+            },
+            timestamp: time,
+            discharge_time: time,
+            status: if sms.sms_type == 7 {
+                0
+            } else {
+                CONFIRMED_FAILED
+            },
+            more_messages: false,
+            on_command: false,
+            protocol_id: None,
+            dcs: None,
+            user_data: None,
+        },
+        smsc: None,
     }
-    let path = target_dir.join(&name);
-    fs::rename(&tmp, &path)?;
-    if let Ok(d) = fs::File::open(&target_dir) {
-        let _ = d.sync_all();
-    }
-    Ok(path)
 }
 
 #[cfg(test)]
@@ -165,24 +161,35 @@ mod tests {
         assert!(named.sent.is_none());
     }
     #[test]
-    fn report_file_has_smsd_status_report_fields() {
+    fn a_confirmation_becomes_a_status_report_on_the_sent_message_id() {
         let sms = ListedSms {
             index: 40002,
-            phone: "+4917\n01".into(),
+            phone: "+491701234567".into(),
             date: "2026-11-28 10:00:05".into(),
             sms_type: 7,
             ..ListedSms::default()
         };
+        let r = received_report(&sms, 12, UNIX_EPOCH).report;
+        assert_eq!(r.message_reference, 12);
         assert_eq!(
-            report_file(&sms, Some(12), UNIX_EPOCH),
-            "From: 4917 01\nSent: 26-11-28 10:00:05\nReceived: 70-01-01 00:00:00\nSubject: hilink\n\nSMS STATUS REPORT\nMessage_id: 12\nDischarge_timestamp: 26-11-28 10:00:05\nStatus: 0,Ok,short message received by the SME\n"
+            (r.recipient.value.as_str(), r.recipient.toa),
+            ("+491701234567", 0x91)
         );
-        let failed = ListedSms { sms_type: 8, ..sms };
-        let f = report_file(&failed, None, UNIX_EPOCH);
-        assert!(f.contains("Message_id: \nDischarge"), "{f}");
-        assert!(
-            f.ends_with("Status: 64,Failed,delivery failed (reported by the HiLink stick)\n"),
-            "{f}"
-        );
+        assert_eq!(r.outcome(), crate::pdu::DeliveryOutcome::Delivered);
+        let t = r.discharge_time;
+        assert_eq!((t.year, t.month, t.day, t.second), (2026, 11, 28, 5));
+        let failed = received_report(
+            &ListedSms {
+                sms_type: 8,
+                date: String::new(),
+                ..sms
+            },
+            3,
+            UNIX_EPOCH + Duration::from_secs(1_795_000_000),
+        )
+        .report;
+        assert_eq!(failed.outcome(), crate::pdu::DeliveryOutcome::Failed);
+        // no date from the stick: the time it was read
+        assert_eq!((failed.timestamp.year, failed.timestamp.day), (2026, 18));
     }
 }

@@ -4,7 +4,7 @@
 //! Owns the `Backend` (one `Stick` behind a mutex, shared by the sender's calls and a poller thread
 //! that receives, deletes and refreshes the status). Submodules: `xml` (compact writer, tolerant
 //! reader), `session` (pure token/session/login state), `password` (login encodings), `stick`
-//! (HTTP calls), `sms` (SMS endpoints), `inbox` (spool files). It must not speak AT or encode PDUs.
+//! (HTTP calls), `sms` (SMS endpoints), `inbox` (listed messages as received SMS and reports). It must not speak AT or encode PDUs.
 
 pub mod inbox;
 pub mod password;
@@ -19,7 +19,6 @@ use crate::net::http_client::{Endpoint, Limits};
 use crate::pdu::SubmitPart;
 use crate::status::{GatewayStatus, Registration};
 use sms::{Pacer, SendState};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 use stick::{Credentials, Stick, StickError};
@@ -56,12 +55,12 @@ struct Backend {
     sent: Vec<SentRecord>,
     /// Indices already written to the spool whose delete failed (not written twice).
     written: Vec<u32>,
-    /// Where received SMS go (the spool's incoming store); `None` with `--no-receive`.
+    /// Where received SMS and delivery confirmations go (the spool's incoming store and delivery
+    /// tracker); `None` with `--no-receive`.
     sink: Option<Box<dyn MessageSink>>,
     /// Multipart messages seen on the last poll and their text length: one is taken only when a
     /// later poll finds it unchanged (the stick may still be joining parts).
     multipart: Vec<(u32, usize)>,
-    spool: PathBuf,
     status: Arc<GatewayStatus>,
     next_status: Instant,
     max_parts: usize,
@@ -150,7 +149,6 @@ impl Backend {
             written: Vec::new(),
             sink,
             multipart: Vec::new(),
-            spool: PathBuf::from(&cfg.spool),
             status,
             next_status: Instant::now(),
             max_parts: cfg.max_parts,
@@ -228,7 +226,8 @@ impl Backend {
         let confirmed = self.confirm(to, text);
         self.set_state("ready");
         confirmed?;
-        self.next_id = self.next_id.wrapping_add(1);
+        // 1..=255: 0 is the reference of a confirmation that matches no message sent here.
+        self.next_id = self.next_id.checked_add(1).unwrap_or(1);
         if self.sent.len() >= SENT_MEMORY {
             self.sent.remove(0);
         }
@@ -308,28 +307,32 @@ impl Backend {
                 continue;
             }
             if !self.written.contains(&m.index) {
-                let now = SystemTime::now();
-                let written = if m.sms_type == 7 || m.sms_type == 8 {
-                    let id = self.match_report(&m.phone);
-                    inbox::write_new(
-                        &self.spool,
-                        inbox::REPORT,
-                        m.index,
-                        &inbox::report_file(&m, id, now),
-                    )
-                    .map(|path| path.display().to_string())
-                } else if let Some(sink) = self.sink.as_mut() {
+                // --no-receive: received SMS and confirmations stay on the stick.
+                let Some(sink) = self.sink.as_mut() else {
+                    continue;
+                };
+                let confirmation = m.sms_type == 7 || m.sms_type == 8;
+                let written = if confirmation {
+                    // the delivery tracker: report/ file, the sent message's state, hook, forward
+                    let reference = self
+                        .sent
+                        .iter()
+                        .find(|r| sms::same_number(&r.phone, &m.phone));
+                    let reference = reference.map_or(0, |r| r.id);
+                    sink.report(&inbox::received_report(&m, reference, SystemTime::now()))
+                        .map(|()| "report/")
+                } else {
                     // the spool's incoming store: file, hook, counters, forwarding
                     sink.store(&inbox::received_sms(&m), Instant::now())
-                        .map(|()| "incoming/".to_string())
-                        .map_err(std::io::Error::other)
-                } else {
-                    continue; // --no-receive: received SMS stay on the stick
+                        .map(|()| "incoming/")
                 };
                 match written {
-                    Ok(path) => {
-                        crate::log_info!("hilink: received {} from {} -> {path}", m.index, m.phone);
+                    Ok(dir) => {
+                        crate::log_info!("hilink: received {} from {} -> {dir}", m.index, m.phone);
                         self.written.push(m.index);
+                        if confirmation {
+                            self.confirmed(&m.phone);
+                        }
                     }
                     Err(e) => {
                         // Not durable: leave it on the stick for the next poll.
@@ -346,13 +349,15 @@ impl Backend {
         Ok(())
     }
 
-    /// The message id of the oldest sent message to `phone` still waiting for a confirmation.
-    fn match_report(&mut self, phone: &str) -> Option<u8> {
-        let at = self
+    /// The oldest sent message to `phone` got its confirmation: the next one is about a later one.
+    fn confirmed(&mut self, phone: &str) {
+        if let Some(at) = self
             .sent
             .iter()
-            .position(|r| sms::same_number(&r.phone, phone))?;
-        Some(self.sent.remove(at).id)
+            .position(|r| sms::same_number(&r.phone, phone))
+        {
+            self.sent.remove(at);
+        }
     }
 
     fn refresh_status(&mut self) {

@@ -3,6 +3,7 @@
 //! receiving with delete-after-write, delivery confirmations, status.
 
 use super::*;
+use std::path::PathBuf;
 #[path = "../../tests/common/hilink_sim.rs"]
 mod hilink_sim;
 use hilink_sim::{json_str, Sim};
@@ -254,24 +255,62 @@ fn received_messages_are_deleted_only_after_their_file_exists() {
 }
 
 #[test]
-fn a_delivery_confirmation_reports_the_sent_message_delivered() {
+fn a_delivery_confirmation_is_filed_as_a_report_on_the_sent_message_id() {
     let sim = Sim::start(&["--reports"]);
     let spool = tmp_spool("report");
     let mut b = backend(&sim, &spool, None);
+    let status = Arc::new(GatewayStatus::default());
+    let sp = Arc::new(crate::spool::Spool::open(&spool).unwrap());
+    let deliveries = Arc::new(
+        crate::spool::deliveries::Deliveries::open(sp, Default::default(), status.clone()).unwrap(),
+    );
+    let incoming = crate::spool::incoming::IncomingStore::open(
+        &spool,
+        &ServeConfig::default(),
+        status.clone(),
+        std::time::Instant::now(),
+    )
+    .unwrap();
+    b.sink = Some(Box::new(crate::spool::deliveries::WithReports {
+        messages: incoming,
+        deliveries,
+    }));
     let id = b.send("+491701234567", "please confirm").unwrap();
     b.poll();
     let reports = files(&spool.join("report"));
     assert_eq!(reports.len(), 1, "{reports:?}");
     assert!(
+        reports[0].starts_with("From: 491701234567\n"),
+        "{}",
+        reports[0]
+    );
+    assert!(
         reports[0].contains(&format!("Message_id: {id}\n")),
         "{}",
         reports[0]
     );
-    assert!(reports[0].contains("Status: 0,Ok"), "{}", reports[0]);
+    assert!(reports[0].contains("Status: 0,"), "{}", reports[0]);
     assert_eq!(
         files(&spool.join("incoming")).len(),
         0,
         "a confirmation is not an SMS"
+    );
+    assert_eq!(sim.state().count("inbox"), 0, "deleted once on disk");
+}
+
+#[test]
+fn a_confirmation_nobody_keeps_stays_on_the_stick() {
+    // the incoming store alone keeps no reports (as with an AT modem): not deleted, not lost
+    let sim = Sim::start(&["--reports"]);
+    let spool = tmp_spool("report-kept");
+    let mut b = backend(&sim, &spool, None);
+    b.send("+491701234567", "please confirm").unwrap();
+    b.poll();
+    assert_eq!(sim.state().count("inbox"), 1);
+    assert!(
+        sim.state().list("deleted") == Some("[]"),
+        "{}",
+        sim.state().0
     );
 }
 

@@ -287,7 +287,7 @@ impl Driver {
             },
             Event::Close => self.port = None,
             Event::Info(info) => self.status.update_modem(|m| *m = info),
-            Event::Log(line) => crate::errln!("{line}"),
+            Event::Log(level, line) => crate::log::line(level, format_args!("{line}")),
             Event::Sent { id, result } => {
                 let mut slots = self.mailbox.lock();
                 slots.sent = Some((id, result));

@@ -39,8 +39,8 @@ pub enum Event {
     Close,
     /// The modem facts changed (state, signal, registration, storage).
     Info(ModemInfo),
-    /// A log line for the operator.
-    Log(String),
+    /// A log line for the operator: routine (`Info`) or worth a look (`Warn`).
+    Log(crate::log::Level, String),
     /// The answer to [`Engine::send`].
     Sent {
         id: u64,
@@ -345,8 +345,14 @@ impl Engine {
 
     // ---- internals ----------------------------------------------------------------------
 
+    /// A routine log line.
     pub(super) fn log(&mut self, line: String) {
-        self.events.push(Event::Log(line));
+        self.events.push(Event::Log(crate::log::Level::Info, line));
+    }
+
+    /// A log line about a problem (stderr: procd logs it at `err`).
+    pub(super) fn warn(&mut self, line: String) {
+        self.events.push(Event::Log(crate::log::Level::Warn, line));
     }
 
     pub(super) fn set_state(&mut self, state: ModemState) {
@@ -356,7 +362,9 @@ impl Engine {
                 (&self.info.state, &state),
                 (ModemState::Ready, ModemState::Sending) | (ModemState::Sending, ModemState::Ready)
             );
-            if !routine {
+            if matches!(state, ModemState::Error(_) | ModemState::WaitingForDevice) {
+                self.warn(format!("modem: {state}"));
+            } else if !routine {
                 self.log(format!("modem: {state}"));
             }
             self.info.state = state;

@@ -73,7 +73,7 @@ impl Engine {
         job.failures += 1;
         let retry_at = now + Duration::from_secs(1);
         if job.failures < SEND_ATTEMPTS && retry_at < job.deadline {
-            self.log(format!("modem: AT+CMGS failed ({result}), trying again"));
+            self.warn(format!("modem: AT+CMGS failed ({result}), trying again"));
             job.not_before = retry_at;
             self.send = Some(job);
         } else {

@@ -223,7 +223,7 @@ pub fn answered(e: &mut Engine, step: Step, result: Result<Vec<String>, Final>, 
         Step::Extra(_) | Step::Csca | Step::Csms | Step::Cnmi | Step::CpmsInit => {
             if let Some(why) = failed(&result) {
                 let cmd = command_line(e, &step);
-                e.log(format!("modem: {cmd} failed: {why}"));
+                e.warn(format!("modem: {cmd} failed: {why}"));
             }
         }
         Step::Ident(k) => {
@@ -288,7 +288,7 @@ pub fn answered(e: &mut Engine, step: Step, result: Result<Vec<String>, Final>, 
             Err(f) => {
                 if e.inbox.select_failed(m) {
                     let m = m.as_str();
-                    e.log(format!("modem: storage {m} cannot be selected ({f})"));
+                    e.warn(format!("modem: storage {m} cannot be selected ({f})"));
                 }
             }
         },
@@ -302,11 +302,11 @@ pub fn answered(e: &mut Engine, step: Step, result: Result<Vec<String>, Final>, 
                     });
                 }
             }
-            Err(f) => e.log(format!("modem: AT+CMGL=4 on {} failed: {f}", m.as_str())),
+            Err(f) => e.warn(format!("modem: AT+CMGL=4 on {} failed: {f}", m.as_str())),
         },
         Step::Delete(m, i) => {
             if let Some(why) = failed(&result) {
-                e.log(format!(
+                e.warn(format!(
                     "modem: AT+CMGD={i} on {} failed: {why}",
                     m.as_str()
                 ));

@@ -201,8 +201,8 @@ impl SimModem {
         self.input.clear();
         self.pdu_len = None;
         self.next_mr = self.next_mr.wrapping_add(1);
-        // one write per line (`eprintln!` writes each piece), and no panic on a closed stderr
-        crate::errln!(
+        // a routine line (stdout), written at once, no panic on a closed pipe
+        crate::log_info!(
             "sim: sent SMS (AT+CMGS={len}, mr {}): {}",
             self.next_mr,
             pdu::describe(&hex)

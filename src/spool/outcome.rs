@@ -30,16 +30,14 @@ impl<M: SmsSender> Sender<M> {
                 self.records[0].added();
                 GatewayStatus::count(&self.status.sent);
                 let (to, parts) = (&record.recipient, record.parts.len().max(1));
-                log(format!("smsgw: sent {name} to {to} ({parts} part(s))"));
+                crate::log_info!("sent {name} to {to} ({parts} part(s))");
                 self.hook("SENT", &path);
             }
             Err(e) => {
                 // Stays in sending/ and is recovered (and sent again: at-least-once) later.
                 self.status
                     .set_last_error(&format!("cannot move {name} to sent/: {e}"));
-                log(format!(
-                    "smsgw: sent {name} but cannot move it to sent/: {e}"
-                ));
+                crate::log_error!("sent {name} but cannot move it to sent/: {e}");
             }
         }
     }
@@ -102,14 +100,14 @@ impl<M: SmsSender> Sender<M> {
                         now_named.to_string_lossy()
                     )
                 };
-                log(format!(
-                    "smsgw: {name}: {reason}; attempt {attempts} of {}, retry in {} s{renamed}",
+                crate::log_warn!(
+                    "{name}: {reason}; attempt {attempts} of {}, retry in {} s{renamed}",
                     self.cfg.max_attempts,
                     wait.as_secs()
-                ));
+                );
             }
             Err(e) => {
-                log(format!("smsgw: {name}: {reason}; cannot write its retry state ({e}): kept in memory, retry in {} s", wait.as_secs()));
+                crate::log_error!("{name}: {reason}; cannot write its retry state ({e}): kept in memory, retry in {} s", wait.as_secs());
                 self.status
                     .set_last_error(&format!("{name}: cannot requeue: {e}"));
                 self.held.push(Held {
@@ -138,12 +136,10 @@ impl<M: SmsSender> Sender<M> {
         match self.spool.finish(claim, FAILED, &file) {
             Ok(path) => {
                 self.records[1].added();
-                log(format!("smsgw: failed {name}: {reason}"));
+                crate::log_warn!("failed {name}: {reason}");
                 self.hook("FAILED", &path);
             }
-            Err(e) => log(format!(
-                "smsgw: failed {name} ({reason}) and cannot move it: {e}"
-            )),
+            Err(e) => crate::log_error!("failed {name} ({reason}) and cannot move it: {e}"),
         }
     }
 }

@@ -77,10 +77,10 @@ impl Fault {
                 Fault::AfterClaim => "AfterClaim",
                 Fault::AfterSend => "AfterSend",
             };
-            log(format!("smsgw: fault: paused at {name}"));
+            crate::log_info!("fault: paused at {name}");
             for _ in 0..36_000 {
                 if stop.load(Ordering::SeqCst) {
-                    log("smsgw: fault: stop requested while paused".into());
+                    crate::log_info!("fault: stop requested while paused");
                     std::process::exit(0);
                 }
                 std::thread::sleep(Duration::from_millis(100));
@@ -176,14 +176,12 @@ impl<M: SmsSender> Sender<M> {
         self.fault = Fault::from_env();
         yield_to_requests();
         if !super::watch::watch_outgoing(&self.spool) {
-            log("smsgw: inotify unavailable, rescanning outgoing/ every second".into());
+            crate::log_warn!("inotify unavailable, rescanning outgoing/ every second");
         }
         let now = Now::real();
         let recovered = self.spool.recover(&self.ages, now);
         if recovered > 0 {
-            log(format!(
-                "smsgw: recovered {recovered} interrupted message(s) from sending/"
-            ));
+            crate::log_info!("recovered {recovered} interrupted message(s) from sending/");
         }
         self.retention(now);
         let mut last_recover = now.mono;
@@ -202,7 +200,7 @@ impl<M: SmsSender> Sender<M> {
         for held in std::mem::take(&mut self.held) {
             if let Err(e) = self.spool.requeue(&held.claim, &held.file) {
                 let name = held.claim.name.to_string_lossy();
-                log(format!("smsgw: {name}: cannot record its retry state at stop ({e}); it starts over after restart"));
+                crate::log_error!("{name}: cannot record its retry state at stop ({e}); it starts over after restart");
             }
         }
     }
@@ -288,11 +286,8 @@ impl<M: SmsSender> Sender<M> {
             let shown = name.to_string_lossy().into_owned();
             let why = "not a regular file (symlink, FIFO or device); moved aside unread";
             match self.spool.reject(&name) {
-                Ok(to) => log(format!(
-                    "smsgw: {shown}: {why} to failed/{}",
-                    to.to_string_lossy()
-                )),
-                Err(e) => log(format!("smsgw: {shown}: {why}, but cannot move it: {e}")),
+                Ok(to) => crate::log_warn!("{shown}: {why} to failed/{}", to.to_string_lossy()),
+                Err(e) => crate::log_error!("{shown}: {why}, but cannot move it: {e}"),
             }
             self.status.set_last_error(&format!("{shown}: {why}"));
         }
@@ -345,6 +340,16 @@ impl<M: SmsSender> Sender<M> {
         self.unpruned = false;
     }
 
+    /// A part of `record` went out with message reference `mr`: recorded, and handed to the
+    /// delivery tracker (which then waits for its report when one was requested).
+    fn part_sent(&self, record: &mut SentMessage, mr: u8) {
+        let at = self.delivery_now(Now::real());
+        record.parts.push(Part::new(mr, at));
+        if let Some(d) = &self.deliveries {
+            d.sent(record, at);
+        }
+    }
+
     fn process(&mut self, claim: Claim, mut file: SpoolFile, now: Now) {
         if claim.bytes.len() as u64 > MAX_FILE_BYTES {
             let why = format!("file larger than {MAX_FILE_BYTES} bytes");
@@ -374,15 +379,16 @@ impl<M: SmsSender> Sender<M> {
         if let Some(result) = self.modem.send_text(&msg.to, &msg.text) {
             return match result {
                 Ok(id) => {
-                    // The stick's own message id; its reports are not matched here.
-                    let _ = file.set_header("Message_id", &id.to_string());
-                    let record = SentMessage {
+                    // One part carrying the backend's message id: the stick's delivery
+                    // confirmations come back with that id and are matched like status reports.
+                    let mut record = SentMessage {
                         id: claim.name.to_string_lossy().into_owned(),
                         recipient: msg.to.clone(),
-                        report_requested: false,
-                        total: 0,
+                        report_requested: msg.report,
+                        total: 1,
                         parts: Vec::new(),
                     };
+                    self.part_sent(&mut record, id);
                     self.sent(claim, file, &record, now)
                 }
                 Err(SendError::Permanent(m)) => self.fail(&claim, file, &m),
@@ -432,13 +438,7 @@ impl<M: SmsSender> Sender<M> {
                 return self.retry(claim, file, "stopped between parts", now, false);
             }
             match self.modem.send_part(part) {
-                Ok(mr) => {
-                    let at = self.delivery_now(Now::real());
-                    record.parts.push(Part::new(mr, at));
-                    if let Some(d) = &self.deliveries {
-                        d.sent(&record, at);
-                    }
-                }
+                Ok(mr) => self.part_sent(&mut record, mr),
                 Err(SendError::Permanent(m)) => return self.fail(&claim, file, &m),
                 Err(SendError::Transient(m)) => {
                     if i > 0 {
@@ -462,14 +462,6 @@ fn yield_to_requests() {
         let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
         let _ = libc::setpriority(libc::PRIO_PROCESS, tid, 10);
     }
-}
-
-/// Writes one log line to stderr in one write (std's `eprintln!` writes each piece of the format
-/// separately), ignoring errors: a closed stderr must not stop the sender.
-fn log(mut line: String) {
-    use std::io::Write;
-    line.push('\n');
-    let _ = std::io::stderr().write_all(line.as_bytes());
 }
 
 /// Records how far a multi-part message got: parts sent, its concatenation reference, their

@@ -120,6 +120,8 @@ return view.extend({
 		value(s, 'modem', 'hilink_user', _('HiLink user'), _('Login of a HiLink stick\'s web API, if it has one.'), null);
 		var hp = value(s, 'modem', 'hilink_password', _('HiLink password'), null, null);
 		hp.password = true;
+		value(s, 'modem', 'hilink_password_file', _('HiLink password file'),
+			_('File whose first line is the password; used when HiLink password is empty.'), null);
 
 		/* HTTP & security */
 		value(s, 'http', 'listen', _('Listen address'), _('Where the HTTP API listens.'), '0.0.0.0:8767', listen);
@@ -162,6 +164,8 @@ return view.extend({
 		var ft = value(s, 'receiving', 'forward_token', _('Forward token'),
 			_('Sent as a bearer token with every forwarded event.'), null);
 		ft.password = true;
+		value(s, 'receiving', 'forward_token_file', _('Forward token file'),
+			_('File whose first line is the token; used when Forward token is empty.'), null);
 
 		return m.render();
 	}
