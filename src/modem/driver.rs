@@ -6,6 +6,7 @@
 //!
 //! Owns no policy (that is `engine.rs`); it must not parse AT lines.
 
+use super::bell::{Bell, Woken};
 use super::engine::{Engine, EngineConfig, Event};
 use super::inbox::Slot;
 use super::{open_port, spawn_named, MessageSink, ModemPort, SendError, SmsSender};
@@ -20,14 +21,18 @@ use std::time::{Duration, Instant};
 /// The rejected-PIN memory, in the spool's root.
 pub const PIN_FILE: &str = ".pin-rejected";
 
-/// The longest the loop sleeps without looking at the mailbox (the port's own read timeout).
+/// The longest the loop waits for the port without looking at its timers.
 const TICK: Duration = Duration::from_millis(100);
+/// How often the simulated modem (no descriptor to wait on) is looked at for news of its own.
+const SIM_TICK: Duration = Duration::from_millis(20);
 
-/// What the handles ask the thread and what it answers; one `Condvar` for both directions.
+/// What the handles ask the thread and what it answers; one `Condvar` for both directions, and
+/// the doorbell that wakes the thread from its wait on the port.
 #[derive(Default)]
 struct Mailbox {
     slots: Mutex<Slots>,
     changed: Condvar,
+    bell: Bell,
 }
 
 #[derive(Default)]
@@ -40,6 +45,12 @@ struct Slots {
 }
 
 impl Mailbox {
+    /// A request was put in the slots: wake the modem thread wherever it waits.
+    fn post(&self) {
+        self.changed.notify_all();
+        self.bell.ring();
+    }
+
     fn lock(&self) -> MutexGuard<'_, Slots> {
         self.slots.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -72,7 +83,7 @@ impl SmsSender for ModemHandle {
         let id = slots.next_id;
         slots.sent = None;
         slots.send = Some((id, part.clone(), crate::at::deadline_after(self.wait)));
-        self.mailbox.changed.notify_all();
+        self.mailbox.post();
         let mut slots = self.mailbox.wait_while(
             slots,
             self.answer_wait,
@@ -112,7 +123,7 @@ impl UssdClient {
         slots.next_id = slots.next_id.wrapping_add(1);
         let id = slots.next_id;
         slots.ussd.push((id, code.to_string()));
-        self.mailbox.changed.notify_all();
+        self.mailbox.post();
         let mut slots = self.mailbox.wait_while(slots, wait, &mut |s| {
             !s.ussd_done.iter().any(|(r, _)| *r == id)
         });
@@ -231,12 +242,24 @@ impl Driver {
                 .map_or(TICK, |t| t.saturating_duration_since(Instant::now()))
                 .min(TICK);
             match self.port.as_mut() {
-                Some(port) => match port.read_port(&mut buf) {
-                    Ok(0) => self.lost(&mut engine, "device closed"),
-                    Ok(n) => engine.handle_input(buf.get(..n).unwrap_or(&[]), Instant::now()),
-                    Err(e) if crate::at::is_quiet(&e) => {}
-                    Err(e) => self.lost(&mut engine, &e.to_string()),
-                },
+                Some(port) => {
+                    // A port with a descriptor is read once poll says so; the bell ends the wait
+                    // early when a request comes. The simulated modem is read at once.
+                    let fd = port.input_fd();
+                    if fd.is_some() && self.mailbox.bell.wait(fd, wait) != Woken::Input {
+                        continue;
+                    }
+                    match port.read_port(&mut buf) {
+                        Ok(0) => self.lost(&mut engine, "device closed"),
+                        Ok(n) => engine.handle_input(buf.get(..n).unwrap_or(&[]), Instant::now()),
+                        Err(e) if crate::at::is_quiet(&e) => {
+                            if fd.is_none() {
+                                self.mailbox.bell.wait(None, wait.min(SIM_TICK));
+                            }
+                        }
+                        Err(e) => self.lost(&mut engine, &e.to_string()),
+                    }
+                }
                 None => {
                     let slots = self.mailbox.lock();
                     drop(

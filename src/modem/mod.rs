@@ -7,6 +7,7 @@
 //! through [`driver::UssdClient`]. A backend that sends whole texts and lists/deletes messages by
 //! index (HiLink) implements the same three. It must not touch the spool, HTTP or PDU internals.
 
+mod bell;
 pub mod driver;
 pub mod engine;
 pub mod inbox;
@@ -102,12 +103,16 @@ pub trait MessageSink: Send {
 /// needs are in its vtable: a `dyn Read + Write` vtable would keep every provided `Read`/`Write`
 /// method of both port types in the router binary (several KB).
 pub trait ModemPort: Send {
+    /// Reads what the modem said; `TimedOut`/`WouldBlock` when it said nothing.
     fn read_port(&mut self, buf: &mut [u8]) -> io::Result<usize>;
     fn write_port(&mut self, buf: &[u8]) -> io::Result<usize>;
     fn flush_port(&mut self) -> io::Result<()>;
+    /// The descriptor to `poll(2)` for input before reading; `None`: `read_port` does not block
+    /// (the simulated modem's answers are there at once).
+    fn input_fd(&self) -> Option<std::os::fd::RawFd>;
 }
 
-impl<T: Read + Write + Send> ModemPort for T {
+impl ModemPort for tty::Tty {
     fn read_port(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.read(buf)
     }
@@ -116,6 +121,24 @@ impl<T: Read + Write + Send> ModemPort for T {
     }
     fn flush_port(&mut self) -> io::Result<()> {
         self.flush()
+    }
+    fn input_fd(&self) -> Option<std::os::fd::RawFd> {
+        Some(std::os::fd::AsRawFd::as_raw_fd(self))
+    }
+}
+
+impl ModemPort for sim::SimModem {
+    fn read_port(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.read_output(buf)
+    }
+    fn write_port(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write(buf)
+    }
+    fn flush_port(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+    fn input_fd(&self) -> Option<std::os::fd::RawFd> {
+        None
     }
 }
 

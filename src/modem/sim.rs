@@ -245,10 +245,20 @@ impl Write for SimModem {
 
 impl Read for SimModem {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let r = self.read_output(buf);
+        if r.is_err() {
+            // Behave like a serial read timeout (`AtPort` reads in a loop until its deadline).
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        r
+    }
+}
+
+impl SimModem {
+    /// What the modem has said so far, without waiting; `TimedOut` when nothing.
+    pub fn read_output(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.tick(Instant::now());
         if self.output.is_empty() {
-            // Nothing unsolicited ever comes: behave like a serial read timeout.
-            std::thread::sleep(Duration::from_millis(20));
             return Err(io::ErrorKind::TimedOut.into());
         }
         let n = buf.len().min(self.output.len());
