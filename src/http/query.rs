@@ -106,7 +106,11 @@ pub fn known_fields(raw: &[u8]) -> Result<[Option<String>; 5], QueryError> {
 
 /// Parses `application/x-www-form-urlencoded` bytes (a query string or a POST body).
 pub fn parse_sms_query(raw: &[u8]) -> Result<SmsRequest, QueryError> {
-    let values = known_fields(raw)?;
+    request_of(known_fields(raw)?)
+}
+
+/// The request from its decoded parameters (in [`KNOWN`] order): the rules of every send form.
+pub fn request_of(values: [Option<String>; 5]) -> Result<SmsRequest, QueryError> {
     let [phone, message, flash, report, token] = values;
     let phone = phone.filter(|p| !p.trim().is_empty());
     let text = message.filter(|m| !m.is_empty());
