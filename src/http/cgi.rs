@@ -119,7 +119,7 @@ fn request_from_env(stdin: &mut dyn Read) -> Result<HttpRequest, Reply> {
         method: env("REQUEST_METHOD").unwrap_or_else(|| "GET".into()),
         path: "/cgi-bin/sms".into(),
         query: env("QUERY_STRING").unwrap_or_default(),
-        peer: env("REMOTE_ADDR").and_then(|a| a.parse().ok()),
+        peer: env("REMOTE_ADDR").and_then(|a| crate::net::addr::parse_ip(&a)),
         authorization: env("HTTP_AUTHORIZATION"),
         accept: env("HTTP_ACCEPT"),
         content_type: env("CONTENT_TYPE"),

@@ -31,7 +31,7 @@ impl Cidr {
             Some((a, p)) => (a, Some(p)),
             None => (s, None),
         };
-        let addr: IpAddr = addr.parse().map_err(|_| bad())?;
+        let addr = crate::net::addr::parse_ip(addr).ok_or_else(bad)?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             Some(p) => p.parse::<u8>().map_err(|_| bad())?,
