@@ -159,18 +159,19 @@ pub fn parse_sms_json(body: &[u8], query_string: &[u8]) -> Result<SmsRequest, Js
     // one value per parameter: both sides must agree (phone and message are checked before the
     // rest of the request, the flags and the token after it)
     let mut late = None;
-    let mut values: [Option<String>; 5] = Default::default();
-    for (i, ((slot, q), b)) in values.iter_mut().zip(from_query).zip(from_body).enumerate() {
-        if differ(i, &q, &b)? {
+    for (i, (q, b)) in from_query.iter_mut().zip(from_body.iter_mut()).enumerate() {
+        if differ(i, q, b)? {
             let field = query::KNOWN.get(i).copied().unwrap_or("?");
             if i < 2 {
                 return Err(JsonSendError::Conflict(field));
             }
             late = late.or(Some(field));
         }
-        *slot = b.or(q);
+        if b.is_some() {
+            *q = b.take();
+        }
     }
-    let sms = query::request_of(values)?;
+    let sms = query::request_of(from_query)?;
     match late {
         Some(field) => Err(JsonSendError::Conflict(field)),
         None => Ok(sms),
