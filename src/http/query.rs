@@ -106,15 +106,17 @@ pub fn known_fields(raw: &[u8]) -> Result<[Option<String>; 5], QueryError> {
 
 /// Parses `application/x-www-form-urlencoded` bytes (a query string or a POST body).
 pub fn parse_sms_query(raw: &[u8]) -> Result<SmsRequest, QueryError> {
-    request_of(known_fields(raw)?)
+    request_of(&mut known_fields(raw)?)
 }
 
-/// The request from its decoded parameters (in [`KNOWN`] order): the rules of every send form.
-pub fn request_of(values: [Option<String>; 5]) -> Result<SmsRequest, QueryError> {
+/// The request from its decoded parameters (in [`KNOWN`] order, taken from `values`): the rules
+/// of every send form.
+pub fn request_of(values: &mut [Option<String>; 5]) -> Result<SmsRequest, QueryError> {
     let [phone, message, flash, report, token] = values;
-    let phone = phone.filter(|p| !p.trim().is_empty());
-    let text = message.filter(|m| !m.is_empty());
-    let (Some(phone), Some(text)) = (phone, text) else {
+    let (Some(phone), Some(text)) = (
+        phone.as_deref().filter(|p| !p.trim().is_empty()),
+        message.take().filter(|m| !m.is_empty()),
+    ) else {
         return Err(QueryError::Missing("phone and message"));
     };
     if text
@@ -124,14 +126,14 @@ pub fn request_of(values: [Option<String>; 5]) -> Result<SmsRequest, QueryError>
         return Err(QueryError::ControlCharacter("message"));
     }
     Ok(SmsRequest {
-        recipients: parse_recipients(&phone)?,
+        recipients: parse_recipients(phone)?,
         text,
         flash: parse_flag(flash.as_deref(), "flash")?,
         report: match report.as_deref() {
             None | Some("") => None,
             given => Some(parse_flag(given, "report")?),
         },
-        token,
+        token: token.take(),
     })
 }
 

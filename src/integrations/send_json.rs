@@ -171,7 +171,7 @@ pub fn parse_sms_json(body: &[u8], query_string: &[u8]) -> Result<SmsRequest, Js
             *q = b.take();
         }
     }
-    let sms = query::request_of(from_query)?;
+    let sms = query::request_of(&mut from_query)?;
     match late {
         Some(field) => Err(JsonSendError::Conflict(field)),
         None => Ok(sms),
