@@ -67,13 +67,15 @@ impl fmt::Display for QueryError {
 /// The parameters this endpoint knows; anything else is ignored (old clients add their own).
 pub const KNOWN: [&str; 5] = ["phone", "message", "flash", "report", "token"];
 
-/// The known parameters of a query string or form body, decoded, in [`KNOWN`] order; a
-/// parameter given twice is refused, unknown ones are skipped.
-pub fn known_fields(raw: &[u8]) -> Result<[Option<String>; 5], QueryError> {
+/// Five parameters in [`KNOWN`] order.
+pub type Fields = [Option<String>; 5];
+
+/// The known parameters of a query string or form body, decoded, into `values` (in [`KNOWN`]
+/// order; all `None` before); a parameter given twice is refused, unknown ones are skipped.
+pub fn known_fields(raw: &[u8], values: &mut Fields) -> Result<(), QueryError> {
     if raw.len() > MAX_QUERY_BYTES {
         return Err(QueryError::TooLarge);
     }
-    let mut values: [Option<String>; 5] = Default::default();
     for pair in raw.split(|&b| b == b'&') {
         if pair.is_empty() {
             continue;
@@ -101,17 +103,19 @@ pub fn known_fields(raw: &[u8]) -> Result<[Option<String>; 5], QueryError> {
         }
         *entry = Some(decoded);
     }
-    Ok(values)
+    Ok(())
 }
 
 /// Parses `application/x-www-form-urlencoded` bytes (a query string or a POST body).
 pub fn parse_sms_query(raw: &[u8]) -> Result<SmsRequest, QueryError> {
-    request_of(&mut known_fields(raw)?)
+    let mut values = Fields::default();
+    known_fields(raw, &mut values)?;
+    request_of(&mut values)
 }
 
 /// The request from its decoded parameters (in [`KNOWN`] order, taken from `values`): the rules
 /// of every send form.
-pub fn request_of(values: &mut [Option<String>; 5]) -> Result<SmsRequest, QueryError> {
+pub fn request_of(values: &mut Fields) -> Result<SmsRequest, QueryError> {
     let [phone, message, flash, report, token] = values;
     let (Some(phone), Some(text)) = (
         phone.as_deref().filter(|p| !p.trim().is_empty()),

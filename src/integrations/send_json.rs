@@ -126,7 +126,8 @@ pub fn parse_sms_json(body: &[u8], query_string: &[u8]) -> Result<SmsRequest, Js
     if !matches!(doc, Value::Object(_)) {
         return Err(JsonSendError::NotAnObject);
     }
-    let mut from_query = query::known_fields(query_string)?;
+    let mut from_query = query::Fields::default();
+    query::known_fields(query_string, &mut from_query)?;
     // the body's own fields in the query's form, each type-checked even when the query has it
     let phone = phone_field(&doc)?;
     let message = match string_field(&doc, "message")? {
