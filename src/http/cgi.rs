@@ -130,15 +130,12 @@ fn request_from_env(stdin: &mut dyn Read) -> Result<HttpRequest, Reply> {
 /// Answers one CGI request; the exit code is 0 whenever a response was written.
 pub fn cgi_main() -> i32 {
     let reply = cgi_reply();
-    let mut out = format!(
-        "Status: {} {}\r\nContent-Type: {}\r\nCache-Control: no-store\r\n",
-        reply.code,
-        super::reason(reply.code),
-        reply.content_type()
-    );
-    if let Some(s) = reply.retry_after {
-        out.push_str(&format!("Retry-After: {s}\r\n"));
-    }
+    let mut out = String::from("Status: ");
+    super::push_u64(&mut out, u64::from(reply.code));
+    out.push(' ');
+    out.push_str(super::reason(reply.code));
+    out.push_str("\r\n");
+    super::response::push_reply_headers(&mut out, &reply);
     out.push_str("\r\n");
     out.push_str(&reply.body);
     let mut stdout = std::io::stdout().lock();
