@@ -114,10 +114,11 @@ pub fn fingerprint(to: &str, text: &str) -> u64 {
         Some(rest) => ("00", rest),
         None => ("", to),
     };
-    let recipient = prefix.bytes().chain(number.bytes());
-    for b in recipient.chain([0u8]).chain(text.bytes()) {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    for part in [prefix, number, "\0", text] {
+        for b in part.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
     }
     h
 }
