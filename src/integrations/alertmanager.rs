@@ -79,13 +79,16 @@ fn labels(v: Option<&Value>, field: &'static str) -> Result<Vec<(String, String)
     const WANT: &str = "an object of strings";
     match v {
         None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Object(m)) => m
-            .iter()
-            .map(|(k, v)| match v {
-                Value::String(s) => Ok((k.clone(), s.clone())),
-                _ => Err(AlertError::WrongType(field, WANT)),
-            })
-            .collect(),
+        Some(Value::Object(m)) => {
+            let mut out = Vec::with_capacity(m.len());
+            for (k, v) in m {
+                let Value::String(s) = v else {
+                    return Err(AlertError::WrongType(field, WANT));
+                };
+                out.push((k.clone(), s.clone()));
+            }
+            Ok(out)
+        }
         Some(_) => Err(AlertError::WrongType(field, WANT)),
     }
 }
