@@ -67,15 +67,17 @@ pub struct Policy {
 impl Policy {
     /// Builds the policy from `serve` options (the token must already be resolved).
     pub fn new(cfg: &ServeConfig, token: Option<String>) -> Result<Policy, String> {
+        let mut recipients = Vec::with_capacity(cfg.allow_recipients.len());
+        for p in &cfg.allow_recipients {
+            let p = p.trim();
+            if !p.is_empty() {
+                recipients.push(p.to_string());
+            }
+        }
         Ok(Policy {
             token: if cfg.no_auth { None } else { token },
             clients: cidr::parse_allowlist(&cfg.allow_clients)?,
-            recipients: cfg
-                .allow_recipients
-                .iter()
-                .map(|p| p.trim().to_string())
-                .filter(|p| !p.is_empty())
-                .collect(),
+            recipients,
             max_parts: cfg.max_parts,
             report: cfg.report,
             alert_to: if cfg.alert_to.is_empty() {
