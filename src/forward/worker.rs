@@ -94,10 +94,14 @@ pub struct Queue {
 
 impl Queue {
     pub fn new(dir: &Path, urls: &[String], bearer: Option<String>) -> Queue {
+        let mut targets = Vec::with_capacity(urls.len());
+        for u in urls {
+            targets.push(Target::new(u));
+        }
         Queue {
             dir: dir.to_path_buf(),
             bearer,
-            targets: urls.iter().map(|u| Target::new(u)).collect(),
+            targets,
             done: Vec::new(),
         }
     }

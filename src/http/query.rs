@@ -153,10 +153,15 @@ pub fn parse_flag(v: Option<&str>, name: &'static str) -> Result<bool, QueryErro
 pub fn parse_recipients(phone: &str) -> Result<Vec<String>, QueryError> {
     let mut out: Vec<String> = Vec::new();
     for item in phone.split(',') {
-        if item.chars().any(|c| c.is_control()) {
-            return Err(QueryError::ControlCharacter("phone"));
+        let mut number = String::with_capacity(item.len());
+        for c in item.chars() {
+            if c.is_control() {
+                return Err(QueryError::ControlCharacter("phone"));
+            }
+            if c != ' ' {
+                number.push(c);
+            }
         }
-        let number: String = item.chars().filter(|&c| c != ' ').collect();
         if number.is_empty() {
             continue;
         }
