@@ -120,28 +120,51 @@ fn differ(i: usize, q: &Option<String>, b: &Option<String>) -> Result<bool, Quer
     })
 }
 
+/// The body's parameter `i` ([`query::KNOWN`] order) in the query's form, type-checked.
+fn body_field(doc: &Value, i: usize) -> Result<Option<String>, JsonSendError> {
+    match i {
+        0 => phone_field(doc),
+        1 => match string_field(doc, "message")? {
+            Some(m) => Ok(Some(m)),
+            None => string_field(doc, "msg"),
+        },
+        2 => bool_field(doc, "flash"),
+        3 => bool_field(doc, "report"),
+        _ => string_field(doc, "token"),
+    }
+}
+
 /// Builds the send request from a JSON `body` and the raw (still %-encoded) `query` string.
 pub fn parse_sms_json(body: &[u8], query_string: &[u8]) -> Result<SmsRequest, JsonSendError> {
     let doc = json::parse(body, MAX_JSON_SEND_BYTES).map_err(JsonSendError::Json)?;
+    let mut from_query = query::Fields::default();
+    let mut from_body = query::Fields::default();
+    let late = merge(&doc, query_string, &mut from_query, &mut from_body)?;
+    let sms = query::request_of(&mut from_query)?;
+    match late {
+        Some(field) => Err(JsonSendError::Conflict(field)),
+        None => Ok(sms),
+    }
+}
+
+/// Reads both sides into `from_query` and `from_body`, checks them and merges them into
+/// `from_query`; a disagreement on a flag or the token is returned (it is reported only after
+/// the rest of the request is checked).
+fn merge(
+    doc: &Value,
+    query_string: &[u8],
+    from_query: &mut query::Fields,
+    from_body: &mut query::Fields,
+) -> Result<Option<&'static str>, JsonSendError> {
     if !matches!(doc, Value::Object(_)) {
         return Err(JsonSendError::NotAnObject);
     }
-    let mut from_query = query::Fields::default();
-    query::known_fields(query_string, &mut from_query)?;
-    // the body's own fields in the query's form, each type-checked even when the query has it
-    let phone = phone_field(&doc)?;
-    let message = match string_field(&doc, "message")? {
-        Some(m) => Some(m),
-        None => string_field(&doc, "msg")?,
-    };
-    let mut from_body = [
-        phone,
-        message,
-        bool_field(&doc, "flash")?,
-        bool_field(&doc, "report")?,
-        string_field(&doc, "token")?,
-    ];
-    let [q_phone, _, q_flash, q_report, q_token] = &mut from_query;
+    query::known_fields(query_string, from_query)?;
+    // the body's own fields, each type-checked even when the query has it
+    for (i, slot) in from_body.iter_mut().enumerate() {
+        *slot = body_field(doc, i)?;
+    }
+    let [q_phone, _, q_flash, q_report, q_token] = from_query;
     // a blank phone is none
     for p in [q_phone, &mut from_body[0]] {
         if recipients(p)?.is_none() {
@@ -172,11 +195,7 @@ pub fn parse_sms_json(body: &[u8], query_string: &[u8]) -> Result<SmsRequest, Js
             *q = b.take();
         }
     }
-    let sms = query::request_of(&mut from_query)?;
-    match late {
-        Some(field) => Err(JsonSendError::Conflict(field)),
-        None => Ok(sms),
-    }
+    Ok(late)
 }
 
 #[cfg(test)]
