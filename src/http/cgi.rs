@@ -65,8 +65,8 @@ impl FileGuard {
         let _ = super::read_capped(&mut file, 1 << 20, &mut raw);
         // unreadable (not UTF-8) state starts afresh, as `read_to_string` did
         let text = String::from_utf8(raw).unwrap_or_default();
-        let mut g = StormGuard::from_text(self.limit, self.window, &text);
-        let clock = GuardClock::advance(GuardClock::from_text(&text), (self.boot_clock)());
+        let (mut g, last) = StormGuard::from_text(self.limit, self.window, &text);
+        let clock = GuardClock::advance(last, (self.boot_clock)());
         f(&mut g, clock.now);
         let mut state = g.to_text();
         clock.push_text(&mut state);
