@@ -3,11 +3,21 @@
 //!
 //! Read-only: never changes status, never renders the token or the IMEI.
 
-use crate::status::{Counter, GatewayStatus};
+use crate::status::{Counter, GatewayStatus, ModemState};
 use std::sync::atomic::Ordering;
 
 use crate::json::write::push_i64;
 use crate::json::ObjectWriter;
+
+/// The modem state as its `Display` writes it (`error: ` before a reason), without `core::fmt`.
+fn state_text(s: &ModemState) -> String {
+    let prefix = if matches!(s, ModemState::Error(_)) {
+        "error: "
+    } else {
+        ""
+    };
+    [prefix, s.as_str()].concat()
+}
 
 fn count(c: &Counter) -> u64 {
     u64::from(c.load(Ordering::Relaxed))
@@ -37,7 +47,7 @@ pub fn status_json(st: &GatewayStatus) -> String {
         .u64("uptime_seconds", st.uptime_secs());
     {
         let mut mw = ObjectWriter::new(w.key("modem"));
-        mw.str("state", &m.state.to_string());
+        mw.str("state", &state_text(&m.state));
         match m.signal_dbm {
             Some(d) => mw.i64("signal_dbm", i64::from(d)),
             None => mw.null("signal_dbm"),
@@ -219,7 +229,7 @@ pub fn metrics_text(st: &GatewayStatus) -> String {
     super::push_u64(&mut o, count(&st.delivery_seconds_count));
     o.push('\n');
     o.push_str("# HELP smsgw_modem_info Modem facts as labels.\n# TYPE smsgw_modem_info gauge\nsmsgw_modem_info{state=\"");
-    label(&mut o, &m.state.to_string());
+    label(&mut o, &state_text(&m.state));
     o.push_str("\",registration=\"");
     label(&mut o, m.registration.as_str());
     o.push_str("\",operator=\"");
@@ -299,6 +309,18 @@ mod tests {
             j.contains("\"storage_total\":0},\"queue_depth\":0,\"sent\":1,\"failed\":0,"),
             "{j}"
         );
+    }
+
+    #[test]
+    fn state_text_is_the_display_of_the_state() {
+        for s in [
+            ModemState::Starting,
+            ModemState::WaitingForDevice,
+            ModemState::Ready,
+            ModemState::Error("no SIM".into()),
+        ] {
+            assert_eq!(state_text(&s), s.to_string());
+        }
     }
 
     #[test]
