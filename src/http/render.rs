@@ -75,7 +75,7 @@ pub fn status_json(st: &GatewayStatus) -> String {
         &st.reports,
         &st.reports_unmatched,
     ];
-    for (key, counter) in COUNTERS.into_iter().zip(counters) {
+    for (&key, &counter) in COUNTERS.iter().zip(counters.iter()) {
         w.u64(key, count(counter));
     }
     w.bool(
@@ -218,7 +218,7 @@ pub fn metrics_text(st: &GatewayStatus) -> String {
         Some(registered),
         signal,
     ];
-    for (m, value) in METRICS.into_iter().zip(values) {
+    for (&m, &value) in METRICS.iter().zip(values.iter()) {
         if let Some(v) = value {
             metric(&mut o, m, v);
         }
