@@ -91,7 +91,9 @@ impl ForwardEvent {
             ("text", &self.text),
             ("message_id", &self.message_id),
             ("status", &self.status),
-        ] {
+        ]
+        .iter()
+        {
             if let Some(v) = value {
                 w.str(key, v);
             }

@@ -90,7 +90,7 @@ fn prefix_eq(a: &[u8], b: &[u8], prefix: u8) -> bool {
 pub fn parse_allowlist(items: &[String]) -> Result<Vec<Cidr>, String> {
     let mut out = Vec::with_capacity(items.len().max(DEFAULT_ALLOWED.len()));
     if items.is_empty() {
-        for s in DEFAULT_ALLOWED {
+        for s in DEFAULT_ALLOWED.iter() {
             out.push(Cidr::parse(s)?);
         }
     }
@@ -148,11 +148,11 @@ pub fn push_ip(out: &mut String, ip: IpAddr) {
 }
 
 fn push_ipv4(out: &mut String, octets: [u8; 4]) {
-    for (i, o) in octets.into_iter().enumerate() {
+    for (i, o) in octets.iter().enumerate() {
         if i > 0 {
             out.push('.');
         }
-        super::push_u64(out, u64::from(o));
+        super::push_u64(out, u64::from(*o));
     }
 }
 

@@ -100,7 +100,7 @@ pub fn fingerprint(to: &str, text: &str) -> u64 {
         Some(rest) => ("00", rest),
         None => ("", to),
     };
-    for part in [prefix, number, "\0", text] {
+    for part in [prefix, number, "\0", text].iter() {
         for b in part.bytes() {
             h ^= u64::from(b);
             h = h.wrapping_mul(0x0000_0100_0000_01b3);
