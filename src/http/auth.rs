@@ -55,7 +55,7 @@ pub fn generate_token() -> Result<String, String> {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut token = String::with_capacity(32);
     for b in raw {
-        for d in [b >> 4, b & 0xf] {
+        for &d in [b >> 4, b & 0xf].iter() {
             token.push(char::from(HEX.get(usize::from(d)).copied().unwrap_or(b'0')));
         }
     }

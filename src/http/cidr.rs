@@ -160,7 +160,7 @@ fn push_ipv4(out: &mut String, octets: [u8; 4]) {
 fn push_hex(out: &mut String, n: u16) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut started = false;
-    for shift in [12u32, 8, 4, 0] {
+    for &shift in [12u32, 8, 4, 0].iter() {
         let d = usize::from((n >> shift) & 0xf);
         if d != 0 || started || shift == 0 {
             started = true;
