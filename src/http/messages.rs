@@ -122,10 +122,11 @@ fn push_entry(out: &mut String, e: &OutboxEntry) {
         .str("state", e.state.as_str())
         .str("to", &e.to)
         .str("text", &e.text);
-    let requested = e
-        .file
-        .header("Report")
-        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "yes" | "true" | "on" | "1"));
+    let requested = e.file.header("Report").is_some_and(|v| {
+        ["yes", "true", "on", "1"]
+            .iter()
+            .any(|w| v.eq_ignore_ascii_case(w))
+    });
     let report = match &e.record {
         Some(r) => r.report_state().as_str(),
         None if requested => "pending",
