@@ -142,10 +142,12 @@ pub fn request_of(values: &mut Fields) -> Result<SmsRequest, QueryError> {
 }
 
 pub fn parse_flag(v: Option<&str>, name: &'static str) -> Result<bool, QueryError> {
-    match v {
-        None | Some("") | Some("0") | Some("false") | Some("no") => Ok(false),
-        Some("1") | Some("true") | Some("yes") | Some("on") => Ok(true),
-        Some(_) => Err(QueryError::BadFlag(name)),
+    // the words of each value, in one table: index 0..4 false, 4..8 true
+    const WORDS: [&str; 8] = ["", "0", "false", "no", "1", "true", "yes", "on"];
+    let v = v.unwrap_or("");
+    match WORDS.iter().position(|w| *w == v) {
+        Some(i) => Ok(i >= 4),
+        None => Err(QueryError::BadFlag(name)),
     }
 }
 
