@@ -91,7 +91,9 @@ impl ForwardEvent {
             ("text", &self.text),
             ("message_id", &self.message_id),
             ("status", &self.status),
-        ] {
+        ]
+        .iter()
+        {
             if let Some(v) = value {
                 w.str(key, v);
             }
@@ -202,9 +204,9 @@ pub fn start(spool_root: &Path, urls: &[String], token: Option<String>) -> Resul
     }
     fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let (root, urls) = (spool_root.to_path_buf(), urls.to_vec());
-    std::thread::Builder::new()
-        .name("forward".into())
-        .spawn(move || run_worker(&root, &urls, token, Box::new(http_post::HttpPost)))
-        .map(|_| ())
-        .map_err(|e| format!("cannot start the forward thread: {e}"))
+    crate::modem::spawn_named(
+        "forward",
+        Box::new(move || run_worker(&root, &urls, token, Box::new(http_post::HttpPost))),
+    )
+    .map_err(|e| format!("cannot start the forward thread: {e}"))
 }

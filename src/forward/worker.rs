@@ -94,10 +94,14 @@ pub struct Queue {
 
 impl Queue {
     pub fn new(dir: &Path, urls: &[String], bearer: Option<String>) -> Queue {
+        let mut targets = Vec::with_capacity(urls.len());
+        for u in urls {
+            targets.push(Target::new(u));
+        }
         Queue {
             dir: dir.to_path_buf(),
             bearer,
-            targets: urls.iter().map(|u| Target::new(u)).collect(),
+            targets,
             done: Vec::new(),
         }
     }
@@ -108,11 +112,11 @@ impl Queue {
         make_room(&self.dir, MAX_PENDING);
         let names = pending(&self.dir);
         self.done.retain(|(n, _)| names.contains(n));
-        for name in names {
+        for name in names.iter() {
             if self.targets.iter().all(|t| t.waiting(now)) {
                 break;
             }
-            let path = self.dir.join(&name);
+            let path = self.dir.join(name);
             let mut body = Vec::new();
             match fs::File::open(&path) {
                 Ok(mut f) => {
@@ -126,7 +130,7 @@ impl Queue {
                 let _ = fs::remove_file(&path);
                 continue;
             }
-            let slot = match self.done.iter().position(|(n, _)| *n == name) {
+            let slot = match self.done.iter().position(|(n, _)| *n == *name) {
                 Some(i) => i,
                 None => {
                     self.done

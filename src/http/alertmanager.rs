@@ -20,15 +20,16 @@ impl Gateway {
                 json,
             );
         }
-        let [phone, _, _, _, token] = match query::known_fields(req.query.as_bytes()) {
-            Ok(f) => f,
-            Err(e) => return Reply::line(400, &e.to_string(), json),
-        };
+        let mut fields = query::Fields::default();
+        if let Err(e) = query::known_fields(req.query.as_bytes(), &mut fields) {
+            return Reply::line(400, &e.to_string(), json);
+        }
+        let [phone, _, _, _, token] = &fields;
         if let Some(refused) = self.authorize(token.as_deref(), req, json) {
             return refused;
         }
-        let recipients = match phone.filter(|p| !p.trim().is_empty()) {
-            Some(p) => match query::parse_recipients(&p) {
+        let recipients = match phone.as_deref().filter(|p| !p.trim().is_empty()) {
+            Some(p) => match query::parse_recipients(p) {
                 Ok(r) => r,
                 Err(e) => return Reply::line(400, &e.to_string(), json),
             },

@@ -52,7 +52,14 @@ pub fn check(expected: &str, query_token: Option<&str>, header: Option<&str>) ->
 pub fn generate_token() -> Result<String, String> {
     let mut raw = [0u8; 16];
     getrandom::fill(&mut raw).map_err(|e| format!("cannot get random bytes: {e}"))?;
-    Ok(raw.iter().map(|b| format!("{b:02x}")).collect())
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut token = String::with_capacity(32);
+    for b in raw {
+        for &d in [b >> 4, b & 0xf].iter() {
+            token.push(char::from(HEX.get(usize::from(d)).copied().unwrap_or(b'0')));
+        }
+    }
+    Ok(token)
 }
 
 /// Reads the first line of the token file; `None` when missing or empty.

@@ -65,8 +65,8 @@ impl FileGuard {
         let _ = super::read_capped(&mut file, 1 << 20, &mut raw);
         // unreadable (not UTF-8) state starts afresh, as `read_to_string` did
         let text = String::from_utf8(raw).unwrap_or_default();
-        let mut g = StormGuard::from_text(self.limit, self.window, &text);
-        let clock = GuardClock::advance(GuardClock::from_text(&text), (self.boot_clock)());
+        let (mut g, last) = StormGuard::from_text(self.limit, self.window, &text);
+        let clock = GuardClock::advance(last, (self.boot_clock)());
         f(&mut g, clock.now);
         let mut state = g.to_text();
         clock.push_text(&mut state);
@@ -119,7 +119,7 @@ fn request_from_env(stdin: &mut dyn Read) -> Result<HttpRequest, Reply> {
         method: env("REQUEST_METHOD").unwrap_or_else(|| "GET".into()),
         path: "/cgi-bin/sms".into(),
         query: env("QUERY_STRING").unwrap_or_default(),
-        peer: env("REMOTE_ADDR").and_then(|a| a.parse().ok()),
+        peer: env("REMOTE_ADDR").and_then(|a| crate::net::addr::parse_ip(&a)),
         authorization: env("HTTP_AUTHORIZATION"),
         accept: env("HTTP_ACCEPT"),
         content_type: env("CONTENT_TYPE"),
@@ -130,15 +130,12 @@ fn request_from_env(stdin: &mut dyn Read) -> Result<HttpRequest, Reply> {
 /// Answers one CGI request; the exit code is 0 whenever a response was written.
 pub fn cgi_main() -> i32 {
     let reply = cgi_reply();
-    let mut out = format!(
-        "Status: {} {}\r\nContent-Type: {}\r\nCache-Control: no-store\r\n",
-        reply.code,
-        super::reason(reply.code),
-        reply.content_type()
-    );
-    if let Some(s) = reply.retry_after {
-        out.push_str(&format!("Retry-After: {s}\r\n"));
-    }
+    let mut out = String::from("Status: ");
+    super::push_u64(&mut out, u64::from(reply.code));
+    out.push(' ');
+    out.push_str(super::reason(reply.code));
+    out.push_str("\r\n");
+    super::response::push_reply_headers(&mut out, &reply);
     out.push_str("\r\n");
     out.push_str(&reply.body);
     let mut stdout = std::io::stdout().lock();

@@ -31,7 +31,7 @@ impl Cidr {
             Some((a, p)) => (a, Some(p)),
             None => (s, None),
         };
-        let addr: IpAddr = addr.parse().map_err(|_| bad())?;
+        let addr = crate::net::addr::parse_ip(addr).ok_or_else(bad)?;
         let max = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             Some(p) => p.parse::<u8>().map_err(|_| bad())?,
@@ -90,7 +90,7 @@ fn prefix_eq(a: &[u8], b: &[u8], prefix: u8) -> bool {
 pub fn parse_allowlist(items: &[String]) -> Result<Vec<Cidr>, String> {
     let mut out = Vec::with_capacity(items.len().max(DEFAULT_ALLOWED.len()));
     if items.is_empty() {
-        for s in DEFAULT_ALLOWED {
+        for s in DEFAULT_ALLOWED.iter() {
             out.push(Cidr::parse(s)?);
         }
     }
@@ -148,11 +148,11 @@ pub fn push_ip(out: &mut String, ip: IpAddr) {
 }
 
 fn push_ipv4(out: &mut String, octets: [u8; 4]) {
-    for (i, o) in octets.into_iter().enumerate() {
+    for (i, o) in octets.iter().enumerate() {
         if i > 0 {
             out.push('.');
         }
-        super::push_u64(out, u64::from(o));
+        super::push_u64(out, u64::from(*o));
     }
 }
 
@@ -160,7 +160,7 @@ fn push_ipv4(out: &mut String, octets: [u8; 4]) {
 fn push_hex(out: &mut String, n: u16) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut started = false;
-    for shift in [12u32, 8, 4, 0] {
+    for &shift in [12u32, 8, 4, 0].iter() {
         let d = usize::from((n >> shift) & 0xf);
         if d != 0 || started || shift == 0 {
             started = true;

@@ -82,20 +82,6 @@ impl GuardClock {
         }
     }
 
-    /// The `c NOW BOOT` line of a state file, if any.
-    pub fn from_text(text: &str) -> Option<GuardClock> {
-        text.lines().find_map(|line| {
-            let mut w = line.split(' ');
-            match (w.next(), w.next(), w.next(), w.next()) {
-                (Some("c"), Some(now), Some(boot), None) => Some(GuardClock {
-                    now: now.parse().ok()?,
-                    boot: boot.parse().ok()?,
-                }),
-                _ => None,
-            }
-        })
-    }
-
     /// Appends the `c NOW BOOT` line.
     pub fn push_text(&self, s: &mut String) {
         s.push_str("c ");
@@ -114,10 +100,11 @@ pub fn fingerprint(to: &str, text: &str) -> u64 {
         Some(rest) => ("00", rest),
         None => ("", to),
     };
-    let recipient = prefix.bytes().chain(number.bytes());
-    for b in recipient.chain([0u8]).chain(text.bytes()) {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    for part in [prefix, number, "\0", text].iter() {
+        for b in part.bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
     }
     h
 }
@@ -222,12 +209,23 @@ impl StormGuard {
         s
     }
 
-    /// Restores state written by [`to_text`](Self::to_text); unreadable lines are skipped.
-    pub fn from_text(limit_per_hour: u32, window_secs: u64, text: &str) -> StormGuard {
+    /// Restores state written by [`to_text`](Self::to_text) and the clock of its first
+    /// `c NOW BOOT` line ([`GuardClock::push_text`]), if any; unreadable lines are skipped.
+    pub fn from_text(
+        limit_per_hour: u32,
+        window_secs: u64,
+        text: &str,
+    ) -> (StormGuard, Option<GuardClock>) {
         let mut g = StormGuard::new(limit_per_hour, window_secs);
+        let mut clock = None;
         for line in text.lines() {
             let mut w = line.split(' ');
             match (w.next(), w.next(), w.next()) {
+                (Some("c"), Some(now), Some(boot)) if clock.is_none() && w.next().is_none() => {
+                    if let (Ok(now), Ok(boot)) = (now.parse(), boot.parse()) {
+                        clock = Some(GuardClock { now, boot });
+                    }
+                }
                 (Some("a"), Some(t), None) => {
                     if let Ok(t) = t.parse() {
                         g.accepted.push(t);
@@ -243,7 +241,7 @@ impl StormGuard {
         }
         keep_last(&mut g.accepted, limit_per_hour as usize);
         keep_last(&mut g.recent, MAX_FINGERPRINTS);
-        g
+        (g, clock)
     }
 }
 
@@ -329,10 +327,16 @@ mod tests {
         );
         let mut text = String::from("a 7\n");
         c.push_text(&mut text);
-        assert_eq!(GuardClock::from_text(&text), Some(c));
-        assert_eq!(GuardClock::from_text("c x 1\nc 1\n"), None);
+        let (g, clock) = StormGuard::from_text(5, 60, &text);
+        assert_eq!(clock, Some(c));
         // the state line does not disturb the guard's own lines
-        assert_eq!(StormGuard::from_text(5, 60, &text).to_text(), "a 7\n");
+        assert_eq!(g.to_text(), "a 7\n");
+        assert_eq!(
+            StormGuard::from_text(5, 60, "c x 1\nc 1\nc 1 2 3\n").1,
+            None
+        );
+        let first = StormGuard::from_text(5, 60, "c x 1\nc 4 5\nc 6 7\n").1;
+        assert_eq!(first, Some(GuardClock { now: 4, boot: 5 }));
     }
 
     #[test]
@@ -361,10 +365,10 @@ mod tests {
                 fingerprint("2", "y")
             )
         );
-        let back = StormGuard::from_text(5, 60, &text);
+        let (back, _) = StormGuard::from_text(5, 60, &text);
         assert_eq!(back, g);
-        let junk = StormGuard::from_text(5, 60, "zz\na x\nd 1\nd qq 5\n\u{0}");
-        let mut edge = StormGuard::from_text(1, 60, &format!("a {}\n", u64::MAX));
+        let (junk, _) = StormGuard::from_text(5, 60, "zz\na x\nd 1\nd qq 5\n\u{0}");
+        let (mut edge, _) = StormGuard::from_text(1, 60, &format!("a {}\n", u64::MAX));
         assert!(edge.admit(u64::MAX, &to("1"), "x").is_err());
         assert_eq!(junk, StormGuard::new(5, 60));
         // a clock that went backwards does not wedge the guard

@@ -25,18 +25,18 @@ pub(super) fn get(root: &Path, id: &str) -> Option<String> {
 pub(super) fn list(root: &Path, limit: usize) -> String {
     let mut out = String::from("[");
     let mut n = 0;
-    for (id, _) in incoming::list(root) {
+    for (id, _) in incoming::list(root).iter() {
         if n == limit {
             break;
         }
         // removed meanwhile: skipped
-        let Ok(file) = incoming::read(root, &id) else {
+        let Ok(file) = incoming::read(root, id) else {
             continue;
         };
         if n > 0 {
             out.push(',');
         }
-        push_received(&mut out, &id, &file);
+        push_received(&mut out, id, &file);
         n += 1;
     }
     out.push(']');

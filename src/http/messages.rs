@@ -6,9 +6,9 @@
 //! the spool is `spool::outbox`'s; the token check is the same as for sending. It must not change
 //! files (deleting a received message is `inbox`'s).
 
-use super::{inbox, push_u64, query, Gateway, HttpRequest, Reply};
+use super::{inbox, query, Gateway, HttpRequest, Reply};
 use crate::delivery::{iso_utc, record, MessageState, Part, SentMessage};
-use crate::json::write::push_string;
+use crate::json::ObjectWriter;
 use crate::pdu::{status_text, DeliveryOutcome};
 use crate::spool::incoming;
 use crate::spool::outbox::{self, OutboxEntry};
@@ -114,43 +114,26 @@ impl Gateway {
     }
 }
 
-fn key(out: &mut String, name: &str) {
-    if !out.ends_with('{') {
-        out.push(',');
-    }
-    push_string(out, name);
-    out.push(':');
-}
-
-fn str_field(out: &mut String, name: &str, value: &str) {
-    key(out, name);
-    push_string(out, value);
-}
-
-fn num_field(out: &mut String, name: &str, value: u64) {
-    key(out, name);
-    push_u64(out, value);
-}
-
 /// One outgoing message as a JSON object.
 fn push_entry(out: &mut String, e: &OutboxEntry) {
-    out.push('{');
-    str_field(out, "id", &e.id);
-    str_field(out, "box", "outbox");
-    str_field(out, "state", e.state.as_str());
-    str_field(out, "to", &e.to);
-    str_field(out, "text", &e.text);
-    let requested = e
-        .file
-        .header("Report")
-        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "yes" | "true" | "on" | "1"));
+    let mut o = ObjectWriter::new(out);
+    o.str("id", &e.id)
+        .str("box", "outbox")
+        .str("state", e.state.as_str())
+        .str("to", &e.to)
+        .str("text", &e.text);
+    let requested = e.file.header("Report").is_some_and(|v| {
+        ["yes", "true", "on", "1"]
+            .iter()
+            .any(|w| v.eq_ignore_ascii_case(w))
+    });
     let report = match &e.record {
         Some(r) => r.report_state().as_str(),
         None if requested => "pending",
         None => "not requested",
     };
     if e.state == MessageState::Queued {
-        str_field(out, "queued", &iso_utc(e.mtime));
+        o.str("queued", &iso_utc(e.mtime));
     }
     let sent = e
         .record
@@ -160,21 +143,22 @@ fn push_entry(out: &mut String, e: &OutboxEntry) {
         .map(|p| p.sent_at)
         .or_else(|| e.file.header("Sent").and_then(record::parse_smsd_time));
     if let Some(t) = sent.filter(|_| e.state != MessageState::Queued) {
-        str_field(out, "sent", &iso_utc(t));
+        o.str("sent", &iso_utc(t));
     }
     if let Some(t) = e.file.header("Failed").and_then(record::parse_smsd_time) {
-        str_field(out, "failed", &iso_utc(t));
+        o.str("failed", &iso_utc(t));
     }
     if let Some(why) = e.file.header("Fail_reason") {
-        str_field(out, "fail_reason", why);
+        o.str("fail_reason", why);
     }
-    str_field(out, "report", report);
-    key(out, "parts");
-    out.push('[');
+    o.str("report", report);
+    let parts = o.key("parts");
+    parts.push('[');
     if let Some(r) = &e.record {
-        push_parts(out, r);
+        push_parts(parts, r);
     }
-    out.push_str("]}");
+    parts.push(']');
+    o.end();
 }
 
 fn push_parts(out: &mut String, msg: &SentMessage) {
@@ -187,29 +171,29 @@ fn push_parts(out: &mut String, msg: &SentMessage) {
 }
 
 fn push_part(out: &mut String, n: usize, p: &Part, requested: bool) {
-    out.push('{');
-    num_field(out, "part", n as u64);
-    num_field(out, "reference", u64::from(p.reference));
+    let mut o = ObjectWriter::new(out);
+    o.u64("part", n as u64)
+        .u64("reference", u64::from(p.reference));
     if p.sent_at > 0 {
-        str_field(out, "sent", &iso_utc(p.sent_at));
+        o.str("sent", &iso_utc(p.sent_at));
     }
-    str_field(out, "state", p.state().as_str());
-    str_field(out, "report", p.report_state(requested).as_str());
+    o.str("state", p.state().as_str())
+        .str("report", p.report_state(requested).as_str());
     if let Some(r) = &p.report {
-        num_field(out, "status", u64::from(r.status));
-        str_field(out, "status_text", status_text(r.status));
-        str_field(out, "outcome", DeliveryOutcome::of(r.status).as_str());
+        o.u64("status", u64::from(r.status))
+            .str("status_text", status_text(r.status))
+            .str("outcome", DeliveryOutcome::of(r.status).as_str());
         if r.received_at > 0 {
-            str_field(out, "report_received", &iso_utc(r.received_at));
+            o.str("report_received", &iso_utc(r.received_at));
         }
         if !r.submitted.is_empty() {
-            str_field(out, "submitted", &r.submitted);
+            o.str("submitted", &r.submitted);
         }
         if !r.discharged.is_empty() {
-            str_field(out, "discharged", &r.discharged);
+            o.str("discharged", &r.discharged);
         }
     }
-    out.push('}');
+    o.end();
 }
 
 #[cfg(test)]

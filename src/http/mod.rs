@@ -67,15 +67,17 @@ pub struct Policy {
 impl Policy {
     /// Builds the policy from `serve` options (the token must already be resolved).
     pub fn new(cfg: &ServeConfig, token: Option<String>) -> Result<Policy, String> {
+        let mut recipients = Vec::with_capacity(cfg.allow_recipients.len());
+        for p in &cfg.allow_recipients {
+            let p = p.trim();
+            if !p.is_empty() {
+                recipients.push(p.to_string());
+            }
+        }
         Ok(Policy {
             token: if cfg.no_auth { None } else { token },
             clients: cidr::parse_allowlist(&cfg.allow_clients)?,
-            recipients: cfg
-                .allow_recipients
-                .iter()
-                .map(|p| p.trim().to_string())
-                .filter(|p| !p.is_empty())
-                .collect(),
+            recipients,
             max_parts: cfg.max_parts,
             report: cfg.report,
             alert_to: if cfg.alert_to.is_empty() {
@@ -293,14 +295,27 @@ impl Gateway {
         req: &HttpRequest,
         json: bool,
     ) -> Option<Reply> {
+        self.check_token(
+            query_token,
+            req,
+            json,
+            "token required: add Authorization: Bearer ... or token=...",
+        )
+    }
+
+    /// The token check of every route: `None` when the request may go on, else the 401/403
+    /// answer (`missing`: the 401's line).
+    fn check_token(
+        &self,
+        query_token: Option<&str>,
+        req: &HttpRequest,
+        json: bool,
+        missing: &str,
+    ) -> Option<Reply> {
         let expected = self.policy.token.as_deref()?;
         match auth::check(expected, query_token, req.authorization.as_deref()) {
             auth::AuthOutcome::Ok => None,
-            auth::AuthOutcome::Missing => Some(Reply::line(
-                401,
-                "token required: add Authorization: Bearer ... or token=...",
-                json,
-            )),
+            auth::AuthOutcome::Missing => Some(Reply::line(401, missing, json)),
             auth::AuthOutcome::Wrong => Some(Reply::line(403, "wrong token", json)),
         }
     }

@@ -67,13 +67,15 @@ impl fmt::Display for QueryError {
 /// The parameters this endpoint knows; anything else is ignored (old clients add their own).
 pub const KNOWN: [&str; 5] = ["phone", "message", "flash", "report", "token"];
 
-/// The known parameters of a query string or form body, decoded, in [`KNOWN`] order; a
-/// parameter given twice is refused, unknown ones are skipped.
-pub fn known_fields(raw: &[u8]) -> Result<[Option<String>; 5], QueryError> {
+/// Five parameters in [`KNOWN`] order.
+pub type Fields = [Option<String>; 5];
+
+/// The known parameters of a query string or form body, decoded, into `values` (in [`KNOWN`]
+/// order; all `None` before); a parameter given twice is refused, unknown ones are skipped.
+pub fn known_fields(raw: &[u8], values: &mut Fields) -> Result<(), QueryError> {
     if raw.len() > MAX_QUERY_BYTES {
         return Err(QueryError::TooLarge);
     }
-    let mut values: [Option<String>; 5] = Default::default();
     for pair in raw.split(|&b| b == b'&') {
         if pair.is_empty() {
             continue;
@@ -101,16 +103,24 @@ pub fn known_fields(raw: &[u8]) -> Result<[Option<String>; 5], QueryError> {
         }
         *entry = Some(decoded);
     }
-    Ok(values)
+    Ok(())
 }
 
 /// Parses `application/x-www-form-urlencoded` bytes (a query string or a POST body).
 pub fn parse_sms_query(raw: &[u8]) -> Result<SmsRequest, QueryError> {
-    let values = known_fields(raw)?;
+    let mut values = Fields::default();
+    known_fields(raw, &mut values)?;
+    request_of(&mut values)
+}
+
+/// The request from its decoded parameters (in [`KNOWN`] order, taken from `values`): the rules
+/// of every send form.
+pub fn request_of(values: &mut Fields) -> Result<SmsRequest, QueryError> {
     let [phone, message, flash, report, token] = values;
-    let phone = phone.filter(|p| !p.trim().is_empty());
-    let text = message.filter(|m| !m.is_empty());
-    let (Some(phone), Some(text)) = (phone, text) else {
+    let (Some(phone), Some(text)) = (
+        phone.as_deref().filter(|p| !p.trim().is_empty()),
+        message.take().filter(|m| !m.is_empty()),
+    ) else {
         return Err(QueryError::Missing("phone and message"));
     };
     if text
@@ -120,22 +130,24 @@ pub fn parse_sms_query(raw: &[u8]) -> Result<SmsRequest, QueryError> {
         return Err(QueryError::ControlCharacter("message"));
     }
     Ok(SmsRequest {
-        recipients: parse_recipients(&phone)?,
+        recipients: parse_recipients(phone)?,
         text,
         flash: parse_flag(flash.as_deref(), "flash")?,
         report: match report.as_deref() {
             None | Some("") => None,
             given => Some(parse_flag(given, "report")?),
         },
-        token,
+        token: token.take(),
     })
 }
 
 pub fn parse_flag(v: Option<&str>, name: &'static str) -> Result<bool, QueryError> {
-    match v {
-        None | Some("") | Some("0") | Some("false") | Some("no") => Ok(false),
-        Some("1") | Some("true") | Some("yes") | Some("on") => Ok(true),
-        Some(_) => Err(QueryError::BadFlag(name)),
+    // the words of each value, in one table: index 0..4 false, 4..8 true
+    const WORDS: [&str; 8] = ["", "0", "false", "no", "1", "true", "yes", "on"];
+    let v = v.unwrap_or("");
+    match WORDS.iter().position(|w| *w == v) {
+        Some(i) => Ok(i >= 4),
+        None => Err(QueryError::BadFlag(name)),
     }
 }
 
@@ -143,10 +155,15 @@ pub fn parse_flag(v: Option<&str>, name: &'static str) -> Result<bool, QueryErro
 pub fn parse_recipients(phone: &str) -> Result<Vec<String>, QueryError> {
     let mut out: Vec<String> = Vec::new();
     for item in phone.split(',') {
-        if item.chars().any(|c| c.is_control()) {
-            return Err(QueryError::ControlCharacter("phone"));
+        let mut number = String::with_capacity(item.len());
+        for c in item.chars() {
+            if c.is_control() {
+                return Err(QueryError::ControlCharacter("phone"));
+            }
+            if c != ' ' {
+                number.push(c);
+            }
         }
-        let number: String = item.chars().filter(|&c| c != ' ').collect();
         if number.is_empty() {
             continue;
         }

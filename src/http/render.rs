@@ -3,15 +3,40 @@
 //!
 //! Read-only: never changes status, never renders the token or the IMEI.
 
-use crate::status::{Counter, GatewayStatus};
+use crate::status::{Counter, GatewayStatus, ModemState};
 use std::sync::atomic::Ordering;
 
 use crate::json::write::push_i64;
 use crate::json::ObjectWriter;
 
+/// The modem state as its `Display` writes it (`error: ` before a reason), without `core::fmt`.
+fn state_text(s: &ModemState) -> String {
+    let prefix = if matches!(s, ModemState::Error(_)) {
+        "error: "
+    } else {
+        ""
+    };
+    [prefix, s.as_str()].concat()
+}
+
 fn count(c: &Counter) -> u64 {
     u64::from(c.load(Ordering::Relaxed))
 }
+
+/// The counters of `/status`, in order.
+const COUNTERS: [&str; 11] = [
+    "queue_depth",
+    "sent",
+    "failed",
+    "retried",
+    "accepted",
+    "rejected",
+    "received",
+    "delivered",
+    "undeliverable",
+    "reports",
+    "reports_unmatched",
+];
 
 /// `/status` body.
 pub fn status_json(st: &GatewayStatus) -> String {
@@ -22,7 +47,7 @@ pub fn status_json(st: &GatewayStatus) -> String {
         .u64("uptime_seconds", st.uptime_secs());
     {
         let mut mw = ObjectWriter::new(w.key("modem"));
-        mw.str("state", &m.state.to_string());
+        mw.str("state", &state_text(&m.state));
         match m.signal_dbm {
             Some(d) => mw.i64("signal_dbm", i64::from(d)),
             None => mw.null("signal_dbm"),
@@ -37,19 +62,20 @@ pub fn status_json(st: &GatewayStatus) -> String {
             .u64("storage_total", u64::from(m.storage_total))
             .end();
     }
-    for (key, counter) in [
-        ("queue_depth", &st.queue_depth),
-        ("sent", &st.sent),
-        ("failed", &st.failed),
-        ("retried", &st.retried),
-        ("accepted", &st.accepted),
-        ("rejected", &st.rejected),
-        ("received", &st.received),
-        ("delivered", &st.delivered),
-        ("undeliverable", &st.undeliverable),
-        ("reports", &st.reports),
-        ("reports_unmatched", &st.reports_unmatched),
-    ] {
+    let counters = [
+        &st.queue_depth,
+        &st.sent,
+        &st.failed,
+        &st.retried,
+        &st.accepted,
+        &st.rejected,
+        &st.received,
+        &st.delivered,
+        &st.undeliverable,
+        &st.reports,
+        &st.reports_unmatched,
+    ];
+    for (&key, &counter) in COUNTERS.iter().zip(counters.iter()) {
         w.u64(key, count(counter));
     }
     w.bool(
@@ -74,8 +100,81 @@ fn label(out: &mut String, s: &str) {
     }
 }
 
+/// The plain metrics: name, type and help, in the order [`metrics_text`] writes them.
+const METRICS: [(&str, &str, &str); 17] = [
+    ("smsgw_up", "gauge", "Always 1 while the daemon answers."),
+    (
+        "smsgw_uptime_seconds",
+        "gauge",
+        "Seconds since the daemon started.",
+    ),
+    ("smsgw_sent_total", "counter", "Messages sent."),
+    ("smsgw_failed_total", "counter", "Messages given up on."),
+    ("smsgw_retried_total", "counter", "Send attempts retried."),
+    (
+        "smsgw_messages_delivered_total",
+        "counter",
+        "Messages whose every part was reported delivered.",
+    ),
+    (
+        "smsgw_messages_undeliverable_total",
+        "counter",
+        "Messages with a part reported undeliverable.",
+    ),
+    (
+        "smsgw_reports_total",
+        "counter",
+        "Delivery reports received.",
+    ),
+    (
+        "smsgw_reports_unmatched_total",
+        "counter",
+        "Delivery reports that matched no sent message.",
+    ),
+    (
+        "smsgw_http_accepted_total",
+        "counter",
+        "Messages accepted over HTTP.",
+    ),
+    (
+        "smsgw_http_rejected_total",
+        "counter",
+        "HTTP send requests refused.",
+    ),
+    (
+        "smsgw_queue_depth",
+        "gauge",
+        "Messages waiting in outgoing/.",
+    ),
+    (
+        "smsgw_received_total",
+        "counter",
+        "Received messages written to incoming/.",
+    ),
+    (
+        "smsgw_modem_storage_used",
+        "gauge",
+        "Messages stored on the modem (polled storages).",
+    ),
+    (
+        "smsgw_modem_storage_total",
+        "gauge",
+        "Capacity of the modem's polled storages.",
+    ),
+    (
+        "smsgw_modem_registered",
+        "gauge",
+        "1 when registered (home or roaming).",
+    ),
+    (
+        "smsgw_modem_signal_dbm",
+        "gauge",
+        "Signal strength from +CSQ.",
+    ),
+];
+
 /// Appends one metric: `# HELP`, `# TYPE` and the sample line.
-fn metric(o: &mut String, name: &str, kind: &str, help: &str, value: i64) {
+fn metric(o: &mut String, (name, kind, help): (&str, &str, &str), value: i64) {
     o.push_str("# HELP ");
     o.push_str(name);
     o.push(' ');
@@ -95,117 +194,33 @@ fn metric(o: &mut String, name: &str, kind: &str, help: &str, value: i64) {
 pub fn metrics_text(st: &GatewayStatus) -> String {
     let m = st.modem();
     let mut o = String::with_capacity(1024);
-    let c = |a: &Counter| count(a) as i64;
+    let c = |a: &Counter| Some(count(a) as i64);
     let uptime = i64::try_from(st.uptime_secs()).unwrap_or(i64::MAX);
     let registered = i64::from(m.registration.is_registered());
     let signal = m.signal_dbm.map(i64::from);
-    let metrics: [(&str, &str, &str, Option<i64>); 17] = [
-        (
-            "smsgw_up",
-            "gauge",
-            "Always 1 while the daemon answers.",
-            Some(1),
-        ),
-        (
-            "smsgw_uptime_seconds",
-            "gauge",
-            "Seconds since the daemon started.",
-            Some(uptime),
-        ),
-        (
-            "smsgw_sent_total",
-            "counter",
-            "Messages sent.",
-            Some(c(&st.sent)),
-        ),
-        (
-            "smsgw_failed_total",
-            "counter",
-            "Messages given up on.",
-            Some(c(&st.failed)),
-        ),
-        (
-            "smsgw_retried_total",
-            "counter",
-            "Send attempts retried.",
-            Some(c(&st.retried)),
-        ),
-        (
-            "smsgw_messages_delivered_total",
-            "counter",
-            "Messages whose every part was reported delivered.",
-            Some(c(&st.delivered)),
-        ),
-        (
-            "smsgw_messages_undeliverable_total",
-            "counter",
-            "Messages with a part reported undeliverable.",
-            Some(c(&st.undeliverable)),
-        ),
-        (
-            "smsgw_reports_total",
-            "counter",
-            "Delivery reports received.",
-            Some(c(&st.reports)),
-        ),
-        (
-            "smsgw_reports_unmatched_total",
-            "counter",
-            "Delivery reports that matched no sent message.",
-            Some(c(&st.reports_unmatched)),
-        ),
-        (
-            "smsgw_http_accepted_total",
-            "counter",
-            "Messages accepted over HTTP.",
-            Some(c(&st.accepted)),
-        ),
-        (
-            "smsgw_http_rejected_total",
-            "counter",
-            "HTTP send requests refused.",
-            Some(c(&st.rejected)),
-        ),
-        (
-            "smsgw_queue_depth",
-            "gauge",
-            "Messages waiting in outgoing/.",
-            Some(c(&st.queue_depth)),
-        ),
-        (
-            "smsgw_received_total",
-            "counter",
-            "Received messages written to incoming/.",
-            Some(c(&st.received)),
-        ),
-        (
-            "smsgw_modem_storage_used",
-            "gauge",
-            "Messages stored on the modem (polled storages).",
-            Some(i64::from(m.storage_used)),
-        ),
-        (
-            "smsgw_modem_storage_total",
-            "gauge",
-            "Capacity of the modem's polled storages.",
-            Some(i64::from(m.storage_total)),
-        ),
-        (
-            "smsgw_modem_registered",
-            "gauge",
-            "1 when registered (home or roaming).",
-            Some(registered),
-        ),
-        (
-            "smsgw_modem_signal_dbm",
-            "gauge",
-            "Signal strength from +CSQ.",
-            signal,
-        ),
+    // the values of [`METRICS`], in its order (`None`: not known, not written)
+    let values: [Option<i64>; 17] = [
+        Some(1),
+        Some(uptime),
+        c(&st.sent),
+        c(&st.failed),
+        c(&st.retried),
+        c(&st.delivered),
+        c(&st.undeliverable),
+        c(&st.reports),
+        c(&st.reports_unmatched),
+        c(&st.accepted),
+        c(&st.rejected),
+        c(&st.queue_depth),
+        c(&st.received),
+        Some(i64::from(m.storage_used)),
+        Some(i64::from(m.storage_total)),
+        Some(registered),
+        signal,
     ];
-    for (name, kind, help, value) in metrics {
+    for (&m, &value) in METRICS.iter().zip(values.iter()) {
         if let Some(v) = value {
-            metric(&mut o, name, kind, help, v);
+            metric(&mut o, m, v);
         }
     }
     o.push_str("# HELP smsgw_delivery_seconds Submit to delivery of delivered parts, by the service centre's time stamps.\n# TYPE smsgw_delivery_seconds summary\nsmsgw_delivery_seconds_sum ");
@@ -214,7 +229,7 @@ pub fn metrics_text(st: &GatewayStatus) -> String {
     super::push_u64(&mut o, count(&st.delivery_seconds_count));
     o.push('\n');
     o.push_str("# HELP smsgw_modem_info Modem facts as labels.\n# TYPE smsgw_modem_info gauge\nsmsgw_modem_info{state=\"");
-    label(&mut o, &m.state.to_string());
+    label(&mut o, &state_text(&m.state));
     o.push_str("\",registration=\"");
     label(&mut o, m.registration.as_str());
     o.push_str("\",operator=\"");
@@ -294,6 +309,18 @@ mod tests {
             j.contains("\"storage_total\":0},\"queue_depth\":0,\"sent\":1,\"failed\":0,"),
             "{j}"
         );
+    }
+
+    #[test]
+    fn state_text_is_the_display_of_the_state() {
+        for s in [
+            ModemState::Starting,
+            ModemState::WaitingForDevice,
+            ModemState::Ready,
+            ModemState::Error("no SIM".into()),
+        ] {
+            assert_eq!(state_text(&s), s.to_string());
+        }
     }
 
     #[test]

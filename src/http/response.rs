@@ -23,14 +23,8 @@ pub(super) fn reply_bytes(reply: &Reply, minor: u8, head_only: bool) -> String {
     out.push_str(reason(reply.code));
     out.push_str("\r\nConnection: close\r\nDate: ");
     push_http_date(&mut out, std::time::SystemTime::now());
-    out.push_str("\r\nContent-Type: ");
-    out.push_str(reply.content_type());
-    out.push_str("\r\nCache-Control: no-store\r\n");
-    if let Some(s) = reply.retry_after {
-        out.push_str("Retry-After: ");
-        super::push_u64(&mut out, s);
-        out.push_str("\r\n");
-    }
+    out.push_str("\r\n");
+    push_reply_headers(&mut out, reply);
     if reply.code == 401 {
         out.push_str("WWW-Authenticate: Bearer\r\n");
     }
@@ -41,6 +35,19 @@ pub(super) fn reply_bytes(reply: &Reply, minor: u8, head_only: bool) -> String {
         out.push_str(&reply.body);
     }
     out
+}
+
+/// `Content-Type`, `Cache-Control` and `Retry-After` of a reply: the headers the daemon's and
+/// CGI mode's answers share.
+pub(super) fn push_reply_headers(out: &mut String, reply: &Reply) {
+    out.push_str("Content-Type: ");
+    out.push_str(reply.content_type());
+    out.push_str("\r\nCache-Control: no-store\r\n");
+    if let Some(s) = reply.retry_after {
+        out.push_str("Retry-After: ");
+        super::push_u64(out, s);
+        out.push_str("\r\n");
+    }
 }
 
 /// Appends an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, RFC 9110) for `t`.
@@ -80,29 +87,34 @@ fn push_2(out: &mut String, n: u32) {
 
 /// The standard reason phrase for the codes this gateway uses.
 pub fn reason(code: u16) -> &'static str {
-    match code {
-        100 => "Continue",
-        200 => "OK",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        408 => "Request Timeout",
-        411 => "Length Required",
-        413 => "Payload Too Large",
-        414 => "URI Too Long",
-        415 => "Unsupported Media Type",
-        429 => "Too Many Requests",
-        431 => "Request Header Fields Too Large",
-        500 => "Internal Server Error",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        504 => "Gateway Timeout",
-        505 => "HTTP Version Not Supported",
-        _ => "Unknown",
-    }
+    REASONS
+        .iter()
+        .find(|&&(c, _)| c == code)
+        .map_or("Unknown", |&(_, r)| r)
 }
+
+/// The codes this gateway uses and their reason phrases.
+const REASONS: [(u16, &str); 19] = [
+    (100, "Continue"),
+    (200, "OK"),
+    (400, "Bad Request"),
+    (401, "Unauthorized"),
+    (403, "Forbidden"),
+    (404, "Not Found"),
+    (405, "Method Not Allowed"),
+    (408, "Request Timeout"),
+    (411, "Length Required"),
+    (413, "Payload Too Large"),
+    (414, "URI Too Long"),
+    (415, "Unsupported Media Type"),
+    (429, "Too Many Requests"),
+    (431, "Request Header Fields Too Large"),
+    (500, "Internal Server Error"),
+    (502, "Bad Gateway"),
+    (503, "Service Unavailable"),
+    (504, "Gateway Timeout"),
+    (505, "HTTP Version Not Supported"),
+];
 
 #[cfg(test)]
 mod tests {

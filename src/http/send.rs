@@ -6,7 +6,7 @@
 //! (`Spool::submit` does).
 
 use super::guard::Refusal;
-use super::{auth, query, Gateway, HttpRequest, Reply};
+use super::{query, Gateway, HttpRequest, Reply};
 use crate::integrations::send_json;
 use crate::json::ObjectWriter;
 use crate::pdu::{self, EncodeOptions, PduError};
@@ -71,16 +71,12 @@ impl Gateway {
         req: &HttpRequest,
         json: bool,
     ) -> Option<Reply> {
-        let expected = self.policy.token.as_ref()?;
-        match auth::check(expected, query_token, req.authorization.as_deref()) {
-            auth::AuthOutcome::Ok => None,
-            auth::AuthOutcome::Missing => Some(Reply::line(
-                401,
-                "token required: add token=... or Authorization: Bearer ...",
-                json,
-            )),
-            auth::AuthOutcome::Wrong => Some(Reply::line(403, "wrong token", json)),
-        }
+        self.check_token(
+            query_token,
+            req,
+            json,
+            "token required: add token=... or Authorization: Bearer ...",
+        )
     }
 
     /// Checks recipients and length, admits through the storm guard and queues one message per

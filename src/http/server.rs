@@ -114,10 +114,12 @@ pub fn serve_listener(
                 name
             })
             .stack_size(WORKER_STACK)
-            .spawn(move || loop {
+            // boxed: the same `spawn` instantiation as every other thread of the gateway
+            // (`modem::spawn_named`), not one of its own
+            .spawn(Box::new(move || loop {
                 let (stream, peer) = backlog.pop();
                 handle_connection(stream, peer, &gw, limits);
-            })
+            }) as Box<dyn FnOnce() + Send>)
             .map_err(ServeError::Worker)?;
     }
     accept_loop(&listener, &backlog, &gateway)

@@ -70,37 +70,46 @@ pub struct Notification {
     /// Alerts Alertmanager left out (`max_alerts`); counted as firing when the group is firing.
     pub truncated: u64,
     pub group_is_firing: bool,
-    /// `groupLabels` without `alertname`, in payload order.
-    pub group_labels: Vec<(String, String)>,
+    /// `groupLabels` without `alertname`, in payload order, as `k=v` pairs separated by spaces.
+    pub group_labels: String,
 }
 
+/// Label names and values, borrowed from the payload.
+type Pairs<'a> = Vec<(&'a str, &'a str)>;
+
 /// The string members of a label/annotation object (other values are refused).
-fn labels(v: Option<&Value>, field: &'static str) -> Result<Vec<(String, String)>, AlertError> {
+fn labels<'a>(v: Option<&'a Value>, field: &'static str) -> Result<Pairs<'a>, AlertError> {
     const WANT: &str = "an object of strings";
     match v {
         None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::Object(m)) => m
-            .iter()
-            .map(|(k, v)| match v {
-                Value::String(s) => Ok((k.clone(), s.clone())),
-                _ => Err(AlertError::WrongType(field, WANT)),
-            })
-            .collect(),
+        Some(Value::Object(m)) => {
+            let mut out = Vec::with_capacity(m.len());
+            for (k, v) in m {
+                let Value::String(s) = v else {
+                    return Err(AlertError::WrongType(field, WANT));
+                };
+                out.push((k.as_str(), s.as_str()));
+            }
+            Ok(out)
+        }
         Some(_) => Err(AlertError::WrongType(field, WANT)),
     }
 }
 
-fn find<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+fn find<'a>(pairs: &[(&'a str, &'a str)], key: &str) -> Option<&'a str> {
     pairs
         .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
+        .find(|(k, _)| *k == key)
+        .map(|&(_, v)| v)
         .filter(|v| !v.trim().is_empty())
 }
 
-/// Appends `k=v` pairs separated by spaces.
-fn push_pairs<'a>(out: &mut String, pairs: impl Iterator<Item = &'a (String, String)>) {
-    for (k, v) in pairs {
+/// Appends `k=v` pairs separated by spaces, except `alertname` and the pairs in `skip`.
+fn push_pairs(out: &mut String, pairs: &[(&str, &str)], skip: &[(&str, &str)]) {
+    for &(k, v) in pairs {
+        if k == "alertname" || skip.contains(&(k, v)) {
+            continue;
+        }
         if !out.is_empty() && !out.ends_with(' ') {
             out.push(' ');
         }
@@ -154,8 +163,12 @@ pub fn parse_webhook(body: &[u8], complete: bool) -> Result<Notification, AlertE
         ))?,
     };
     let common = labels(doc.get("commonLabels"), "commonLabels")?;
-    let mut group_labels = labels(doc.get("groupLabels"), "groupLabels")?;
-    group_labels.retain(|(k, _)| k != "alertname");
+    let mut group_labels = String::new();
+    push_pairs(
+        &mut group_labels,
+        &labels(doc.get("groupLabels"), "groupLabels")?,
+        &[],
+    );
     let mut n = Notification {
         truncated,
         group_labels,
@@ -173,11 +186,7 @@ pub fn parse_webhook(body: &[u8], complete: bool) -> Result<Notification, AlertE
             None => {
                 // the labels that tell this alert apart from the others in the group
                 let mut s = String::new();
-                push_pairs(
-                    &mut s,
-                    own.iter()
-                        .filter(|&kv| kv.0 != "alertname" && !common.contains(kv)),
-                );
+                push_pairs(&mut s, &own, &common);
                 one_line(&s)
             }
         };
@@ -245,9 +254,7 @@ pub fn render(n: &Notification) -> String {
     }
     if !n.group_labels.is_empty() {
         out.push('\n');
-        let mut labels = String::new();
-        push_pairs(&mut labels, n.group_labels.iter());
-        out.push_str(&labels);
+        out.push_str(&n.group_labels);
     }
     out
 }

@@ -55,25 +55,25 @@ impl From<QueryError> for JsonSendError {
 }
 
 /// A string field; `null` or absent is `None`.
-fn string_field(
-    obj: &Value,
-    key: &'static str,
-    shown: &'static str,
-) -> Result<Option<String>, JsonSendError> {
+fn string_field(obj: &Value, key: &'static str) -> Result<Option<String>, JsonSendError> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(JsonSendError::WrongType(shown, "a string")),
+        Some(_) => Err(JsonSendError::WrongType(key, "a string")),
     }
 }
 
-/// `true`/`false`; `null` or absent is `None`.
-fn bool_field(obj: &Value, key: &'static str) -> Result<Option<bool>, JsonSendError> {
+/// `true`/`false` as the query's `1`/`0`; `null` or absent is `None`.
+fn bool_field(obj: &Value, key: &'static str) -> Result<Option<String>, JsonSendError> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(Value::Bool(b)) => Ok(Some(flag_text(*b))),
         Some(_) => Err(JsonSendError::WrongType(key, "true or false")),
     }
+}
+
+fn flag_text(b: bool) -> String {
+    String::from(if b { "1" } else { "0" })
 }
 
 /// `phone` as one comma-separated string (the GET's form) or a list of strings.
@@ -103,69 +103,99 @@ fn phone_field(obj: &Value) -> Result<Option<String>, JsonSendError> {
     }
 }
 
-/// One value from either side; both present must agree.
-fn combine<T: PartialEq>(
-    from_query: Option<T>,
-    from_body: Option<T>,
-    field: &'static str,
-) -> Result<Option<T>, JsonSendError> {
-    match (from_query, from_body) {
-        (Some(q), Some(b)) if q != b => Err(JsonSendError::Conflict(field)),
-        (q, b) => Ok(b.or(q)),
+/// A query or body `phone` that is not blank, parsed.
+fn recipients(phone: &Option<String>) -> Result<Option<Vec<String>>, QueryError> {
+    match phone.as_deref().filter(|p| !p.trim().is_empty()) {
+        Some(p) => query::parse_recipients(p).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Whether the query's and the body's value of parameter `i` ([`query::KNOWN`] order) differ.
+fn differ(i: usize, q: &Option<String>, b: &Option<String>) -> Result<bool, QueryError> {
+    Ok(match (q, b) {
+        (Some(_), Some(_)) if i == 0 => recipients(q)? != recipients(b)?,
+        (Some(qv), Some(bv)) => qv != bv,
+        _ => false,
+    })
+}
+
+/// The body's parameter `i` ([`query::KNOWN`] order) in the query's form, type-checked.
+fn body_field(doc: &Value, i: usize) -> Result<Option<String>, JsonSendError> {
+    match i {
+        0 => phone_field(doc),
+        1 => match string_field(doc, "message")? {
+            Some(m) => Ok(Some(m)),
+            None => string_field(doc, "msg"),
+        },
+        2 => bool_field(doc, "flash"),
+        3 => bool_field(doc, "report"),
+        _ => string_field(doc, "token"),
     }
 }
 
 /// Builds the send request from a JSON `body` and the raw (still %-encoded) `query` string.
 pub fn parse_sms_json(body: &[u8], query_string: &[u8]) -> Result<SmsRequest, JsonSendError> {
     let doc = json::parse(body, MAX_JSON_SEND_BYTES).map_err(JsonSendError::Json)?;
+    let mut from_query = query::Fields::default();
+    let mut from_body = query::Fields::default();
+    let late = merge(&doc, query_string, &mut from_query, &mut from_body)?;
+    let sms = query::request_of(&mut from_query)?;
+    match late {
+        Some(field) => Err(JsonSendError::Conflict(field)),
+        None => Ok(sms),
+    }
+}
+
+/// Reads both sides into `from_query` and `from_body`, checks them and merges them into
+/// `from_query`; a disagreement on a flag or the token is returned (it is reported only after
+/// the rest of the request is checked).
+fn merge(
+    doc: &Value,
+    query_string: &[u8],
+    from_query: &mut query::Fields,
+    from_body: &mut query::Fields,
+) -> Result<Option<&'static str>, JsonSendError> {
     if !matches!(doc, Value::Object(_)) {
         return Err(JsonSendError::NotAnObject);
     }
-    let [q_phone, q_message, q_flash, q_report, q_token] = query::known_fields(query_string)?;
-    // the body's own fields, each type-checked even when the query also has it
-    let phone = phone_field(&doc)?;
-    let message = match string_field(&doc, "message", "message")? {
-        Some(m) => Some(m),
-        None => string_field(&doc, "msg", "msg")?,
-    };
-    let flash = bool_field(&doc, "flash")?;
-    let report = bool_field(&doc, "report")?;
-    let token = string_field(&doc, "token", "token")?;
-
-    let q_recipients = match q_phone.filter(|p| !p.trim().is_empty()) {
-        Some(p) => Some(query::parse_recipients(&p)?),
-        None => None,
-    };
-    let b_recipients = match phone.filter(|p| !p.trim().is_empty()) {
-        Some(p) => Some(query::parse_recipients(&p)?),
-        None => None,
-    };
-    let q_flash = match q_flash {
-        Some(v) => Some(query::parse_flag(Some(&v), "flash")?),
-        None => None,
-    };
-    let q_report = match q_report {
-        Some(v) => Some(query::parse_flag(Some(&v), "report")?),
-        None => None,
-    };
-    let recipients = combine(q_recipients, b_recipients, "phone")?;
-    let text = combine(q_message, message, "message")?.filter(|m| !m.is_empty());
-    let (Some(recipients), Some(text)) = (recipients, text) else {
-        return Err(QueryError::Missing("phone and message").into());
-    };
-    if text
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-    {
-        return Err(QueryError::ControlCharacter("message").into());
+    query::known_fields(query_string, from_query)?;
+    // the body's own fields, each type-checked even when the query has it
+    for (i, slot) in from_body.iter_mut().enumerate() {
+        *slot = body_field(doc, i)?;
     }
-    Ok(SmsRequest {
-        recipients,
-        text,
-        flash: combine(q_flash, flash, "flash")?.unwrap_or(false),
-        report: combine(q_report, report, "report")?,
-        token: combine(q_token.filter(|t| !t.is_empty()), token, "token")?,
-    })
+    let [q_phone, _, q_flash, q_report, q_token] = from_query;
+    // a blank phone is none
+    for p in [q_phone, &mut from_body[0]] {
+        if recipients(p)?.is_none() {
+            *p = None;
+        }
+    }
+    // a query flag as the body's `1`/`0` (an empty one is `0`: given, and false)
+    for (flag, name) in [(q_flash, "flash"), (q_report, "report")] {
+        if let Some(v) = flag {
+            *v = flag_text(query::parse_flag(Some(v), name)?);
+        }
+    }
+    if q_token.as_deref() == Some("") {
+        *q_token = None;
+    }
+    // one value per parameter: both sides must agree (phone and message are checked before the
+    // rest of the request, the flags and the token after it)
+    let mut late = None;
+    for (i, (q, b)) in from_query.iter_mut().zip(from_body.iter_mut()).enumerate() {
+        if differ(i, q, b)? {
+            let field = query::KNOWN.get(i).copied().unwrap_or("?");
+            if i < 2 {
+                return Err(JsonSendError::Conflict(field));
+            }
+            late = late.or(Some(field));
+        }
+        if b.is_some() {
+            *q = b.take();
+        }
+    }
+    Ok(late)
 }
 
 #[cfg(test)]

@@ -170,8 +170,7 @@ impl Reader<'_> {
         };
         match b {
             b'{' | b'[' if depth >= MAX_DEPTH => Err(self.err(JsonErrorKind::TooDeep)),
-            b'{' => self.object(depth + 1),
-            b'[' => self.array(depth + 1),
+            b'{' | b'[' => self.container(depth + 1, b == b'{'),
             b'"' => self.string().map(Value::String),
             b't' => self.literal(b"true", Value::Bool(true)),
             b'f' => self.literal(b"false", Value::Bool(false)),
@@ -181,27 +180,36 @@ impl Reader<'_> {
         }
     }
 
-    fn array(&mut self, depth: usize) -> Result<Value, JsonError> {
-        self.pos += 1; // '['
+    /// An array or (`object`) an object: the items up to the closing bracket (in salvage mode,
+    /// up to the cut).
+    fn container(&mut self, depth: usize, object: bool) -> Result<Value, JsonError> {
+        self.pos += 1; // '[' or '{'
+        let close = if object { b'}' } else { b']' };
         let mut items = Vec::new();
+        let mut members: Vec<(String, Value)> = Vec::new();
         self.skip_ws();
-        if self.peek() == Some(b']') {
+        if self.peek() == Some(close) {
             self.pos += 1;
-            return Ok(Value::Array(items));
-        }
-        loop {
-            match self.value(depth) {
-                Ok(v) => items.push(v),
-                Err(e) if self.is_cut(&e) => return Ok(Value::Array(items)),
-                Err(e) => return Err(e),
+        } else {
+            loop {
+                let read = if object {
+                    self.member(&members, depth).map(|kv| members.push(kv))
+                } else {
+                    self.value(depth).map(|v| items.push(v))
+                };
+                match read.and_then(|()| self.separator(close)) {
+                    Ok(true) => {}
+                    Ok(false) => break,
+                    Err(e) if self.is_cut(&e) => break,
+                    Err(e) => return Err(e),
+                }
             }
-            match self.separator(b']') {
-                Ok(true) => {}
-                Ok(false) => return Ok(Value::Array(items)),
-                Err(e) if self.is_cut(&e) => return Ok(Value::Array(items)),
-                Err(e) => return Err(e),
-            }
         }
+        Ok(if object {
+            Value::Object(members)
+        } else {
+            Value::Array(items)
+        })
     }
 
     /// After an item: `,` (more follow: `true`) or the closing bracket (`false`).
@@ -213,29 +221,6 @@ impl Reader<'_> {
             _ => {
                 self.pos -= 1;
                 Err(self.err(JsonErrorKind::Unexpected))
-            }
-        }
-    }
-
-    fn object(&mut self, depth: usize) -> Result<Value, JsonError> {
-        self.pos += 1; // '{'
-        let mut members: Vec<(String, Value)> = Vec::new();
-        self.skip_ws();
-        if self.peek() == Some(b'}') {
-            self.pos += 1;
-            return Ok(Value::Object(members));
-        }
-        loop {
-            match self.member(&members, depth) {
-                Ok(kv) => members.push(kv),
-                Err(e) if self.is_cut(&e) => return Ok(Value::Object(members)),
-                Err(e) => return Err(e),
-            }
-            match self.separator(b'}') {
-                Ok(true) => {}
-                Ok(false) => return Ok(Value::Object(members)),
-                Err(e) if self.is_cut(&e) => return Ok(Value::Object(members)),
-                Err(e) => return Err(e),
             }
         }
     }

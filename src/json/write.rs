@@ -19,7 +19,7 @@ pub fn push_string(out: &mut String, s: &str) {
                 const HEX: &[u8; 16] = b"0123456789abcdef";
                 out.push_str("\\u");
                 let n = c as u32;
-                for shift in [12, 8, 4, 0] {
+                for shift in [12, 8, 4, 0].iter() {
                     let digit = HEX
                         .get(((n >> shift) & 0xf) as usize)
                         .copied()

@@ -1,14 +1,153 @@
-//! Socket addresses without `std`'s heavier paths: `IP:PORT` text to a `SocketAddr` (one parser
-//! for the listen address and client URLs, instead of `SocketAddr`'s own `FromStr`), and a TCP
-//! connect bounded by a timeout (the kernel's `SO_SNDTIMEO` bound of a blocking `connect()`,
-//! instead of `TcpStream::connect_timeout`'s non-blocking poll loop): about 2 KB less on the router.
+//! Socket addresses without `std`'s heavier paths: IP address text (std's grammar in less code),
+//! `IP:PORT` text to a `SocketAddr` (one parser for the listen address and client URLs, instead of
+//! `SocketAddr`'s own `FromStr`), and a TCP connect bounded by a timeout (the kernel's
+//! `SO_SNDTIMEO` bound of a blocking `connect()`, instead of `TcpStream::connect_timeout`'s
+//! non-blocking poll loop): about 2 KB less on the router.
 //!
-//! Owns only these two; no name resolution (host names are refused, see `http_client`).
+//! Owns only these; no name resolution (host names are refused, see `http_client`).
 
 use std::io;
-use std::net::{IpAddr, SocketAddr, SocketAddrV6, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6, TcpStream};
 use std::os::fd::{AsRawFd, FromRawFd};
 use std::time::Duration;
+
+/// `IpAddr`'s `FromStr`: the same grammar (std's `core::net::parser`, followed step by step) in
+/// about half of its code on the router.
+pub fn parse_ip(s: &str) -> Option<IpAddr> {
+    parse_ipv4(s)
+        .map(IpAddr::V4)
+        .or_else(|| parse_ipv6(s).map(IpAddr::V6))
+}
+
+/// `Ipv4Addr`'s `FromStr`.
+pub fn parse_ipv4(s: &str) -> Option<Ipv4Addr> {
+    let mut t = IpText { s: s.as_bytes() };
+    let v4 = t.ipv4()?;
+    t.s.is_empty().then(|| v4.into())
+}
+
+/// `Ipv6Addr`'s `FromStr`.
+pub fn parse_ipv6(s: &str) -> Option<Ipv6Addr> {
+    let mut t = IpText { s: s.as_bytes() };
+    let v6 = t.ipv6()?;
+    t.s.is_empty().then(|| v6.into())
+}
+
+/// The rest of an address being read. Every reader that fails leaves it as it was.
+struct IpText<'a> {
+    s: &'a [u8],
+}
+
+impl IpText<'_> {
+    /// Reads the byte `c` if it comes next.
+    fn byte(&mut self, c: u8) -> bool {
+        match self.s.split_first() {
+            Some((&b, rest)) if b == c => {
+                self.s = rest;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// 1 to `max` digits in `radix`; with `zero_prefix` false, a leading `0` only alone.
+    fn number(&mut self, radix: u32, max: usize, zero_prefix: bool) -> Option<u32> {
+        let start = self.s;
+        let (mut n, mut count) = (0u32, 0usize);
+        while let Some((d, rest)) = self
+            .s
+            .split_first()
+            .and_then(|(&b, rest)| Some((char::from(b).to_digit(radix)?, rest)))
+        {
+            n = n * radix + d;
+            count += 1;
+            self.s = rest;
+            if count > max {
+                break;
+            }
+        }
+        if count == 0 || count > max || (!zero_prefix && count > 1 && start.first() == Some(&b'0'))
+        {
+            self.s = start;
+            return None;
+        }
+        Some(n)
+    }
+
+    /// Four dot-separated decimal octets.
+    fn ipv4(&mut self) -> Option<[u8; 4]> {
+        let start = self.s;
+        let mut octets = [0u8; 4];
+        for (i, o) in octets.iter_mut().enumerate() {
+            let n = if i == 0 || self.byte(b'.') {
+                self.number(10, 3, false)
+            } else {
+                None
+            };
+            match n.and_then(|n| u8::try_from(n).ok()) {
+                Some(n) => *o = n,
+                None => {
+                    self.s = start;
+                    return None;
+                }
+            }
+        }
+        Some(octets)
+    }
+
+    /// Up to `out.len() / 2` `:`-separated groups of 1 to 4 hex digits, the last two of them
+    /// possibly written as an IPv4 address, into `out` (big-endian): how many groups were read,
+    /// and whether as IPv4.
+    fn groups(&mut self, out: &mut [u8]) -> (usize, bool) {
+        let limit = out.len() / 2;
+        for i in 0..limit {
+            let before = self.s;
+            if i > 0 && !self.byte(b':') {
+                return (i, false);
+            }
+            if i + 1 < limit {
+                if let Some(v4) = self.ipv4() {
+                    for (o, v) in out.iter_mut().skip(2 * i).zip(v4) {
+                        *o = v;
+                    }
+                    return (i + 2, true);
+                }
+            }
+            match self.number(16, 4, true) {
+                Some(n) => {
+                    for (o, v) in out.iter_mut().skip(2 * i).zip((n as u16).to_be_bytes()) {
+                        *o = v;
+                    }
+                }
+                None => {
+                    self.s = before;
+                    return (i, false);
+                }
+            }
+        }
+        (limit, false)
+    }
+
+    /// Eight groups, or fewer around one `::` (which stands for at least one zero group).
+    fn ipv6(&mut self) -> Option<[u8; 16]> {
+        let start = self.s;
+        let mut head = [0u8; 16];
+        let (n, v4) = self.groups(&mut head);
+        if n == 8 {
+            return Some(head);
+        }
+        if v4 || !(self.byte(b':') && self.byte(b':')) {
+            self.s = start;
+            return None;
+        }
+        let mut tail = [0u8; 14];
+        let (t, _) = self.groups(tail.get_mut(..14 - 2 * n).unwrap_or_default());
+        for (h, v) in head.iter_mut().skip(16 - 2 * t).zip(tail) {
+            *h = v;
+        }
+        Some(head)
+    }
+}
 
 /// Parses `IP:PORT`, `[IPv6]:PORT` or `[IPv6%SCOPE]:PORT` (as `SocketAddr`'s `FromStr` does);
 /// without a port, `default_port` is taken when given, else the text is refused.
@@ -24,13 +163,13 @@ pub fn parse_ip_port(s: &str, default_port: Option<u16>) -> Option<SocketAddr> {
             None if after.is_empty() => None,
             None => return None,
         };
-        (ip.parse::<std::net::Ipv6Addr>().ok()?.into(), scope, port)
+        (parse_ipv6(ip)?.into(), scope, port)
     } else {
         let (ip, port) = match s.split_once(':') {
             Some((ip, p)) => (ip, Some(p)),
             None => (s, None),
         };
-        (IpAddr::V4(ip.parse().ok()?), None, port)
+        (IpAddr::V4(parse_ipv4(ip)?), None, port)
     };
     let port = match port {
         Some(p) if p.bytes().all(|b| b.is_ascii_digit()) => p.parse().ok()?,
@@ -128,6 +267,69 @@ mod tests {
             parse_ip_port("10.0.0.1", Some(80)),
             "10.0.0.1:80".parse().ok()
         );
+    }
+
+    #[test]
+    fn ip_text_parses_like_std() {
+        for a in [
+            "0.0.0.0",
+            "1.2.3.4",
+            "255.255.255.255",
+            "256.1.1.1",
+            "01.2.3.4",
+            "0.0.0.00",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1.2.3.4 ",
+            "::",
+            "::1",
+            "1::",
+            "1:2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:7::",
+            "::2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:7:8::",
+            "1::2::3",
+            "::ffff:1.2.3.4",
+            "1:2:3:4:5:6:1.2.3.4",
+            "1:2:3:4:5:6:7:1.2.3.4",
+            "1.2.3.4::",
+            "::1.2.3.4:1",
+            "fe80::1%3",
+            "12345::",
+            "0000:0:0:0:0:0:0:1",
+            ":",
+            ":::",
+            "1:",
+            ":1",
+            "g::",
+            "",
+            "1:2:3:4:5:6:7",
+            "::1.2.3",
+            "abcd:EF01::",
+            "[::1]",
+        ] {
+            assert_eq!(parse_ip(a), a.parse::<IpAddr>().ok(), "{a}");
+            assert_eq!(parse_ipv4(a), a.parse::<Ipv4Addr>().ok(), "{a}");
+            assert_eq!(parse_ipv6(a), a.parse::<Ipv6Addr>().ok(), "{a}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20_000))]
+        #[test]
+        fn random_ip_text_parses_like_std(a in "[0-9a-fA-F:.%g]{0,24}") {
+            proptest::prop_assert_eq!(parse_ip(&a), a.parse::<IpAddr>().ok());
+            proptest::prop_assert_eq!(parse_ipv4(&a), a.parse::<Ipv4Addr>().ok());
+            proptest::prop_assert_eq!(parse_ipv6(&a), a.parse::<Ipv6Addr>().ok());
+        }
+
+        #[test]
+        fn random_ipv6_shapes_parse_like_std(
+            groups in proptest::collection::vec("[0-9a-f]{0,5}|[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}", 0..10),
+        ) {
+            let a = groups.join(":");
+            proptest::prop_assert_eq!(parse_ip(&a), a.parse::<IpAddr>().ok(), "{}", a);
+        }
     }
 
     #[test]

@@ -30,20 +30,27 @@ pub enum HttpError {
 
 impl fmt::Display for HttpError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            HttpError::BadUrl(u) => write!(
-                f,
-                "bad URL '{u}' (want http://IP[:PORT]; host names are not resolved)"
+        // (before, value, after): plain `write_str`s, no format arguments to build
+        let mut n = String::new();
+        let (before, value, after): (&str, &str, &str) = match self {
+            HttpError::BadUrl(u) => (
+                "bad URL '",
+                u,
+                "' (want http://IP[:PORT]; host names are not resolved)",
             ),
-            HttpError::Connect(e) => write!(f, "cannot connect: {e}"),
-            HttpError::Timeout(phase) => write!(f, "timed out ({phase})"),
-            HttpError::Io(e) => write!(f, "connection error: {e}"),
-            HttpError::TooLarge(n) => write!(f, "response larger than {n} bytes"),
-            HttpError::Malformed(why) => write!(f, "malformed HTTP response: {why}"),
-            HttpError::Truncated => {
-                f.write_str("connection closed before the response was complete")
+            HttpError::Connect(e) => ("cannot connect: ", e, ""),
+            HttpError::Timeout(phase) => ("timed out (", phase, ")"),
+            HttpError::Io(e) => ("connection error: ", e, ""),
+            HttpError::TooLarge(max) => {
+                crate::http::push_u64(&mut n, *max as u64);
+                ("response larger than ", &n, " bytes")
             }
-        }
+            HttpError::Malformed(why) => ("malformed HTTP response: ", why, ""),
+            HttpError::Truncated => ("connection closed before the response was complete", "", ""),
+        };
+        f.write_str(before)?;
+        f.write_str(value)?;
+        f.write_str(after)
     }
 }
 
