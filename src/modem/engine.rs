@@ -347,17 +347,14 @@ impl Engine {
 
     /// A routine log line `modem: ...` (one non-generic formatter for every call site).
     pub(super) fn log(&mut self, args: std::fmt::Arguments<'_>) {
-        self.log_at(crate::log::Level::Info, args);
+        let line = format!("modem: {args}");
+        self.events.push(Event::Log(crate::log::Level::Info, line));
     }
 
     /// A log line `modem: ...` about a problem (stderr: procd logs it at `err`).
     pub(super) fn warn(&mut self, args: std::fmt::Arguments<'_>) {
-        self.log_at(crate::log::Level::Warn, args);
-    }
-
-    fn log_at(&mut self, level: crate::log::Level, args: std::fmt::Arguments<'_>) {
-        self.events
-            .push(Event::Log(level, format!("modem: {args}")));
+        let line = format!("modem: {args}");
+        self.events.push(Event::Log(crate::log::Level::Warn, line));
     }
 
     pub(super) fn set_state(&mut self, state: ModemState) {
