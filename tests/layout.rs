@@ -30,7 +30,10 @@ fn code_lines(text: &str) -> usize {
 #[test]
 fn no_source_file_holds_more_than_500_lines_of_code_before_its_tests() {
     let mut files = Vec::new();
-    rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+    rust_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
     assert!(files.len() > 50, "src/ not found");
     let too_long: Vec<String> = files
         .iter()
