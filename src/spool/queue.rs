@@ -298,6 +298,17 @@ pub(crate) fn read_file(path: &Path) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// A whole UTF-8 file (`fs::read_to_string` without std's read-to-end code: the same reader as
+/// [`read_file`]); not UTF-8 is `InvalidData`, with std's words.
+pub(crate) fn read_text(path: &Path) -> io::Result<String> {
+    String::from_utf8(read_file(path)?).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        )
+    })
+}
+
 /// The entries of `dir` (none when it cannot be read). Every listing of the spool goes through
 /// this one non-generic loop (smaller than an iterator chain over `ReadDir` at each place).
 pub(crate) fn entries(dir: &Path) -> Vec<fs::DirEntry> {
