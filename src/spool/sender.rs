@@ -289,7 +289,8 @@ impl<M: SmsSender> Sender<M> {
                 Ok(to) => crate::log_warn!("{shown}: {why} to failed/{}", to.to_string_lossy()),
                 Err(e) => crate::log_error!("{shown}: {why}, but cannot move it: {e}"),
             }
-            self.status.set_last_error(&format!("{shown}: {why}"));
+            self.status
+                .set_last_error_fmt(format_args!("{shown}: {why}"));
         }
         let mut due = Vec::new();
         let mut next: Option<Instant> = None;
