@@ -330,7 +330,7 @@ impl<M: SmsSender> Sender<M> {
     pub(super) fn retention(&mut self, now: Now) {
         let cfg = &self.cfg;
         let dirs = [(SENT, cfg.keep_sent), (FAILED, cfg.keep_failed)];
-        for ((dir, keep), schedule) in dirs.into_iter().zip(&mut self.records) {
+        for (&(dir, keep), schedule) in dirs.iter().zip(&mut self.records) {
             if schedule.due(keep, cfg.keep_days, now) {
                 let left =
                     retention::prune(&self.spool.dir(dir), keep, cfg.keep_days, &self.ages, now);
@@ -505,8 +505,8 @@ pub fn smsd_time(t: std::time::SystemTime) -> String {
     let rem = (secs % 86_400) as u32;
     let (y, m, d) = crate::civil::civil_from_days(days);
     let mut out = *b"00-00-00 00:00:00";
-    for (i, v) in [y % 100, m, d, rem / 3600, rem / 60 % 60, rem % 60]
-        .into_iter()
+    for (i, &v) in [y % 100, m, d, rem / 3600, rem / 60 % 60, rem % 60]
+        .iter()
         .enumerate()
     {
         if let Some([hi, lo]) = out.get_mut(3 * i..3 * i + 2) {
