@@ -514,7 +514,7 @@ pub fn smsd_time(t: std::time::SystemTime) -> String {
             *lo = b'0' + (v % 10) as u8;
         }
     }
-    out.iter().map(|&b| char::from(b)).collect()
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
