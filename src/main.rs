@@ -69,7 +69,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         "-V" | "--version" => {
-            let _ = log::out(&["smsgw ", env!("CARGO_PKG_VERSION"), "\n"].concat());
+            let _ = log::out(concat!("smsgw ", env!("CARGO_PKG_VERSION"), "\n"));
             ExitCode::SUCCESS
         }
         other => fail(&format_args!("unknown command '{other}'\n{USAGE}")),
