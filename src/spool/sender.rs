@@ -110,7 +110,8 @@ struct Held {
 pub struct Sender<M: SmsSender = Box<dyn SmsSender>> {
     pub(super) spool: Arc<Spool>,
     pub(super) modem: M,
-    pub(super) cfg: ServeConfig,
+    /// Shared with the daemon's other users (no copy of the whole configuration).
+    pub(super) cfg: Arc<ServeConfig>,
     pub(super) status: Arc<GatewayStatus>,
     stop: Arc<AtomicBool>,
     pub(super) fault: Fault,
@@ -138,7 +139,7 @@ impl<M: SmsSender> Sender<M> {
     pub fn new(
         spool: Arc<Spool>,
         modem: M,
-        cfg: &ServeConfig,
+        cfg: Arc<ServeConfig>,
         status: Arc<GatewayStatus>,
         stop: Arc<AtomicBool>,
         now: Now,
@@ -147,7 +148,7 @@ impl<M: SmsSender> Sender<M> {
             spool,
             modem,
             hooks: None,
-            cfg: cfg.clone(),
+            cfg,
             status,
             stop,
             fault: Fault::None,
