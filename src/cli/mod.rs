@@ -103,7 +103,7 @@ fn encode_inner(args: &[String]) -> Result<(), i32> {
     match pdu::encode_submit(&to, text, &opts, reference) {
         Ok(parts) => {
             let mut out = String::with_capacity(parts.len() * 360);
-            for p in parts {
+            for p in &parts {
                 crate::http::push_u64(&mut out, p.tpdu_len as u64);
                 line(&mut out, " ", &p.hex);
             }
@@ -181,8 +181,8 @@ pub fn at(args: &[String]) -> i32 {
         }
         match result {
             Ok(lines) => {
-                for l in lines {
-                    text.push_str(&l);
+                for l in &lines {
+                    text.push_str(l);
                     text.push('\n');
                 }
                 text.push_str("OK\n");
