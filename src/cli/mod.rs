@@ -349,8 +349,8 @@ pub fn inbox(args: &[String]) -> i32 {
     match words.as_slice() {
         [] | ["list"] => {
             let mut out = String::new();
-            for (id, _) in incoming::list(root) {
-                let Ok(f) = incoming::read(root, &id) else {
+            for (id, _) in &incoming::list(root) {
+                let Ok(f) = incoming::read(root, id) else {
                     continue;
                 };
                 let text = String::from_utf8_lossy(&f.body);
