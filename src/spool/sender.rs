@@ -469,14 +469,17 @@ fn yield_to_requests() {
 /// Records how far a multi-part message got: parts sent, its concatenation reference, their
 /// message references.
 fn set_progress(file: &mut SpoolFile, sent: usize, reference: u8, record: &SentMessage) {
-    let refs: Vec<String> = record
-        .parts
-        .iter()
-        .map(|p| p.reference.to_string())
-        .collect();
+    // A plain loop into one line (no Vec of Strings, no join).
+    let mut refs = String::new();
+    for p in &record.parts {
+        if !refs.is_empty() {
+            refs.push(' ');
+        }
+        crate::http::push_u64(&mut refs, u64::from(p.reference));
+    }
     let _ = file.set_header(HDR_PARTS_SENT, &sent.to_string());
     let _ = file.set_header(HDR_CONCAT_REF, &reference.to_string());
-    let _ = file.set_header("Message_id", &refs.join(" "));
+    let _ = file.set_header("Message_id", &refs);
 }
 
 /// Wait before attempt `attempts + 1`: 10 s, 20 s, 40 s ... at most 10 minutes.
