@@ -198,7 +198,7 @@ impl<M: SmsSender> Sender<M> {
             }
         }
         // Held messages: one more try to write their state back before the process ends.
-        for held in std::mem::take(&mut self.held) {
+        for held in &self.held {
             if let Err(e) = self.spool.requeue(&held.claim, &held.file) {
                 let name = held.claim.name.to_string_lossy();
                 crate::log_error!("{name}: cannot record its retry state at stop ({e}); it starts over after restart");
@@ -283,10 +283,10 @@ impl<M: SmsSender> Sender<M> {
     fn refresh(&mut self, now: Now) -> Option<Instant> {
         let mut scan = self.spool.scan(now.wall, std::mem::take(&mut self.queue));
         let scan_depth = scan.depth();
-        for name in std::mem::take(&mut scan.rejects) {
+        for name in &scan.rejects {
             let shown = name.to_string_lossy().into_owned();
             let why = "not a regular file (symlink, FIFO or device); moved aside unread";
-            match self.spool.reject(&name) {
+            match self.spool.reject(name) {
                 Ok(to) => crate::log_warn!("{shown}: {why} to failed/{}", to.to_string_lossy()),
                 Err(e) => crate::log_error!("{shown}: {why}, but cannot move it: {e}"),
             }
