@@ -95,7 +95,7 @@ impl Deliveries {
     fn read_sent(&self) -> Vec<SentMessage> {
         let dir = self.spool.dir(SENT);
         let mut out = Vec::new();
-        for entry in super::queue::entries(&dir) {
+        for entry in &super::queue::entries(&dir) {
             let name = entry.file_name();
             if name.as_bytes().starts_with(b".") {
                 continue;
