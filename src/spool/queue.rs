@@ -168,7 +168,7 @@ impl Spool {
     pub fn recover(&self, ages: &Ages, now: Now) -> usize {
         let sending = self.dir(SENDING);
         let mut recovered = 0;
-        for e in entries(&sending) {
+        for e in &entries(&sending) {
             let path = e.path();
             let Ok((file, meta)) = open_regular(&path) else {
                 continue;
@@ -181,7 +181,7 @@ impl Spool {
             }
         }
         for dir in [TMP, OUTGOING, super::SENT, FAILED] {
-            for e in entries(&self.dir(dir)) {
+            for e in &entries(&self.dir(dir)) {
                 let name = e.file_name();
                 if dir != TMP && !name.as_encoded_bytes().starts_with(PART_PREFIX.as_bytes()) {
                     continue;
