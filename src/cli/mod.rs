@@ -174,9 +174,9 @@ pub fn at(args: &[String]) -> i32 {
     for cmd in &cmds {
         let result = at.command(cmd, timeout);
         let mut text = String::new();
-        for urc in at.take_urcs() {
+        for urc in &at.take_urcs() {
             text.push_str("URC: ");
-            text.push_str(&urc);
+            text.push_str(urc);
             text.push('\n');
         }
         match result {
