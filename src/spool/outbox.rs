@@ -76,9 +76,9 @@ pub fn list(root: &Path, limit: usize) -> Vec<OutboxEntry> {
     }
     super::queue::sort_newest_first(&mut all);
     let mut out = Vec::new();
-    for (_, id, b) in all.into_iter().take(limit) {
-        if let Some((dir, state)) = BOXES.get(b) {
-            out.extend(entry(&root.join(dir).join(&id), &id, *state));
+    for (_, id, b) in all.iter().take(limit) {
+        if let Some((dir, state)) = BOXES.get(*b) {
+            out.extend(entry(&root.join(dir).join(id), id, *state));
         }
     }
     out
