@@ -225,8 +225,8 @@ impl Driver {
                 if let Some((id, part, deadline)) = slots.send.take() {
                     engine.send(id, part, deadline, now);
                 }
-                for (id, code) in std::mem::take(&mut slots.ussd) {
-                    engine.ussd(id, &code, now);
+                for (id, code) in &std::mem::take(&mut slots.ussd) {
+                    engine.ussd(*id, code, now);
                 }
             }
             if Arc::strong_count(&self.mailbox) == 1 && engine.idle() {
