@@ -69,7 +69,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         "-V" | "--version" => {
-            let _ = log::out(&["smsgw ", env!("CARGO_PKG_VERSION"), "\n"].concat());
+            let _ = log::out(concat!("smsgw ", env!("CARGO_PKG_VERSION"), "\n"));
             ExitCode::SUCCESS
         }
         other => fail(&format_args!("unknown command '{other}'\n{USAGE}")),
@@ -77,6 +77,7 @@ fn main() -> ExitCode {
 }
 
 fn serve(cfg: config::ServeConfig) -> ExitCode {
+    let cfg = Arc::new(cfg);
     log::daemon_mode();
     // Before any thread starts, so that only the signal thread ever takes SIGTERM/SIGINT.
     let signals = match shutdown::prepare_stop_signals() {
@@ -123,7 +124,7 @@ fn serve(cfg: config::ServeConfig) -> ExitCode {
     let sender = spool::Sender::new(
         spool.clone(),
         modem,
-        &cfg,
+        cfg.clone(),
         status.clone(),
         stop.clone(),
         spool::Now::real(),

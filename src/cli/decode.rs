@@ -122,7 +122,7 @@ fn write_fields(out: &mut String, pdu: &pdu::DecodedPdu) {
             line_show(out, "time:       ", &d.timestamp);
             line_hex(out, "pid:        ", d.protocol_id);
             line_hex(out, "dcs:        ", d.dcs);
-            for (set, flag) in [
+            for &(set, flag) in &[
                 (d.more_messages, "more messages waiting"),
                 (d.reply_path, "reply path"),
                 (

@@ -103,7 +103,7 @@ fn encode_inner(args: &[String]) -> Result<(), i32> {
     match pdu::encode_submit(&to, text, &opts, reference) {
         Ok(parts) => {
             let mut out = String::with_capacity(parts.len() * 360);
-            for p in parts {
+            for p in &parts {
                 crate::http::push_u64(&mut out, p.tpdu_len as u64);
                 line(&mut out, " ", &p.hex);
             }
@@ -174,15 +174,15 @@ pub fn at(args: &[String]) -> i32 {
     for cmd in &cmds {
         let result = at.command(cmd, timeout);
         let mut text = String::new();
-        for urc in at.take_urcs() {
+        for urc in &at.take_urcs() {
             text.push_str("URC: ");
-            text.push_str(&urc);
+            text.push_str(urc);
             text.push('\n');
         }
         match result {
             Ok(lines) => {
-                for l in lines {
-                    text.push_str(&l);
+                for l in &lines {
+                    text.push_str(l);
                     text.push('\n');
                 }
                 text.push_str("OK\n");
@@ -349,8 +349,8 @@ pub fn inbox(args: &[String]) -> i32 {
     match words.as_slice() {
         [] | ["list"] => {
             let mut out = String::new();
-            for (id, _) in incoming::list(root) {
-                let Ok(f) = incoming::read(root, &id) else {
+            for (id, _) in &incoming::list(root) {
+                let Ok(f) = incoming::read(root, id) else {
                     continue;
                 };
                 let text = String::from_utf8_lossy(&f.body);

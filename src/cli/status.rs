@@ -83,7 +83,7 @@ fn uci_path() -> String {
 }
 
 fn read_uci(uci_path: &str) -> ServeConfig {
-    match std::fs::read_to_string(uci_path) {
+    match crate::spool::read_text(std::path::Path::new(uci_path)) {
         Ok(text) => uci::parse_uci(&text).unwrap_or_else(|e| {
             crate::errln!("smsgw: {uci_path}: {e}");
             ServeConfig::default()

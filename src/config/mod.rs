@@ -429,7 +429,7 @@ fn read_secret_file(
     let (None, Some(path)) = (&secret, path) else {
         return Ok(());
     };
-    let text = std::fs::read_to_string(std::path::Path::new(path)).unwrap_or_default();
+    let text = crate::spool::read_text(std::path::Path::new(path)).unwrap_or_default();
     let line = text.lines().next().unwrap_or_default();
     if line.is_empty() {
         return Err(ConfigError::SecretFile(format!(

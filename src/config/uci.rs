@@ -113,15 +113,15 @@ pub fn section_options(text: &str) -> Result<Vec<(String, String)>, ConfigError>
 /// config never breaks an older binary.
 pub fn parse_uci(text: &str) -> Result<ServeConfig, ConfigError> {
     let mut cfg = ServeConfig::default();
-    for (name, value) in section_options(text)? {
-        let Some(index) = OPTIONS.iter().position(|o| is_uci_name(o.name, &name)) else {
+    for (name, value) in &section_options(text)? {
+        let Some(index) = OPTIONS.iter().position(|o| is_uci_name(o.name, name)) else {
             continue;
         };
         let is_flag = OPTIONS.get(index).is_some_and(|o| o.kind == Kind::Flag);
         if value.is_empty() && !is_flag {
             continue;
         }
-        cfg.set(index, &value)?;
+        cfg.set(index, value)?;
     }
     Ok(cfg)
 }

@@ -301,7 +301,7 @@ impl Backend {
         };
         self.set_state(state);
         let seen = std::mem::take(&mut self.multipart);
-        for m in list {
+        for m in &list {
             if m.sms_type == 2 && !seen.contains(&(m.index, m.content.len())) {
                 self.multipart.push((m.index, m.content.len()));
                 continue;
@@ -319,11 +319,11 @@ impl Backend {
                         .iter()
                         .find(|r| sms::same_number(&r.phone, &m.phone));
                     let reference = reference.map_or(0, |r| r.id);
-                    sink.report(&inbox::received_report(&m, reference, SystemTime::now()))
+                    sink.report(&inbox::received_report(m, reference, SystemTime::now()))
                         .map(|()| "report/")
                 } else {
                     // the spool's incoming store: file, hook, counters, forwarding
-                    sink.store(&inbox::received_sms(&m), Instant::now())
+                    sink.store(&inbox::received_sms(m), Instant::now())
                         .map(|()| "incoming/")
                 };
                 match written {

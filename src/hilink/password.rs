@@ -56,12 +56,12 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
             let t2 = s0.wrapping_add(maj);
             v = [t1.wrapping_add(t2), a, b, c, d.wrapping_add(t1), e, f, g];
         }
-        for (x, y) in h.iter_mut().zip(v) {
+        for (x, &y) in h.iter_mut().zip(&v) {
             *x = x.wrapping_add(y);
         }
     }
     let mut out = [0u8; 32];
-    for (o, x) in out.chunks_exact_mut(4).zip(h) {
+    for (o, x) in out.chunks_exact_mut(4).zip(&h) {
         o.copy_from_slice(&x.to_be_bytes());
     }
     out
@@ -71,7 +71,7 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
 pub fn sha256_hex(data: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(64);
-    for b in sha256(data) {
+    for &b in &sha256(data) {
         s.push(HEX[usize::from(b >> 4)] as char);
         s.push(HEX[usize::from(b & 15)] as char);
     }

@@ -172,7 +172,7 @@ impl Stick {
             return Ok(());
         }
         let keep_login = self.session.logged_in && self.session.has_cookie();
-        for path in ["webserver/SesTokInfo", "webserver/token"] {
+        for &path in &["webserver/SesTokInfo", "webserver/token"] {
             let resp = self.exchange(path, None)?;
             match answer(&resp) {
                 Ok(inner) if self.session.start(&inner) => {

@@ -64,7 +64,7 @@ pub fn generate_token() -> Result<String, String> {
 
 /// Reads the first line of the token file; `None` when missing or empty.
 pub fn read_token_file(path: &Path) -> Option<String> {
-    let text = fs::read_to_string(path).ok()?;
+    let text = crate::spool::read_text(path).ok()?;
     let t = text.lines().next().unwrap_or("").trim().to_string();
     (!t.is_empty()).then_some(t)
 }

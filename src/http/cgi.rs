@@ -150,7 +150,7 @@ pub fn cgi_main() -> i32 {
 
 fn cgi_reply() -> Reply {
     let path = env("SMSGW_CONFIG").unwrap_or_else(|| DEFAULT_UCI_FILE.into());
-    let cfg = match fs::read_to_string(&path) {
+    let cfg = match crate::spool::read_text(Path::new(&path)) {
         Ok(text) => match uci::parse_uci(&text) {
             Ok(c) => c,
             Err(e) => return unavailable(&format!("{path}: {e}")),

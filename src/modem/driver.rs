@@ -14,7 +14,7 @@ use crate::config::ServeConfig;
 use crate::pdu::SubmitPart;
 use crate::status::GatewayStatus;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -196,8 +196,8 @@ pub fn open(
     handle
 }
 
-fn read_pin_keys(path: &PathBuf) -> Vec<String> {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
+fn read_pin_keys(path: &Path) -> Vec<String> {
+    let text = crate::spool::read_text(path).unwrap_or_default();
     let mut keys = Vec::new();
     for l in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
         keys.push(l.to_string());
@@ -225,8 +225,8 @@ impl Driver {
                 if let Some((id, part, deadline)) = slots.send.take() {
                     engine.send(id, part, deadline, now);
                 }
-                for (id, code) in std::mem::take(&mut slots.ussd) {
-                    engine.ussd(id, &code, now);
+                for (id, code) in &std::mem::take(&mut slots.ussd) {
+                    engine.ussd(*id, code, now);
                 }
             }
             if Arc::strong_count(&self.mailbox) == 1 && engine.idle() {

@@ -10,8 +10,8 @@ use std::time::Instant;
 
 impl Engine {
     pub(super) fn handle_urcs(&mut self, now: Instant) {
-        for urc in self.dig.take_urcs() {
-            self.urc(&urc, now);
+        for urc in &self.dig.take_urcs() {
+            self.urc(urc, now);
         }
     }
 

@@ -102,8 +102,8 @@ impl SimModem {
     /// Time passes to `now`: delivery reports that are due arrive.
     pub fn tick(&mut self, now: Instant) {
         self.now = Some(now);
-        for urc in self.store.due_reports(now) {
-            self.say(&urc);
+        for urc in &self.store.due_reports(now) {
+            self.say(urc);
         }
     }
 
@@ -190,8 +190,8 @@ impl SimModem {
         // 26-11-28 12:00:00 +00:00: a fixed time stamp keeps the sim deterministic.
         let scts = [0x62, 0x11, 0x82, 0x21, 0x00, 0x00, 0x00];
         if let Some(deliver) = sim_storage::submit_to_deliver(hex, scts) {
-            for urc in self.store.deliver(&deliver) {
-                self.say(&urc);
+            for urc in &self.store.deliver(&deliver) {
+                self.say(urc);
             }
         }
     }

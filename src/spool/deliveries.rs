@@ -17,7 +17,7 @@ use crate::pdu::{DeliveryOutcome, StatusReportPdu};
 use crate::status::GatewayStatus;
 use std::ffi::OsStr;
 use std::fs;
-use std::io::{self, Read};
+use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -95,7 +95,7 @@ impl Deliveries {
     fn read_sent(&self) -> Vec<SentMessage> {
         let dir = self.spool.dir(SENT);
         let mut out = Vec::new();
-        for entry in super::queue::entries(&dir) {
+        for entry in &super::queue::entries(&dir) {
             let name = entry.file_name();
             if name.as_bytes().starts_with(b".") {
                 continue;
@@ -331,12 +331,12 @@ impl<S: MessageSink> MessageSink for WithReports<S> {
 /// Reads and parses a spool file of at most [`MAX_FILE_BYTES`]; `None` when it is missing,
 /// unreadable, not a regular file or larger.
 pub(super) fn read_small(path: &Path) -> Option<SpoolFile> {
-    let file = fs::File::open(path).ok()?;
+    let mut file = fs::File::open(path).ok()?;
     if !file.metadata().ok()?.is_file() {
         return None;
     }
     let mut bytes = Vec::new();
-    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes).ok()?;
+    crate::http::read_capped(&mut file, MAX_FILE_BYTES as usize + 1, &mut bytes).ok()?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return None;
     }

@@ -163,7 +163,7 @@ pub fn valid_id(id: &str) -> bool {
 /// Received messages, newest first: (id, modification time).
 pub fn list(root: &Path) -> Vec<(String, SystemTime)> {
     let (mut keys, mut times) = (Vec::new(), Vec::new());
-    for e in super::queue::entries(&root.join(INCOMING)) {
+    for e in &super::queue::entries(&root.join(INCOMING)) {
         let Some(name) = e
             .file_name()
             .to_str()
@@ -247,7 +247,7 @@ impl IncomingStore {
             hooks: HookRunner::new(cfg.hook.clone(), cfg.hook_timeout),
             ages: Ages::new(Now::real()),
         };
-        for e in super::queue::entries(&store.parts) {
+        for e in &super::queue::entries(&store.parts) {
             let name = e.file_name();
             let Some((key, seq, total)) = store.part_of(&name) else {
                 continue;
@@ -284,7 +284,7 @@ impl IncomingStore {
         // plain loops (an iterator chain that collects costs more in the router binary).
         let mut parts: Vec<(PathBuf, SpoolFile)> = Vec::new();
         let mut order: Vec<(u64, usize)> = Vec::new();
-        for e in super::queue::entries(&self.parts) {
+        for e in &super::queue::entries(&self.parts) {
             let name = e.file_name();
             let seq = name.to_str().and_then(|n| n.strip_prefix(&prefix));
             let Some(seq) = seq.and_then(|s| s.parse::<u8>().ok()) else {

@@ -22,6 +22,7 @@ mod sender;
 mod watch;
 
 pub use clock::Now;
+pub(crate) use queue::read_text;
 pub use queue::{take_next, QueueEntry};
 pub use sender::Sender;
 

@@ -63,7 +63,7 @@ pub fn find(root: &Path, id: &str) -> Option<OutboxEntry> {
 pub fn list(root: &Path, limit: usize) -> Vec<OutboxEntry> {
     let mut all: Vec<(u64, String, usize)> = Vec::new();
     for (b, (dir, _)) in BOXES.iter().enumerate() {
-        for e in super::queue::entries(&root.join(dir)) {
+        for e in &super::queue::entries(&root.join(dir)) {
             let name = e.file_name();
             let Some(id) = name.to_str().filter(|n| valid_id(n)) else {
                 continue;
@@ -76,9 +76,9 @@ pub fn list(root: &Path, limit: usize) -> Vec<OutboxEntry> {
     }
     super::queue::sort_newest_first(&mut all);
     let mut out = Vec::new();
-    for (_, id, b) in all.into_iter().take(limit) {
-        if let Some((dir, state)) = BOXES.get(b) {
-            out.extend(entry(&root.join(dir).join(&id), &id, *state));
+    for (_, id, b) in all.iter().take(limit) {
+        if let Some((dir, state)) = BOXES.get(*b) {
+            out.extend(entry(&root.join(dir).join(id), id, *state));
         }
     }
     out

@@ -168,7 +168,7 @@ impl Spool {
     pub fn recover(&self, ages: &Ages, now: Now) -> usize {
         let sending = self.dir(SENDING);
         let mut recovered = 0;
-        for e in entries(&sending) {
+        for e in &entries(&sending) {
             let path = e.path();
             let Ok((file, meta)) = open_regular(&path) else {
                 continue;
@@ -181,7 +181,7 @@ impl Spool {
             }
         }
         for dir in [TMP, OUTGOING, super::SENT, FAILED] {
-            for e in entries(&self.dir(dir)) {
+            for e in &entries(&self.dir(dir)) {
                 let name = e.file_name();
                 if dir != TMP && !name.as_encoded_bytes().starts_with(PART_PREFIX.as_bytes()) {
                     continue;
@@ -296,6 +296,17 @@ pub(crate) fn read_file(path: &Path) -> io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     read_capped(&mut File::open(path)?, usize::MAX, &mut bytes)?;
     Ok(bytes)
+}
+
+/// A whole UTF-8 file (`fs::read_to_string` without std's read-to-end code: the same reader as
+/// [`read_file`]); not UTF-8 is `InvalidData`, with std's words.
+pub(crate) fn read_text(path: &Path) -> io::Result<String> {
+    String::from_utf8(read_file(path)?).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        )
+    })
 }
 
 /// The entries of `dir` (none when it cannot be read). Every listing of the spool goes through

@@ -43,7 +43,7 @@ pub fn expired(all: Vec<Record>, keep: usize, keep_days: u64) -> Vec<OsString> {
 /// Applies [`expired`] to the records in `dir`. Returns how many records are left.
 pub fn prune(dir: &Path, keep: usize, keep_days: u64, ages: &Ages, now: Now) -> usize {
     let mut files: Vec<Record> = Vec::new();
-    for e in entries(dir) {
+    for e in &entries(dir) {
         let name = e.file_name();
         if name.as_encoded_bytes().starts_with(b".") {
             continue;

@@ -110,7 +110,8 @@ struct Held {
 pub struct Sender<M: SmsSender = Box<dyn SmsSender>> {
     pub(super) spool: Arc<Spool>,
     pub(super) modem: M,
-    pub(super) cfg: ServeConfig,
+    /// Shared with the daemon's other users (no copy of the whole configuration).
+    pub(super) cfg: Arc<ServeConfig>,
     pub(super) status: Arc<GatewayStatus>,
     stop: Arc<AtomicBool>,
     pub(super) fault: Fault,
@@ -138,7 +139,7 @@ impl<M: SmsSender> Sender<M> {
     pub fn new(
         spool: Arc<Spool>,
         modem: M,
-        cfg: &ServeConfig,
+        cfg: Arc<ServeConfig>,
         status: Arc<GatewayStatus>,
         stop: Arc<AtomicBool>,
         now: Now,
@@ -147,7 +148,7 @@ impl<M: SmsSender> Sender<M> {
             spool,
             modem,
             hooks: None,
-            cfg: cfg.clone(),
+            cfg,
             status,
             stop,
             fault: Fault::None,
@@ -197,7 +198,7 @@ impl<M: SmsSender> Sender<M> {
             }
         }
         // Held messages: one more try to write their state back before the process ends.
-        for held in std::mem::take(&mut self.held) {
+        for held in &self.held {
             if let Err(e) = self.spool.requeue(&held.claim, &held.file) {
                 let name = held.claim.name.to_string_lossy();
                 crate::log_error!("{name}: cannot record its retry state at stop ({e}); it starts over after restart");
@@ -282,14 +283,15 @@ impl<M: SmsSender> Sender<M> {
     fn refresh(&mut self, now: Now) -> Option<Instant> {
         let mut scan = self.spool.scan(now.wall, std::mem::take(&mut self.queue));
         let scan_depth = scan.depth();
-        for name in std::mem::take(&mut scan.rejects) {
+        for name in &scan.rejects {
             let shown = name.to_string_lossy().into_owned();
             let why = "not a regular file (symlink, FIFO or device); moved aside unread";
-            match self.spool.reject(&name) {
+            match self.spool.reject(name) {
                 Ok(to) => crate::log_warn!("{shown}: {why} to failed/{}", to.to_string_lossy()),
                 Err(e) => crate::log_error!("{shown}: {why}, but cannot move it: {e}"),
             }
-            self.status.set_last_error(&format!("{shown}: {why}"));
+            self.status
+                .set_last_error_fmt(format_args!("{shown}: {why}"));
         }
         let mut due = Vec::new();
         let mut next: Option<Instant> = None;
@@ -329,7 +331,7 @@ impl<M: SmsSender> Sender<M> {
     pub(super) fn retention(&mut self, now: Now) {
         let cfg = &self.cfg;
         let dirs = [(SENT, cfg.keep_sent), (FAILED, cfg.keep_failed)];
-        for ((dir, keep), schedule) in dirs.into_iter().zip(&mut self.records) {
+        for (&(dir, keep), schedule) in dirs.iter().zip(&mut self.records) {
             if schedule.due(keep, cfg.keep_days, now) {
                 let left =
                     retention::prune(&self.spool.dir(dir), keep, cfg.keep_days, &self.ages, now);
@@ -467,14 +469,17 @@ fn yield_to_requests() {
 /// Records how far a multi-part message got: parts sent, its concatenation reference, their
 /// message references.
 fn set_progress(file: &mut SpoolFile, sent: usize, reference: u8, record: &SentMessage) {
-    let refs: Vec<String> = record
-        .parts
-        .iter()
-        .map(|p| p.reference.to_string())
-        .collect();
+    // A plain loop into one line (no Vec of Strings, no join).
+    let mut refs = String::new();
+    for p in &record.parts {
+        if !refs.is_empty() {
+            refs.push(' ');
+        }
+        crate::http::push_u64(&mut refs, u64::from(p.reference));
+    }
     let _ = file.set_header(HDR_PARTS_SENT, &sent.to_string());
     let _ = file.set_header(HDR_CONCAT_REF, &reference.to_string());
-    let _ = file.set_header("Message_id", &refs.join(" "));
+    let _ = file.set_header("Message_id", &refs);
 }
 
 /// Wait before attempt `attempts + 1`: 10 s, 20 s, 40 s ... at most 10 minutes.
@@ -504,8 +509,8 @@ pub fn smsd_time(t: std::time::SystemTime) -> String {
     let rem = (secs % 86_400) as u32;
     let (y, m, d) = crate::civil::civil_from_days(days);
     let mut out = *b"00-00-00 00:00:00";
-    for (i, v) in [y % 100, m, d, rem / 3600, rem / 60 % 60, rem % 60]
-        .into_iter()
+    for (i, &v) in [y % 100, m, d, rem / 3600, rem / 60 % 60, rem % 60]
+        .iter()
         .enumerate()
     {
         if let Some([hi, lo]) = out.get_mut(3 * i..3 * i + 2) {
@@ -513,7 +518,7 @@ pub fn smsd_time(t: std::time::SystemTime) -> String {
             *lo = b'0' + (v % 10) as u8;
         }
     }
-    out.iter().map(|&b| char::from(b)).collect()
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

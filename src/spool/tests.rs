@@ -63,7 +63,7 @@ impl Rig {
         let s = Sender::new(
             spool.clone(),
             FakeModem::default(),
-            &cfg,
+            Arc::new(cfg),
             Arc::new(GatewayStatus::default()),
             Arc::new(AtomicBool::new(false)),
             start,
@@ -240,7 +240,7 @@ fn high_priority_first_then_oldest() {
 #[test]
 fn transient_errors_retry_with_backoff_then_fail() {
     let mut r = Rig::new();
-    r.s.cfg.max_attempts = 3;
+    Arc::make_mut(&mut r.s.cfg).max_attempts = 3;
     for _ in 0..3 {
         r.modem()
             .script
@@ -366,7 +366,7 @@ fn a_file_locked_by_another_sender_is_not_taken_or_recovered() {
 #[test]
 fn retention_keeps_the_newest() {
     let mut r = Rig::new();
-    r.s.cfg.keep_sent = 2;
+    Arc::make_mut(&mut r.s.cfg).keep_sent = 2;
     for i in 0..4 {
         r.spool.submit(&sms("1", &format!("m{i}"))).unwrap();
         assert_eq!(r.step(), Step::Worked);
@@ -402,8 +402,8 @@ fn hook_runs_with_event_and_file_without_blocking_the_queue() {
     )
     .unwrap();
     fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    r.s.cfg.hook = Some(hook.display().to_string());
-    r.s.cfg.hook_timeout = Duration::from_secs(30);
+    Arc::make_mut(&mut r.s.cfg).hook = Some(hook.display().to_string());
+    Arc::make_mut(&mut r.s.cfg).hook_timeout = Duration::from_secs(30);
     let a = r.spool.submit(&sms("1", "a")).unwrap();
     r.modem()
         .script
@@ -448,8 +448,8 @@ fn hook_is_killed_after_its_timeout() {
     )
     .unwrap();
     fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    r.s.cfg.hook = Some(hook.display().to_string());
-    r.s.cfg.hook_timeout = Duration::from_secs(1);
+    Arc::make_mut(&mut r.s.cfg).hook = Some(hook.display().to_string());
+    Arc::make_mut(&mut r.s.cfg).hook_timeout = Duration::from_secs(1);
     r.spool.submit(&sms("1", "a")).unwrap();
     assert_eq!(r.step(), Step::Worked);
     wait_for("hook pid", || {
@@ -621,7 +621,7 @@ fn a_queued_file_replaced_by_a_rename_is_read_again() {
 #[test]
 fn retention_in_a_burst_catches_up_when_the_queue_runs_empty() {
     let mut r = Rig::new();
-    r.s.cfg.keep_sent = 1;
+    Arc::make_mut(&mut r.s.cfg).keep_sent = 1;
     for i in 0..3 {
         r.drop_file(&format!("m{i}"), b"To: 491721234567\n\nburst");
     }
@@ -935,7 +935,7 @@ fn a_retry_never_waits_longer_than_its_backoff_after_the_clock_stepped_back() {
 #[test]
 fn retention_keeps_fresh_records_when_the_clock_jumps_forward() {
     let mut r = Rig::new();
-    r.s.cfg.keep_days = 1;
+    Arc::make_mut(&mut r.s.cfg).keep_days = 1;
     let first = r.spool.submit(&sms("1", "first")).unwrap();
     assert_eq!(r.step(), Step::Worked);
     // NTP sync: the wall clock jumps a year forward, the monotonic clock does not.
