@@ -134,9 +134,14 @@ fn a_delivery_confirmation_makes_the_message_delivered() {
     });
     let m = message_json(&server, &id);
     assert!(m.contains("\"report\":\"received\""), "{m}");
+    // the message's record is rewritten first, then the report file gets its match
+    wait_for("the report file names its message", || {
+        dir_files(&server.spool.join("report"))
+            .iter()
+            .any(|r| r.contains("Matched: yes"))
+    });
     let reports = dir_files(&server.spool.join("report"));
     assert_eq!(reports.len(), 1, "{reports:?}");
-    assert!(reports[0].contains("Matched: yes"), "{}", reports[0]);
     assert!(
         reports[0].contains(&format!("Message: {id}")),
         "{}",
