@@ -139,7 +139,7 @@ pub fn enqueue(spool_root: &Path, ev: &ForwardEvent) -> io::Result<bool> {
     );
     let tmp = dir.join(format!("{TMP_PREFIX}{name}"));
     // 0600 like every spool file: received texts are private
-    let written = crate::spool::create_synced(&tmp, ev.to_json().as_bytes())
+    let written = crate::spool::create_synced(&tmp, ev.to_json().as_bytes(), true)
         .and_then(|()| fs::rename(&tmp, dir.join(&name)));
     if let Err(e) = written {
         let _ = fs::remove_file(&tmp);

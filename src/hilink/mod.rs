@@ -162,14 +162,18 @@ impl Backend {
         use crate::status::ModemState;
         let new = ModemState::from_word(state);
         let error = |s: &ModemState| matches!(s, ModemState::Error(_));
+        let problem = error(&new);
         let mut log = false;
         self.status.update_modem(|m| {
             if m.state != new {
-                log = error(&new) || error(&m.state);
+                log = problem || error(&m.state);
                 m.state = new;
             }
         });
-        if log {
+        // A problem goes to stderr (daemon.err on OpenWrt), the way back to work to stdout.
+        if log && problem {
+            crate::log_warn!("hilink: {state}");
+        } else if log {
             crate::log_info!("hilink: {state}");
         }
     }

@@ -240,8 +240,9 @@ impl Engine {
         self.ussd.expire(now, &mut self.events);
         if let Link::Closed { retry_at } = self.link {
             if now >= retry_at {
+                // The state stays as it is until the device opens (`connected` says
+                // "initializing"): a missing stick is one log line, not two per attempt.
                 self.link = Link::Opening;
-                self.set_state(ModemState::Initializing);
                 self.events.push(Event::Open);
             }
         }

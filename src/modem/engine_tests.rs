@@ -40,6 +40,7 @@ struct Rig {
     crash_before_delete: bool,
     sent: Vec<(u64, Result<u8, SendError>)>,
     ussd: Vec<Result<String, String>>,
+    logs: Vec<String>,
 }
 
 fn tmp(name: &str) -> PathBuf {
@@ -82,6 +83,7 @@ impl Rig {
             crash_before_delete: false,
             sent: Vec::new(),
             ussd: Vec::new(),
+            logs: Vec::new(),
         }
     }
 
@@ -152,6 +154,7 @@ impl Rig {
             }
             Event::Sent { id, result } => self.sent.push((id, result)),
             Event::Ussd { result, .. } => self.ussd.push(result),
+            Event::Log(_, line) => self.logs.push(line),
             _ => {}
         }
     }
@@ -226,6 +229,26 @@ fn hint_lost_message_is_still_received_by_polling() {
     assert!(rig.inbox().is_empty(), "no hint: not before the poll");
     rig.run_for(Duration::from_secs(10));
     assert_eq!(rig.inbox(), vec!["ACK"], "within one poll interval");
+}
+
+#[test]
+fn a_missing_device_is_logged_once_not_at_every_retry() {
+    let mut rig = Rig::new("unplugged-log", slots(20));
+    rig.run_for(Duration::from_secs(3));
+    rig.unplug();
+    rig.logs.clear();
+    // about thirty attempts to open the device
+    rig.run_for(Duration::from_secs(10));
+    assert_eq!(rig.engine.info.state, ModemState::WaitingForDevice);
+    assert_eq!(rig.logs, vec!["modem: waiting for device".to_string()]);
+    rig.replug();
+    rig.run_for(Duration::from_secs(3));
+    assert_eq!(rig.engine.info.state, ModemState::Ready);
+    assert!(
+        rig.logs.iter().any(|l| l == "modem: initializing"),
+        "{:?}",
+        rig.logs
+    );
 }
 
 #[test]

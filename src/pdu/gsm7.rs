@@ -88,6 +88,11 @@ pub enum Gsm7Char {
 
 /// Looks a character up in both tables; `None` if the default alphabet cannot represent it.
 pub fn lookup(c: char) -> Option<Gsm7Char> {
+    // Letters, digits and the space have their ASCII codes in the default alphabet: most text
+    // never needs the table search.
+    if c.is_ascii_alphanumeric() || c == ' ' {
+        return Some(Gsm7Char::Single(c as u8));
+    }
     if let Some(pos) = DEFAULT_ALPHABET
         .iter()
         .position(|&d| u32::from(d) == u32::from(c))
@@ -187,6 +192,20 @@ mod tests {
 
     fn hex(bytes: &[u8]) -> String {
         bytes.iter().map(|b| format!("{b:02X}")).collect()
+    }
+
+    #[test]
+    fn letters_digits_and_space_take_the_same_code_as_in_the_table() {
+        for c in (0u8..=0x7f).map(char::from) {
+            let table = DEFAULT_ALPHABET
+                .iter()
+                .position(|&d| u32::from(d) == u32::from(c))
+                .filter(|&p| p != ESC as usize);
+            if c.is_ascii_alphanumeric() || c == ' ' {
+                assert_eq!(table, Some(c as usize), "{c:?}");
+                assert_eq!(lookup(c), Some(Gsm7Char::Single(c as u8)));
+            }
+        }
     }
 
     #[test]

@@ -143,7 +143,7 @@ pub fn write_new(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<bool> {
     fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(".tmp-{name}"));
     let _ = fs::remove_file(&tmp);
-    let written = super::create_synced(&tmp, bytes);
+    let written = super::create_synced(&tmp, bytes, true);
     let linked = written.and_then(|()| fs::hard_link(&tmp, dir.join(name)));
     let _ = fs::remove_file(&tmp);
     let new = match linked {

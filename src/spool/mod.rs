@@ -109,14 +109,36 @@ pub const HDR_CONCAT_REF: &str = "Concat_ref";
 
 /// Creates `path` (never an existing file) with mode 0600, writes `bytes` and fsyncs it: the
 /// first half of every durable spool write (the caller renames or links it into place).
-pub(crate) fn create_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
+/// `sync` false: the file is on a filesystem in memory, where fsync is a no-op.
+pub(crate) fn create_synced(path: &Path, bytes: &[u8], sync: bool) -> io::Result<()> {
     let mut f = OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(path)?;
     f.write_all(bytes)?;
-    f.sync_all()
+    if sync {
+        f.sync_all()?;
+    }
+    Ok(())
+}
+
+/// `path` is on a filesystem that keeps nothing across a power cut (tmpfs or ramfs, like `/var`
+/// on OpenWrt): `fsync` of its files and directories is a no-op there that still costs system
+/// calls (for a directory an `open` as well) on every message.
+fn in_memory(path: &Path) -> bool {
+    let Ok(c) = CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    let mut st = std::mem::MaybeUninit::<libc::statfs>::uninit();
+    // SAFETY: `c` is a valid NUL-terminated path and `st` is writable memory of the right type.
+    if unsafe { libc::statfs(c.as_ptr(), st.as_mut_ptr()) } != 0 {
+        return false;
+    }
+    // SAFETY: statfs returned 0, so it filled `st`.
+    let kind = unsafe { st.assume_init() }.f_type as u32;
+    // ramfs: 0x858458f6 (linux/magic.h; the libc crate does not name it)
+    kind == libc::TMPFS_MAGIC as u32 || kind == 0x8584_58f6
 }
 
 /// The spool directory tree plus the in-process "new message" signal.
@@ -126,18 +148,22 @@ pub struct Spool {
     seq: AtomicUsize,
     /// The last write to the spool (or re-creating its directories) worked.
     writable: AtomicBool,
+    /// Every spool directory is on tmpfs/ramfs (checked when opened): writes skip the fsyncs.
+    in_memory: bool,
 }
 
 impl Spool {
     /// Opens (creating if needed) the spool under `root`.
     pub fn open(root: &Path) -> Result<Spool, SpoolError> {
-        let spool = Spool {
+        let mut spool = Spool {
             root: root.to_path_buf(),
             wake: (Mutex::new(false), Condvar::new()),
             seq: AtomicUsize::new(0),
             writable: AtomicBool::new(true),
+            in_memory: false,
         };
         spool.ensure_dirs()?;
+        spool.in_memory = DIRS.iter().all(|d| in_memory(&spool.dir(d)));
         Ok(spool)
     }
 
@@ -236,7 +262,7 @@ impl Spool {
             dot.push(name);
             dir.join(dot)
         };
-        let written = create_synced(&tmp, bytes);
+        let written = create_synced(&tmp, bytes, !self.in_memory);
         let target = dir.join(name);
         let moved = written.and_then(|_| {
             if replace {
@@ -249,9 +275,11 @@ impl Spool {
             let _ = fs::remove_file(&tmp);
             return Err(e);
         }
-        // Persist the rename on flash; a no-op on tmpfs. Failure here is not a lost message.
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
+        // Persist the rename on flash (a no-op on tmpfs). Failure here is not a lost message.
+        if !self.in_memory {
+            if let Ok(d) = File::open(dir) {
+                let _ = d.sync_all();
+            }
         }
         self.set_writable(true);
         Ok(())

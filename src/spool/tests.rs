@@ -594,6 +594,54 @@ fn a_file_listed_before_is_not_opened_again() {
 }
 
 #[test]
+fn new_files_merged_into_a_kept_listing_come_in_queue_order() {
+    let r = Rig::new();
+    let base = SystemTime::now() - Duration::from_secs(1000);
+    let put = |name: &str, high: bool, age: u64| {
+        let prio = if high { "Priority: high\n" } else { "" };
+        r.drop_file(name, format!("To: 491721234567\n{prio}\nx").as_bytes());
+        let f = File::options()
+            .write(true)
+            .open(r.spool.dir(OUTGOING).join(name))
+            .unwrap();
+        f.set_modified(base + Duration::from_secs(age)).unwrap();
+    };
+    for (i, name) in ["k1", "k2", "k3", "k4", "k5"].into_iter().enumerate() {
+        put(name, i == 2, 10 * i as u64);
+    }
+    let known = r.spool.scan(SystemTime::now(), Vec::new()).queue;
+    // New files older, newer and in between the known ones, one of them urgent, one with the
+    // same time as a known file (the name decides).
+    put("n-old", false, 1);
+    put("n-mid", false, 25);
+    put("n-new", false, 99);
+    put("n-urgent", true, 50);
+    put("k0", false, 10);
+    let merged = r.spool.scan(SystemTime::now(), known).queue;
+    let fresh = r.spool.scan(SystemTime::now(), Vec::new()).queue;
+    let names = |q: &[QueueEntry]| q.iter().map(|e| e.name.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&merged), names(&fresh));
+    let order: Vec<_> = names(&merged).into_iter().rev().collect();
+    assert_eq!(
+        order,
+        ["k3", "n-urgent", "k1", "n-old", "k0", "k2", "n-mid", "k4", "k5", "n-new"]
+            .map(OsString::from)
+    );
+}
+
+#[test]
+fn a_spool_in_memory_is_told_apart_from_one_on_a_disk() {
+    if Path::new("/dev/shm").is_dir() {
+        assert!(in_memory(Path::new("/dev/shm")), "tmpfs");
+    }
+    assert!(!in_memory(Path::new("/proc")), "procfs is not tmpfs");
+    assert!(
+        !in_memory(Path::new("/no/such/dir")),
+        "unknown: fsync as usual"
+    );
+}
+
+#[test]
 fn a_queued_file_replaced_by_a_rename_is_read_again() {
     let mut r = Rig::new();
     for (i, name) in ["a", "b", "c"].into_iter().enumerate() {
