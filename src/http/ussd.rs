@@ -65,7 +65,7 @@ impl Gateway {
             );
         };
         let Some(client) = &self.ussd else {
-            return Reply::line(503, "USSD is not available with this modem", json);
+            return Reply::line(503, crate::hilink::NO_USSD, json);
         };
         let state = match self.status.modem.lock() {
             Ok(m) => m.state.clone(),
