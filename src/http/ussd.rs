@@ -54,7 +54,7 @@ impl Gateway {
                 Err(_) => return Reply::line(400, "bad %-escape or not UTF-8", json),
             }
         }
-        if let Some(refusal) = self.refuse_token(token.as_deref(), req, json) {
+        if let Some(refusal) = self.authorize(token.as_deref(), req, json) {
             return refusal;
         }
         let Some(code) = code.filter(|c| valid_code(c)) else {
