@@ -445,3 +445,30 @@ fn routine_daemon_lines_go_to_stdout_and_problems_to_stderr() {
         "the warning is not on stderr:\n{err}"
     );
 }
+
+#[test]
+fn a_missing_token_gets_the_same_401_line_on_every_route() {
+    let s = Server::start(&[]);
+    let post = |path: &str| {
+        s.raw(
+            format!(
+                "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{{}}"
+            )
+            .as_bytes(),
+        )
+    };
+    let answers = [
+        s.get(&format!("/cgi-bin/sms?phone={PHONE}&message=x")),
+        s.get("/messages"),
+        s.get("/ussd?code=*100%23"),
+        post("/alertmanager"),
+    ];
+    for r in &answers {
+        assert_eq!(r.code, 401, "{}", r.body);
+        // the header first: the form the docs recommend
+        assert_eq!(
+            r.body,
+            "token required: add Authorization: Bearer ... or token=...\n"
+        );
+    }
+}

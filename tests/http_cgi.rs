@@ -375,3 +375,23 @@ fn token_written_with_uci_quoting_is_read_exactly() {
     let wrong = "token=it%5Cs&phone=%2B491701234567&message=y";
     assert_eq!(c.run("GET", wrong, "127.0.0.1", b"", &[]).0, 403);
 }
+
+#[test]
+fn a_cgi_body_cut_short_is_refused_not_queued_cut() {
+    // the client went away mid-body: uhttpd closes stdin before CONTENT_LENGTH bytes came
+    let c = Cgi::new("");
+    let body = format!("token={TOKEN}&phone=%2B491701234567&message=Disk+full+on+db");
+    let (code, out) = c.run(
+        "POST",
+        "",
+        "127.0.0.1",
+        body.as_bytes(),
+        &[
+            ("CONTENT_LENGTH", "100"),
+            ("CONTENT_TYPE", "application/x-www-form-urlencoded"),
+        ],
+    );
+    assert_eq!(code, 400, "{out}");
+    assert!(out.ends_with("incomplete request body\n"), "{out}");
+    assert_eq!(c.outgoing(), 0);
+}

@@ -291,3 +291,36 @@ fn ussd_without_a_modem_is_unavailable() {
     assert_eq!(r.code, 503, "{}", r.body);
     assert_eq!(r.body, "no modem: waiting for device\n");
 }
+
+#[test]
+fn ussd_command_on_a_hilink_stick_fails_at_once_instead_of_waiting_for_a_tty() {
+    // no daemon answers at this address, so the command would open the device itself
+    let listen = format!("127.0.0.1:{}", free_port());
+    let mut child = Command::new(bin())
+        .args([
+            "ussd",
+            "--device",
+            "http://127.0.0.1:9",
+            "--listen",
+            &listen,
+            "*100#",
+        ])
+        .env("SMSGW_CONFIG", temp_dir("ussd-hilink").join("none"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let finished = child.try_wait().unwrap().is_some();
+    if !finished {
+        let _ = child.kill();
+    }
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(finished, "still waiting after 10 s: {err}");
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err, "smsgw ussd: USSD is not available with this modem\n");
+}

@@ -279,6 +279,11 @@ pub fn ussd(args: &[String]) -> i32 {
     if let Some(exit) = ussd_via_daemon(&cfg, &split_options(args).0, code) {
         return exit;
     }
+    if crate::hilink::is_hilink(&cfg.device) {
+        // not a tty to wait for: fail now, as the daemon answers for such a stick
+        crate::errln!("smsgw ussd: {}", crate::hilink::NO_USSD);
+        return 1;
+    }
     let modem = modem::driver::open(&cfg, Arc::new(GatewayStatus::default()), None, None);
     let wait = cfg.registration_timeout + std::time::Duration::from_secs(40);
     match modem.ussd_client().request(code, wait) {

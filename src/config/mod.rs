@@ -76,7 +76,7 @@ pub const OPTIONS: [OptionSpec; 37] = [
     opt("keep-sent", Value, "200", "records kept in `sent/` (and received messages in `incoming/`)"),
     opt("keep-failed", Value, "200", "records kept in `failed/`"),
     opt("keep-days", Value, "7", "days records are kept in `sent/`, `failed/` and `incoming/`"),
-    opt("hook", Value, "", "program run as `HOOK SENT|FAILED|RECEIVED FILE` after each message"),
+    opt("hook", Value, "", "program run as `HOOK SENT|FAILED|RECEIVED|REPORT FILE` after each message and delivery report"),
     opt("hook-timeout", Value, "10", "seconds a hook may run before it is killed"),
     opt("max-parts", Value, "6", "most SMS parts one message may take"),
     opt("listen", Value, DEFAULT_LISTEN, "HTTP address `IP:PORT` (`[v6]:PORT` for IPv6)"),

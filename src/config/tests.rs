@@ -301,3 +301,11 @@ fn an_empty_secret_file_option_means_unset() {
     assert_eq!(c.hilink_password, None);
     assert_eq!(c.forward_token, None);
 }
+
+#[test]
+fn hook_help_names_every_event_the_hook_gets() {
+    let hook = OPTIONS.iter().find(|o| o.name == "hook").unwrap();
+    for event in ["SENT", "FAILED", "RECEIVED", "REPORT"] {
+        assert!(hook.help.contains(event), "{event}: {}", hook.help);
+    }
+}

@@ -37,6 +37,10 @@ const SEND_TRIES: u32 = 4;
 /// Sent messages remembered for matching delivery confirmations.
 const SENT_MEMORY: usize = 64;
 
+/// The answer to a USSD request for a HiLink stick (`GET /ussd`, `smsgw ussd`): this gateway
+/// does not speak its USSD.
+pub const NO_USSD: &str = "USSD is not available with this modem";
+
 /// `--device` names a HiLink stick.
 pub fn is_hilink(device: &str) -> bool {
     device.starts_with("http://")

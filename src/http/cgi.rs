@@ -115,6 +115,10 @@ fn request_from_env(stdin: &mut dyn Read) -> Result<HttpRequest, Reply> {
     }
     let mut body = Vec::with_capacity(length);
     let _ = super::read_capped(stdin, length, &mut body);
+    if body.len() < length {
+        // stdin ended early (the client went away mid-body): never queue a cut message
+        return Err(Reply::text(400, "incomplete request body"));
+    }
     Ok(HttpRequest {
         method: env("REQUEST_METHOD").unwrap_or_else(|| "GET".into()),
         path: "/cgi-bin/sms".into(),

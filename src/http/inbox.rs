@@ -9,7 +9,8 @@ use super::Reply;
 use crate::delivery::{iso_utc, record};
 use crate::json::ObjectWriter;
 use crate::spool::format::SpoolFile;
-use crate::spool::{incoming, outbox};
+use crate::spool::incoming::{self, sender};
+use crate::spool::outbox;
 use std::io::ErrorKind;
 use std::path::Path;
 
@@ -76,19 +77,6 @@ fn sent_iso(sent: &str, zone: Option<&str>) -> Option<String> {
     let (date, time) = sent.trim().split_once(' ')?;
     record::parse_smsd_time(sent)?;
     Some(["20", date, "T", time, zone.unwrap_or("").trim()].concat())
-}
-
-/// `+` before an international number (`From_TOA: 91 international, ...`): smsd writes the
-/// digits alone.
-fn sender(file: &SpoolFile) -> String {
-    let from = file.header("From").unwrap_or("");
-    let toa = file.header("From_TOA").unwrap_or("");
-    let international = toa.contains("international");
-    if international && !from.is_empty() && from.bytes().all(|b| b.is_ascii_digit()) {
-        ["+", from].concat()
-    } else {
-        from.to_string()
-    }
 }
 
 /// One received message as a JSON object.

@@ -74,7 +74,7 @@ impl Gateway {
             Ok(q) => q,
             Err(e) => return Reply::line(400, &e, json),
         };
-        if let Some(refusal) = self.refuse_token(q.token.as_deref(), req, json) {
+        if let Some(refusal) = self.authorize(q.token.as_deref(), req, json) {
             return refusal;
         }
         let root = self.spool.root();

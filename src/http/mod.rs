@@ -287,35 +287,22 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// The token check of the read routes (`/messages`, `/ussd`): `Some(refusal)` when the
-    /// request may not go on.
-    fn refuse_token(
-        &self,
-        query_token: Option<&str>,
-        req: &HttpRequest,
-        json: bool,
-    ) -> Option<Reply> {
-        self.check_token(
-            query_token,
-            req,
-            json,
-            "token required: add Authorization: Bearer ... or token=...",
-        )
-    }
-
     /// The token check of every route: `None` when the request may go on, else the 401/403
-    /// answer (`missing`: the 401's line).
-    fn check_token(
+    /// answer.
+    pub(crate) fn authorize(
         &self,
         query_token: Option<&str>,
         req: &HttpRequest,
         json: bool,
-        missing: &str,
     ) -> Option<Reply> {
         let expected = self.policy.token.as_deref()?;
         match auth::check(expected, query_token, req.authorization.as_deref()) {
             auth::AuthOutcome::Ok => None,
-            auth::AuthOutcome::Missing => Some(Reply::line(401, missing, json)),
+            auth::AuthOutcome::Missing => Some(Reply::line(
+                401,
+                "token required: add Authorization: Bearer ... or token=...",
+                json,
+            )),
             auth::AuthOutcome::Wrong => Some(Reply::line(403, "wrong token", json)),
         }
     }

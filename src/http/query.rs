@@ -117,12 +117,14 @@ pub fn parse_sms_query(raw: &[u8]) -> Result<SmsRequest, QueryError> {
 /// of every send form.
 pub fn request_of(values: &mut Fields) -> Result<SmsRequest, QueryError> {
     let [phone, message, flash, report, token] = values;
-    let (Some(phone), Some(text)) = (
-        phone.as_deref().filter(|p| !p.trim().is_empty()),
-        message.take().filter(|m| !m.is_empty()),
-    ) else {
-        return Err(QueryError::Missing("phone and message"));
-    };
+    let phone = phone
+        .as_deref()
+        .filter(|p| !p.trim().is_empty())
+        .ok_or(QueryError::Missing("phone"))?;
+    let text = message
+        .take()
+        .filter(|m| !m.is_empty())
+        .ok_or(QueryError::Missing("message"))?;
     if text
         .chars()
         .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
@@ -348,6 +350,18 @@ mod tests {
             parse("phone=%C3&message=x"),
             Err(QueryError::BadUtf8("phone"))
         );
+    }
+
+    #[test]
+    fn a_missing_parameter_is_named_alone() {
+        let err = |q: &str| parse(q).unwrap_err().to_string();
+        assert_eq!(err("phone=%2B491701234567"), "missing parameter 'message'");
+        assert_eq!(
+            err("phone=%2B491701234567&message="),
+            "missing parameter 'message'"
+        );
+        assert_eq!(err("message=x"), "missing parameter 'phone'");
+        assert_eq!(err(""), "missing parameter 'phone'");
     }
 
     #[test]

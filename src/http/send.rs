@@ -64,21 +64,6 @@ impl Gateway {
         self.queue(&sms, json, Source::Client)
     }
 
-    /// `None` when the request may send; else the 401/403 answer.
-    pub(crate) fn authorize(
-        &self,
-        query_token: Option<&str>,
-        req: &HttpRequest,
-        json: bool,
-    ) -> Option<Reply> {
-        self.check_token(
-            query_token,
-            req,
-            json,
-            "token required: add token=... or Authorization: Bearer ...",
-        )
-    }
-
     /// Checks recipients and length, admits through the storm guard and queues one message per
     /// recipient; answers `done <ids>` (or JSON) only when all are durably queued.
     pub(crate) fn queue(&self, sms: &query::SmsRequest, json: bool, source: Source) -> Reply {

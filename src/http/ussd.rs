@@ -54,7 +54,7 @@ impl Gateway {
                 Err(_) => return Reply::line(400, "bad %-escape or not UTF-8", json),
             }
         }
-        if let Some(refusal) = self.refuse_token(token.as_deref(), req, json) {
+        if let Some(refusal) = self.authorize(token.as_deref(), req, json) {
             return refusal;
         }
         let Some(code) = code.filter(|c| valid_code(c)) else {
@@ -65,7 +65,7 @@ impl Gateway {
             );
         };
         let Some(client) = &self.ussd else {
-            return Reply::line(503, "USSD is not available with this modem", json);
+            return Reply::line(503, crate::hilink::NO_USSD, json);
         };
         let state = match self.status.modem.lock() {
             Ok(m) => m.state.clone(),

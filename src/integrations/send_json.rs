@@ -322,16 +322,13 @@ mod tests {
             ),
             (
                 r#"{"phone": "+491701234567"}"#,
-                "missing parameter 'phone and message'",
+                "missing parameter 'message'",
             ),
             (
                 r#"{"phone": "+491701234567", "message": ""}"#,
-                "missing parameter 'phone and message'",
+                "missing parameter 'message'",
             ),
-            (
-                r#"{"message": "x"}"#,
-                "missing parameter 'phone and message'",
-            ),
+            (r#"{"message": "x"}"#, "missing parameter 'phone'"),
             (
                 r#"{"phone": "12ab", "message": "x"}"#,
                 "invalid phone number '12ab': use digits with an optional leading +",

@@ -179,11 +179,14 @@ impl Deliveries {
     fn apply(&self, inner: &mut Inner, changes: Vec<Change>) {
         // The state of the message the last record was about (a `Matched` follows its record).
         let mut last_state = None;
+        // ... and its recipient as the send request gave it (the report file holds digits)
+        let mut last_to = None;
         for change in changes {
             match change {
                 Change::Record { message, previous } => {
                     let state = message.state();
                     last_state = Some(state);
+                    last_to = Some(message.recipient.clone());
                     if state != previous {
                         match state {
                             MessageState::Delivered => GatewayStatus::count(&self.status.delivered),
@@ -225,7 +228,7 @@ impl Deliveries {
                             );
                         }
                         let state = last_state.map_or(outcome.as_str(), MessageState::as_str);
-                        self.forward(&file, &f, Some(message.clone()), state);
+                        self.forward(&file, &f, last_to.take(), Some(message.clone()), state);
                     }
                     crate::log_info!(
                         "report {file}: message {message} part {part}/{total} {}",
@@ -239,7 +242,7 @@ impl Deliveries {
                     let path = self.spool.dir(REPORT).join(&file);
                     if let Some(f) = read_small(&path) {
                         let outcome = f.header("Outcome").unwrap_or("").to_string();
-                        self.forward(&file, &f, None, &outcome);
+                        self.forward(&file, &f, None, None, &outcome);
                     }
                     inner.hook_queue.push(path);
                 }
@@ -247,10 +250,17 @@ impl Deliveries {
         }
     }
 
-    /// Queues the report `file` (its parsed content `f`) for `--forward-url`: the recipient, the
-    /// discharge time as the file has it, the message it was matched to and `status` (the
+    /// Queues the report `file` (its parsed content `f`) for `--forward-url`: the recipient (`to`
+    /// when the message is known, else the report's digits), the discharge time as the file has it, the message it was matched to and `status` (the
     /// message's state after it, or the report's outcome when unmatched).
-    fn forward(&self, file: &str, f: &SpoolFile, message_id: Option<String>, status: &str) {
+    fn forward(
+        &self,
+        file: &str,
+        f: &SpoolFile,
+        to: Option<String>,
+        message_id: Option<String>,
+        status: &str,
+    ) {
         let body = String::from_utf8_lossy(&f.body);
         let time = body
             .lines()
@@ -261,7 +271,7 @@ impl Deliveries {
         let event = crate::forward::ForwardEvent {
             kind: crate::forward::EventKind::Report,
             id: file.to_string(),
-            to: f.header("From").map(String::from),
+            to: to.or_else(|| f.header("From").map(String::from)),
             time,
             message_id,
             status: Some(status.to_string()),

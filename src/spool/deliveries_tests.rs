@@ -181,25 +181,37 @@ fn a_message_sent_without_a_report_request_is_recorded_sent() {
     assert_eq!(sent.header("Message_id"), Some("1 2"));
 }
 
-#[test]
-fn a_report_is_queued_for_forwarding_with_the_message_and_its_new_state() {
+/// The forward bodies queued when message `id` (one part, reference 9) gets a report `status`.
+fn forwarded_report(id: &str, status: u8) -> Vec<String> {
     let dir = Dir::new();
     let (d, _) = open(&dir.0);
     let forward = dir.0.join(crate::forward::FORWARD_DIR);
     fs::create_dir_all(&forward).unwrap();
-    let msg = message("m5", &[9], at(0));
+    let msg = message(id, &[9], at(0));
     d.sent(&msg, at(0));
     file_it(&d, &dir.0, &msg);
-    d.report(&report_pdu(9, 0x46), None, at(5)).unwrap();
-    let bodies: Vec<String> = fs::read_dir(&forward)
+    d.report(&report_pdu(9, status), None, at(5)).unwrap();
+    fs::read_dir(&forward)
         .unwrap()
         .map(|e| fs::read_to_string(e.unwrap().path()).unwrap())
-        .collect();
+        .collect()
+}
+
+#[test]
+fn a_report_is_queued_for_forwarding_with_the_message_and_its_new_state() {
+    let bodies = forwarded_report("m5", 0x46);
     assert_eq!(bodies.len(), 1, "{bodies:?}");
     let b = &bodies[0];
     assert!(b.contains("\"event\":\"report\""), "{b}");
-    assert!(b.contains("\"to\":\"4930123456\""), "{b}");
     assert!(b.contains("\"message_id\":\"m5\""), "{b}");
     assert!(b.contains("\"status\":\"failed\""), "{b}");
     assert!(b.contains("\"time\":\"26-11-28 23:00:30\""), "{b}");
+}
+
+#[test]
+fn a_forwarded_report_names_the_recipient_as_the_message_was_sent_to_it() {
+    // `"to":"+4930123456"`, as `/messages` and the send request have it, not the report
+    // file's bare digits
+    let bodies = forwarded_report("m6", 0);
+    assert!(bodies[0].contains("\"to\":\"+4930123456\""), "{bodies:?}");
 }

@@ -360,6 +360,19 @@ impl IncomingStore {
     }
 }
 
+/// The sender of a received file as users see it (`/messages`, forwards): `+` before an
+/// international number (`From_TOA: 91 international, ...`), since smsd writes the digits alone.
+pub fn sender(file: &SpoolFile) -> String {
+    let from = file.header("From").unwrap_or("");
+    let toa = file.header("From_TOA").unwrap_or("");
+    let international = toa.contains("international");
+    if international && !from.is_empty() && from.bytes().all(|b| b.is_ascii_digit()) {
+        ["+", from].concat()
+    } else {
+        from.to_string()
+    }
+}
+
 /// Hands a received message to the forward queue (a no-op when no forward URL is set).
 fn forward_received(incoming: &Path, id: &str, file: &SpoolFile) -> io::Result<()> {
     let Some(root) = incoming.parent() else {
@@ -368,7 +381,7 @@ fn forward_received(incoming: &Path, id: &str, file: &SpoolFile) -> io::Result<(
     let event = crate::forward::ForwardEvent {
         kind: crate::forward::EventKind::Received,
         id: id.to_string(),
-        from: file.header("From").map(str::to_string),
+        from: Some(sender(file)),
         to: None,
         text: Some(String::from_utf8_lossy(&file.body).into_owned()),
         time: file.header("Sent").unwrap_or("").to_string(),

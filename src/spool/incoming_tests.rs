@@ -130,3 +130,20 @@ fn crash_after_the_parts_before_assembly_writes_the_message_once_at_restart() {
     assert_eq!(ids.len(), 1);
     assert_eq!(read(&root, &ids[0].0).unwrap().body, b"ab");
 }
+
+#[test]
+fn a_forwarded_sms_from_an_international_number_has_its_plus() {
+    // `"from":"+491701234567"`, as `/messages` shows it, not the file's bare digits
+    let root = tmp("forward-plus");
+    fs::create_dir_all(root.join(crate::forward::FORWARD_DIR)).unwrap();
+    let now = Instant::now();
+    let mut s = store(&root, now);
+    s.store(&sms("Door open", None), now).unwrap();
+    let body = fs::read_dir(root.join(crate::forward::FORWARD_DIR))
+        .unwrap()
+        .map(|e| fs::read_to_string(e.unwrap().path()).unwrap())
+        .next()
+        .unwrap();
+    assert!(body.contains("\"from\":\"+491701234567\""), "{body}");
+    let _ = fs::remove_dir_all(&root);
+}
