@@ -223,13 +223,12 @@ impl Backend {
                 }
                 Err(e) => {
                     self.problem(&e);
+                    let m = e.to_string();
                     return Err(match e {
                         // unreachable, or no login: the message waits for the stick
-                        StickError::Http(_) | StickError::Login(_) => {
-                            SendError::NotReady(e.to_string())
-                        }
-                        e if e.is_transient() => SendError::Transient(e.to_string()),
-                        e => SendError::Permanent(e.to_string()),
+                        StickError::Http(_) | StickError::Login(_) => SendError::NotReady(m),
+                        e if e.is_transient() => SendError::Transient(m),
+                        _ => SendError::Permanent(m),
                     });
                 }
             }
