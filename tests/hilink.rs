@@ -186,9 +186,15 @@ fn a_wrong_password_shows_in_status_and_the_message_waits() {
         0,
         "a login problem is not a failed message"
     );
-    let queued = dir_files(&server.spool.join("outgoing"));
-    assert_eq!(queued.len(), 1, "the message must stay queued");
-    assert!(queued[0].contains("108006"), "{}", queued[0]);
+    // It waits for a working login, claimed, without using up its attempts.
+    let waiting = dir_files(&server.spool.join("sending"));
+    assert_eq!(waiting.len(), 1, "the message must wait");
+    assert!(!waiting[0].contains("Attempts"), "{}", waiting[0]);
+    assert!(
+        server.stderr_text().contains("waits for the modem"),
+        "{}",
+        server.stderr_text()
+    );
 }
 
 #[test]

@@ -356,3 +356,64 @@ fn at_command_prints_answer_and_urcs() {
     assert!(r.stdout.contains("COMMAND NOT SUPPORT"), "{}", r.stdout);
     assert!(sim.log().commands.iter().any(|c| c == "AT+CSQ"));
 }
+
+#[test]
+fn a_message_queued_while_the_stick_is_missing_waits_for_it_instead_of_failing() {
+    let dir = tmpdir("waits");
+    let link = dir.join("ttyUSB0");
+    let spool = dir.join("spool");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut daemon = spawn(&[
+        "serve",
+        "--device",
+        link.to_str().unwrap(),
+        "--spool",
+        spool.to_str().unwrap(),
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "--no-auth",
+        "--command-timeout",
+        "1",
+        "--registration-timeout",
+        "1",
+        "--max-attempts",
+        "1",
+    ]);
+    let wait_for = |what: &str, f: &dyn Fn() -> bool| {
+        let end = Instant::now() + Duration::from_secs(30);
+        while !f() {
+            assert!(Instant::now() < end, "{what} within 30 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let files = |d: &str| -> Vec<String> {
+        std::fs::read_dir(spool.join(d))
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| !n.starts_with('.'))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    wait_for("the spool", &|| spool.join("outgoing").is_dir());
+    let tmp = spool.join("msg");
+    std::fs::write(&tmp, "To: 4917012345\n\nwaits for the stick\n").unwrap();
+    std::fs::rename(&tmp, spool.join("outgoing/msg")).unwrap();
+    wait_for("the message claimed", &|| files("sending") == ["msg"]);
+    // Several tries of one second each: one attempt allowed, yet nothing fails.
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(files("failed").is_empty(), "failed: {:?}", files("failed"));
+    assert_eq!(files("sending"), ["msg"]);
+    let sim = ModemSim::start(&link, SimOptions::default(), None).expect("pty");
+    wait_for("the message sent once the stick is there", &|| {
+        files("sent") == ["msg"]
+    });
+    assert_eq!(sim.log().sent.len(), 1);
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+}

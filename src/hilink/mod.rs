@@ -189,7 +189,7 @@ impl Backend {
     /// Sends one whole message and waits for the stick to confirm it.
     fn send(&mut self, to: &str, text: &str) -> Result<u8, SendError> {
         if let Some(e) = &self.bad_url {
-            return Err(SendError::Transient(e.clone()));
+            return Err(SendError::NotReady(e.clone()));
         }
         let opts = crate::pdu::EncodeOptions {
             max_parts: self.max_parts,
@@ -223,10 +223,12 @@ impl Backend {
                 }
                 Err(e) => {
                     self.problem(&e);
-                    return Err(if e.is_transient() {
-                        SendError::Transient(e.to_string())
-                    } else {
-                        SendError::Permanent(e.to_string())
+                    let m = e.to_string();
+                    return Err(match e {
+                        // unreachable, or no login: the message waits for the stick
+                        StickError::Http(_) | StickError::Login(_) => SendError::NotReady(m),
+                        e if e.is_transient() => SendError::Transient(m),
+                        _ => SendError::Permanent(m),
                     });
                 }
             }

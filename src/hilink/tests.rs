@@ -182,7 +182,7 @@ fn a_stick_with_login_and_no_credentials_says_so() {
     let mut b = backend(&sim, &tmp_spool("nologin"), None);
     let r = b.send("+491701234567", "x");
     assert!(
-        matches!(&r, Err(SendError::Transient(m)) if m.contains("--hilink-password")),
+        matches!(&r, Err(SendError::NotReady(m)) if m.contains("--hilink-password")),
         "{r:?}"
     );
 }
@@ -195,7 +195,7 @@ fn a_wrong_password_is_tried_once_and_not_again_until_the_backoff() {
     for _ in 0..5 {
         let r = b.send("+491701234567", "x");
         assert!(
-            matches!(&r, Err(SendError::Transient(m)) if m.contains("108006")),
+            matches!(&r, Err(SendError::NotReady(m)) if m.contains("108006")),
             "{r:?}"
         );
     }

@@ -504,7 +504,7 @@ mod tests {
             hex: "0000".into(),
         };
         match modem.send_part(&part) {
-            Err(SendError::Transient(m)) => assert!(m.contains("not present"), "{m}"),
+            Err(SendError::NotReady(m)) => assert!(m.contains("not present"), "{m}"),
             other => panic!("unexpected {other:?}"),
         }
         assert_eq!(status.modem().state, ModemState::WaitingForDevice);

@@ -20,7 +20,13 @@ impl Engine {
         if let Some(job) = self.send.take() {
             if now >= job.deadline && !sending {
                 let why = format!("modem not ready: {}", self.problem);
-                self.answer_send(job, Err(SendError::Transient(why)));
+                // A part whose AT+CMGS already failed was tried: that counts.
+                let e = if job.failures > 0 {
+                    SendError::Transient(why)
+                } else {
+                    SendError::NotReady(why)
+                };
+                self.answer_send(job, Err(e));
             } else {
                 self.send = Some(job);
             }

@@ -27,8 +27,11 @@ use std::time::Instant;
 /// Why a part was not sent.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SendError {
-    /// Worth retrying later: no network, modem busy or gone, timeout, transient `+CMS ERROR`s.
+    /// Worth retrying later: modem busy, timeout, transient `+CMS ERROR`s. Counts as an attempt.
     Transient(String),
+    /// The modem could not try at all: not present, not set up, no network (a HiLink stick that
+    /// cannot be reached or logged into). The message waits for the modem; no attempt counted.
+    NotReady(String),
     /// Retrying will not help: invalid destination, barred, malformed PDU.
     Permanent(String),
 }
@@ -36,7 +39,9 @@ pub enum SendError {
 impl fmt::Display for SendError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SendError::Transient(m) => write!(f, "temporary failure: {m}"),
+            SendError::Transient(m) | SendError::NotReady(m) => {
+                write!(f, "temporary failure: {m}")
+            }
             SendError::Permanent(m) => write!(f, "permanent failure: {m}"),
         }
     }

@@ -15,6 +15,7 @@ impl<M: SmsSender> Sender<M> {
         now: Now,
     ) {
         self.fault.pause(Fault::AfterSend, &self.stop);
+        self.waiting_for_modem = false;
         let _ = file.set_header("Sent", &smsd_time(now.wall));
         let name = claim.name.to_string_lossy();
         let spool = &self.spool;
@@ -65,6 +66,7 @@ impl<M: SmsSender> Sender<M> {
         now: Now,
         counts: bool,
     ) {
+        self.waiting_for_modem = false;
         let before = file
             .header(HDR_ATTEMPTS)
             .and_then(|a| a.parse::<u32>().ok())
@@ -119,6 +121,24 @@ impl<M: SmsSender> Sender<M> {
         }
     }
 
+    /// The modem could not try (not present, not set up, no network): the message stays claimed
+    /// in `sending/`, its file untouched, and is tried again in [`NOT_READY_WAIT`] however long
+    /// the modem takes; no attempt is counted. Logged once per wait, not at every try.
+    pub(super) fn wait_for_modem(&mut self, claim: Claim, file: SpoolFile, reason: &str, now: Now) {
+        let reason = one_line(reason);
+        if !self.waiting_for_modem {
+            let name = claim.name.to_string_lossy();
+            crate::log_warn!("{name}: {reason}; it waits for the modem (no attempt counted)");
+        }
+        self.waiting_for_modem = true;
+        self.status.set_last_error(&reason);
+        self.held.push(Held {
+            claim,
+            file,
+            due: now.mono + NOT_READY_WAIT,
+        });
+    }
+
     pub(super) fn hook(&mut self, event: &'static str, path: &std::path::Path) {
         let cfg = &self.cfg;
         self.hooks
@@ -127,6 +147,7 @@ impl<M: SmsSender> Sender<M> {
     }
 
     pub(super) fn fail(&mut self, claim: &Claim, mut file: SpoolFile, reason: &str) {
+        self.waiting_for_modem = false;
         let reason = one_line(reason);
         let _ = file.set_header("Failed", &smsd_time(std::time::SystemTime::now()));
         let _ = file.set_header("Fail_reason", &reason);

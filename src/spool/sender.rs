@@ -31,6 +31,9 @@ mod outcome;
 
 /// Look at `outgoing/` at least this often even without a notification.
 const RESCAN: Duration = Duration::from_secs(1);
+/// A message that waits for the modem (not present, no network) is tried again this often; a
+/// serial modem's try itself waits up to `--registration-timeout` for the network.
+const NOT_READY_WAIT: Duration = Duration::from_secs(10);
 /// Look for orphaned claims of dead processes this often.
 const RECOVER_EVERY: Duration = Duration::from_secs(60);
 /// One listing of `outgoing/` serves the messages taken within this time. With a real modem (seconds
@@ -130,6 +133,8 @@ pub struct Sender<M: SmsSender = Box<dyn SmsSender>> {
     /// Retry deadlines on the monotonic clock of files waiting in `outgoing/`, by name.
     due: Vec<(OsString, Instant)>,
     held: Vec<Held>,
+    /// A held message waits for the modem to become ready (no other message is taken meanwhile).
+    waiting_for_modem: bool,
     /// Where sent parts are recorded and matched with delivery reports.
     deliveries: Option<Arc<Deliveries>>,
 }
@@ -161,6 +166,7 @@ impl<M: SmsSender> Sender<M> {
             records: Default::default(),
             due: Vec::new(),
             held: Vec::new(),
+            waiting_for_modem: false,
             deliveries: None,
         }
     }
@@ -229,6 +235,10 @@ impl<M: SmsSender> Sender<M> {
             .listed
             .is_none_or(|t| now.mono.saturating_duration_since(t) >= LISTING_FOR);
         let mut next_due = self.held.iter().map(|h| h.due).min();
+        if self.waiting_for_modem && next_due.is_some() {
+            // The rest stays queued in `outgoing/` until the modem takes the first one.
+            return Step::Idle(next_due);
+        }
         if self.queue.is_empty() || stale {
             let pending = self.refresh(now);
             next_due = next_due.min(pending).or(next_due.or(pending));
@@ -395,6 +405,7 @@ impl<M: SmsSender> Sender<M> {
                 }
                 Err(SendError::Permanent(m)) => self.fail(&claim, file, &m),
                 Err(SendError::Transient(m)) => self.retry(claim, file, &m, now, true),
+                Err(SendError::NotReady(m)) => self.wait_for_modem(claim, file, &m, now),
             };
         }
         // A retry of a partly sent message keeps its concatenation reference and skips what went out.
@@ -441,12 +452,15 @@ impl<M: SmsSender> Sender<M> {
             }
             match self.modem.send_part(part) {
                 Ok(mr) => self.part_sent(&mut record, mr),
-                Err(SendError::Permanent(m)) => return self.fail(&claim, file, &m),
-                Err(SendError::Transient(m)) => {
+                Err(e) => {
                     if i > 0 {
                         set_progress(&mut file, i, reference, &record);
                     }
-                    return self.retry(claim, file, &m, now, true);
+                    return match e {
+                        SendError::NotReady(m) => self.wait_for_modem(claim, file, &m, now),
+                        SendError::Transient(m) => self.retry(claim, file, &m, now, true),
+                        SendError::Permanent(m) => self.fail(&claim, file, &m),
+                    };
                 }
             }
         }

@@ -280,6 +280,50 @@ fn transient_errors_retry_with_backoff_then_fail() {
 }
 
 #[test]
+fn a_message_waits_for_a_missing_modem_without_using_up_its_attempts() {
+    let mut r = Rig::new();
+    Arc::make_mut(&mut r.s.cfg).max_attempts = 2;
+    let missing = || {
+        Err(SendError::NotReady(
+            "modem not ready: waiting for device".into(),
+        ))
+    };
+    for _ in 0..6 {
+        r.modem().script.push_back(missing());
+    }
+    let first = r.spool.submit(&sms("+4917", "first")).unwrap();
+    let t0 = SystemTime::now();
+    let at = |s: u64| t0 + Duration::from_secs(s);
+    assert_eq!(r.step_at(at(0)), Step::Worked);
+    // Claimed and held, its file as written, not failed.
+    assert_eq!(r.names(SENDING), vec![first.clone()]);
+    let second = r.spool.submit(&sms("+4917", "second")).unwrap();
+    // Nothing else is taken while it waits; it is tried again every 10 s, far more often than
+    // its two attempts would allow.
+    assert!(matches!(r.step_at(at(5)), Step::Idle(Some(_))));
+    assert_eq!(r.names(OUTGOING), vec![second.clone()]);
+    for k in 1..=6 {
+        assert_eq!(r.step_at(at(11 * k)), Step::Worked);
+        assert!(r.names(FAILED).is_empty(), "failed after try {k}");
+    }
+    assert_eq!(
+        r.modem().sent.len(),
+        7,
+        "six tries without a modem, then the send"
+    );
+    assert_eq!(r.names(SENT), vec![first.clone()]);
+    assert_eq!(
+        r.read(SENT, &first).header(HDR_ATTEMPTS),
+        None,
+        "no attempt counted"
+    );
+    assert_eq!(r.step_at(at(70)), Step::Worked);
+    assert_eq!(r.names(SENT).len(), 2, "then the next message");
+    assert_eq!(r.status().retried.load(Ordering::Relaxed), 0);
+    assert_eq!(r.status().failed.load(Ordering::Relaxed), 0);
+}
+
+#[test]
 fn permanent_errors_fail_at_once() {
     let mut r = Rig::new();
     r.modem()
