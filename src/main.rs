@@ -79,7 +79,7 @@ fn main() -> ExitCode {
 fn serve(cfg: config::ServeConfig) -> ExitCode {
     let cfg = Arc::new(cfg);
     log::daemon_mode();
-    // Before any thread starts, so that only the signal thread ever takes SIGTERM/SIGINT.
+    // Before any thread starts, so that only the signal thread ever takes SIGTERM/SIGINT/SIGHUP.
     let signals = match shutdown::prepare_stop_signals() {
         Ok(s) => s,
         Err(e) => return fail(&format_args!("cannot block SIGTERM: {e}")),

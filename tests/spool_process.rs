@@ -289,6 +289,17 @@ fn a_hook_timeout_kills_its_grandchildren_too() {
 /// is finished and recorded, the process exits 0, and a restart sends nothing again.
 #[test]
 fn sigterm_during_cmgs_sends_once_and_exits_0() {
+    stop_signal_during_cmgs("-TERM");
+}
+
+/// SIGHUP (a closed terminal, a `kill -HUP` meant as reload) stops as SIGTERM does, instead of
+/// killing the process between the modem's answer and the record.
+#[test]
+fn sighup_during_cmgs_sends_once_and_exits_0() {
+    stop_signal_during_cmgs("-HUP");
+}
+
+fn stop_signal_during_cmgs(signal: &'static str) {
     let dir = tempfile::tempdir().unwrap();
     let spool = dir.path().join("spool");
     let link = dir.path().join("ttyUSB-sim");
@@ -298,7 +309,7 @@ fn sigterm_during_cmgs_sends_once_and_exits_0() {
         let pid = pid_for_hook.load(std::sync::atomic::Ordering::SeqCst);
         if pid != 0 {
             let _ = Command::new("kill")
-                .args(["-TERM", &pid.to_string()])
+                .args([signal, &pid.to_string()])
                 .status();
             std::thread::sleep(Duration::from_millis(500)); // the answer comes after the signal
         }
