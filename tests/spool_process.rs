@@ -29,9 +29,9 @@ impl Gateway {
         let out = File::create(&log).unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_smsgw"));
         cmd.args(["serve", "--no-auth"])
-            .args(extra)
             .args(["--listen", "127.0.0.1:0", "--spool"])
             .arg(spool.join("spool"))
+            .args(extra) // last: may override the defaults
             .stdin(Stdio::null())
             // info lines go to stdout, errors to stderr (as procd logs them): one log of both
             .stdout(out.try_clone().unwrap())
@@ -283,6 +283,26 @@ fn a_hook_timeout_kills_its_grandchildren_too() {
     wait_for("the kill to be logged", || {
         gw.log().contains("killed after 1 s")
     });
+}
+
+/// `--listen` on a port in use: exit 1 with one clear line, before the spool is created or the
+/// modem opened (a process about to exit must not start on the SIM or claim a message).
+#[test]
+fn a_listen_port_in_use_exits_1_before_the_spool_and_the_modem() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let link = dir.path().join("ttyUSB-sim");
+    let sim = ModemSim::start(&link, SimOptions::default(), None).unwrap();
+    let args = ["--device", link.to_str().unwrap(), "--listen", &addr];
+    let mut gw = Gateway::start_with(dir.path(), "in-use", None, &args);
+    let status = gw.child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "{}", gw.log());
+    let want = format!("smsgw: cannot listen on {addr}: Address already in use (os error 98)\n");
+    let log = gw.log();
+    assert!(log.ends_with(&want) && !log.contains("modem"), "{log}");
+    assert!(!dir.path().join("spool").exists());
+    assert!(sim.log().commands.is_empty());
 }
 
 /// The simulated stick holds the `+CMGS` answer while the gateway gets SIGTERM: the part in flight
