@@ -445,3 +445,18 @@ fn routine_daemon_lines_go_to_stdout_and_problems_to_stderr() {
         "the warning is not on stderr:\n{err}"
     );
 }
+
+/// A device that exists but is no serial port (here /dev/null): the log says why it cannot be used,
+/// once, instead of only "waiting for device" while it is retried every 300 ms.
+#[test]
+fn a_device_that_cannot_be_opened_is_logged_with_the_reason_once() {
+    let s = Server::start(&["--device", "/dev/null"]);
+    let want = "smsgw: warning: modem: cannot open the device: /dev/null: Inappropriate ioctl for device (os error 25)\n";
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !s.stderr_text().contains(want) {
+        assert!(std::time::Instant::now() < until, "{}", s.log_text());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_secs(1)); // three more tries
+    assert_eq!(s.stderr_text().matches(want).count(), 1, "{}", s.log_text());
+}

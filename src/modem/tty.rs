@@ -91,7 +91,7 @@ impl Tty {
             if libc::flock(raw, libc::LOCK_EX | libc::LOCK_NB) != 0 {
                 let e = io::Error::last_os_error();
                 return Err(if e.kind() == io::ErrorKind::WouldBlock {
-                    failed("Unable to acquire exclusive lock on serial port")
+                    failed("in use by another program")
                 } else {
                     e
                 });
