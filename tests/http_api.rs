@@ -460,3 +460,27 @@ fn a_device_that_cannot_be_opened_is_logged_with_the_reason_once() {
     std::thread::sleep(std::time::Duration::from_secs(1)); // three more tries
     assert_eq!(s.stderr_text().matches(want).count(), 1, "{}", s.log_text());
 }
+
+/// A spool that cannot take new messages (here its `tmp/` replaced by a file): `/status` says so
+/// at the first 503 (it followed only the sender, which nothing woke), the log says why once, and
+/// both recover with the first message accepted again.
+#[test]
+fn a_spool_refusing_messages_shows_in_status_and_log_at_once() {
+    let s = Server::start(&[]);
+    let tmp = s.spool.join("tmp");
+    std::fs::remove_dir(&tmp).unwrap();
+    std::fs::write(&tmp, "not a directory").unwrap();
+    for _ in 0..2 {
+        assert_eq!(s.get(&sms_query(PHONE, "refused")).code, 503);
+    }
+    let status = s.get("/status").body;
+    assert!(status.contains("\"spool_writable\":false"), "{status}");
+    let want =
+        "smsgw: new messages refused (503): spool unavailable: Not a directory (os error 20)\n";
+    assert_eq!(s.stderr_text().matches(want).count(), 1, "{}", s.log_text());
+    std::fs::remove_file(&tmp).unwrap();
+    std::fs::create_dir(&tmp).unwrap();
+    assert_eq!(s.get(&sms_query(PHONE, "accepted")).code, 200);
+    let status = s.get("/status").body;
+    assert!(status.contains("\"spool_writable\":true"), "{status}");
+}
