@@ -484,3 +484,18 @@ fn a_spool_refusing_messages_shows_in_status_and_log_at_once() {
     let status = s.get("/status").body;
     assert!(status.contains("\"spool_writable\":true"), "{status}");
 }
+
+/// A HiLink stick that cannot be reached is a problem: logged on stderr (procd's `err`), as the
+/// AT modem's errors are, not among the routine lines on stdout.
+#[test]
+fn an_unreachable_hilink_stick_is_logged_as_a_warning() {
+    let s = Server::start(&["--device", "http://127.0.0.1:1"]);
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !s.log_text().contains("hilink: error") {
+        assert!(std::time::Instant::now() < until, "{}", s.log_text());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let want = "smsgw: warning: hilink: error: HiLink stick: cannot connect";
+    assert!(s.stderr_text().contains(want), "{}", s.log_text());
+    assert!(!s.stdout_text().contains("hilink"), "{}", s.log_text());
+}
