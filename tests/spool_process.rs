@@ -285,6 +285,37 @@ fn a_hook_timeout_kills_its_grandchildren_too() {
     });
 }
 
+/// A message that used up its attempts is in `failed/` with the count its reason gives (the file
+/// kept the `Attempts:` of the attempt before).
+#[test]
+fn a_failed_message_records_the_attempts_it_gave_up_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("ttyUSB-none");
+    let args = [
+        "--device",
+        missing.to_str().unwrap(),
+        "--registration-timeout",
+        "1",
+        "--max-attempts",
+        "2",
+    ];
+    let _gw = Gateway::start_with(dir.path(), "attempts", None, &args);
+    drop_file(
+        dir.path(),
+        "m",
+        b"To: 491721234567\nAttempts: 1\nRetry_at: 0\n\nx",
+    );
+    let failed = dir.path().join("spool/failed/m");
+    // moved first, then rewritten with the result headers
+    let read = || fs::read_to_string(&failed).unwrap_or_default();
+    wait_for("m in failed/ with its reason", || {
+        read().contains("Fail_reason")
+    });
+    let text = read();
+    assert!(text.contains("gave up after 2 attempts"), "{text}");
+    assert!(text.contains("\nAttempts: 2\n"), "{text}");
+}
+
 /// `--listen` on a port in use: exit 1 with one clear line, before the spool is created or the
 /// modem opened (a process about to exit must not start on the SIM or claim a message).
 #[test]
