@@ -79,10 +79,15 @@ fn main() -> ExitCode {
 fn serve(cfg: config::ServeConfig) -> ExitCode {
     let cfg = Arc::new(cfg);
     log::daemon_mode();
-    // Before any thread starts, so that only the signal thread ever takes SIGTERM/SIGINT.
+    // Before any thread starts, so that only the signal thread ever takes SIGTERM/SIGINT/SIGHUP.
     let signals = match shutdown::prepare_stop_signals() {
         Ok(s) => s,
         Err(e) => return fail(&format_args!("cannot block SIGTERM: {e}")),
+    };
+    // Everything that can refuse the start before the spool and the modem are touched.
+    let listening = match http::listen(&cfg) {
+        Ok(l) => l,
+        Err(e) => return fail(&e),
     };
     let status = Arc::new(status::GatewayStatus::default());
     let spool = match spool::Spool::open(Path::new(&cfg.spool)) {
@@ -163,7 +168,7 @@ fn serve(cfg: config::ServeConfig) -> ExitCode {
     if let Err(e) = stopping {
         return fail(&format_args!("cannot start the signal thread: {e}"));
     }
-    match http::serve(&cfg, spool, status, ussd) {
+    match http::serve(&cfg, listening, spool, status, ussd) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
     }

@@ -1,11 +1,13 @@
-//! Orderly stop: SIGTERM and SIGINT are blocked in every thread (before any thread starts) except
-//! one waiting thread, which runs the stop action (let the sender record the part in flight, then
-//! exit 0). The handler only writes the signal number into a pipe that thread reads, so it also
-//! works when a signal lands in a thread that unblocks everything while it waits: there it
-//! interrupts the wait, which the AT layer retries.
+//! Orderly stop: SIGTERM, SIGINT and SIGHUP (a closed terminal, or a `kill -HUP` meant as
+//! "reload": there is nothing to reload, and its default action would end the process in the
+//! middle of a send) are blocked in every thread (before any thread starts) except one waiting
+//! thread, which runs the stop action (let the sender record the part in flight, then exit 0). The
+//! handler only writes the signal number into a pipe that thread reads, so it also works when a
+//! signal lands in a thread that unblocks everything while it waits: there it interrupts the wait,
+//! which the AT layer retries.
 //!
-//! Owns the process's disposition of these two signals only. It must not know what stopping means
-//! for the spool or the modem: `main` passes that in.
+//! Owns the process's disposition of these three signals only. It must not know what stopping
+//! means for the spool or the modem: `main` passes that in.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -35,6 +37,7 @@ fn stop_set() -> io::Result<libc::sigset_t> {
         if libc::sigemptyset(&mut set) != 0
             || libc::sigaddset(&mut set, libc::SIGTERM) != 0
             || libc::sigaddset(&mut set, libc::SIGINT) != 0
+            || libc::sigaddset(&mut set, libc::SIGHUP) != 0
         {
             return Err(io::Error::last_os_error());
         }
@@ -52,7 +55,7 @@ fn mask(how: libc::c_int, set: &libc::sigset_t) -> io::Result<()> {
     }
 }
 
-/// Installs the handler and blocks SIGTERM and SIGINT in the calling thread and so in every thread
+/// Installs the handler and blocks the stop signals in the calling thread and so in every thread
 /// it starts afterwards. Returns the pipe end to pass to [`on_stop_signal`].
 pub fn prepare_stop_signals() -> io::Result<OwnedFd> {
     let mut fds = [0 as libc::c_int; 2];
@@ -66,7 +69,7 @@ pub fn prepare_stop_signals() -> io::Result<OwnedFd> {
     PIPE_W.store(fds[1], Ordering::Relaxed);
     let set = stop_set()?;
     mask(libc::SIG_BLOCK, &set)?;
-    for sig in [libc::SIGTERM, libc::SIGINT] {
+    for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
         // SAFETY: a zeroed sigaction with a valid handler and an empty mask; the old action is
         // not asked for.
         let r = unsafe {
@@ -83,7 +86,7 @@ pub fn prepare_stop_signals() -> io::Result<OwnedFd> {
     Ok(read)
 }
 
-/// Starts the thread that takes SIGTERM/SIGINT and then runs `on_stop` with the signal number.
+/// Starts the thread that takes the stop signals and then runs `on_stop` with the signal number.
 pub fn on_stop_signal(pipe: OwnedFd, on_stop: Box<dyn FnOnce(i32) + Send>) -> io::Result<()> {
     crate::modem::spawn_named(
         "signals",

@@ -236,29 +236,3 @@ fn a_host_name_device_is_refused_with_a_clear_status() {
             .contains("host names are not resolved")
     });
 }
-
-#[test]
-fn an_unreachable_stick_is_a_problem_on_stderr_not_a_routine_line() {
-    // a port nobody listens on
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let server = Server::start(&["--device", &format!("http://127.0.0.1:{port}")]);
-    wait_for("the connection problem in the log", || {
-        server.log_text().contains("hilink: error:")
-    });
-    assert!(
-        server
-            .stderr_text()
-            .contains("hilink: error: HiLink stick: cannot connect"),
-        "not on stderr:\n{}",
-        server.stderr_text()
-    );
-    assert!(
-        !server.stdout_text().contains("hilink: error"),
-        "a problem on stdout:\n{}",
-        server.stdout_text()
-    );
-}

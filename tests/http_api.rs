@@ -472,3 +472,57 @@ fn a_missing_token_gets_the_same_401_line_on_every_route() {
         );
     }
 }
+
+/// A device that exists but is no serial port (here /dev/null): the log says why it cannot be used,
+/// once, instead of only "waiting for device" while it is retried every 300 ms.
+#[test]
+fn a_device_that_cannot_be_opened_is_logged_with_the_reason_once() {
+    let s = Server::start(&["--device", "/dev/null"]);
+    let want = "smsgw: warning: modem: cannot open the device: /dev/null: Inappropriate ioctl for device (os error 25)\n";
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !s.stderr_text().contains(want) {
+        assert!(std::time::Instant::now() < until, "{}", s.log_text());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_secs(1)); // three more tries
+    assert_eq!(s.stderr_text().matches(want).count(), 1, "{}", s.log_text());
+}
+
+/// A spool that cannot take new messages (here its `tmp/` replaced by a file): `/status` says so
+/// at the first 503 (it followed only the sender, which nothing woke), the log says why once, and
+/// both recover with the first message accepted again.
+#[test]
+fn a_spool_refusing_messages_shows_in_status_and_log_at_once() {
+    let s = Server::start(&[]);
+    let tmp = s.spool.join("tmp");
+    std::fs::remove_dir(&tmp).unwrap();
+    std::fs::write(&tmp, "not a directory").unwrap();
+    for _ in 0..2 {
+        assert_eq!(s.get(&sms_query(PHONE, "refused")).code, 503);
+    }
+    let status = s.get("/status").body;
+    assert!(status.contains("\"spool_writable\":false"), "{status}");
+    let want =
+        "smsgw: new messages refused (503): spool unavailable: Not a directory (os error 20)\n";
+    assert_eq!(s.stderr_text().matches(want).count(), 1, "{}", s.log_text());
+    std::fs::remove_file(&tmp).unwrap();
+    std::fs::create_dir(&tmp).unwrap();
+    assert_eq!(s.get(&sms_query(PHONE, "accepted")).code, 200);
+    let status = s.get("/status").body;
+    assert!(status.contains("\"spool_writable\":true"), "{status}");
+}
+
+/// A HiLink stick that cannot be reached is a problem: logged on stderr (procd's `err`), as the
+/// AT modem's errors are, not among the routine lines on stdout.
+#[test]
+fn an_unreachable_hilink_stick_is_logged_as_a_warning() {
+    let s = Server::start(&["--device", "http://127.0.0.1:1"]);
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !s.log_text().contains("hilink: error") {
+        assert!(std::time::Instant::now() < until, "{}", s.log_text());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let want = "smsgw: warning: hilink: error: HiLink stick: cannot connect";
+    assert!(s.stderr_text().contains(want), "{}", s.log_text());
+    assert!(!s.stdout_text().contains("hilink"), "{}", s.log_text());
+}

@@ -29,9 +29,9 @@ impl Gateway {
         let out = File::create(&log).unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_smsgw"));
         cmd.args(["serve", "--no-auth"])
-            .args(extra)
             .args(["--listen", "127.0.0.1:0", "--spool"])
             .arg(spool.join("spool"))
+            .args(extra) // last: may override the defaults
             .stdin(Stdio::null())
             // info lines go to stdout, errors to stderr (as procd logs them): one log of both
             .stdout(out.try_clone().unwrap())
@@ -285,10 +285,72 @@ fn a_hook_timeout_kills_its_grandchildren_too() {
     });
 }
 
+/// A message that used up its attempts is in `failed/` with the count its reason gives (the file
+/// kept the `Attempts:` of the attempt before).
+#[test]
+fn a_failed_message_records_the_attempts_it_gave_up_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("ttyUSB-none");
+    let args = [
+        "--device",
+        missing.to_str().unwrap(),
+        "--registration-timeout",
+        "1",
+        "--max-attempts",
+        "2",
+    ];
+    let _gw = Gateway::start_with(dir.path(), "attempts", None, &args);
+    drop_file(
+        dir.path(),
+        "m",
+        b"To: 491721234567\nAttempts: 1\nRetry_at: 0\n\nx",
+    );
+    let failed = dir.path().join("spool/failed/m");
+    // moved first, then rewritten with the result headers
+    let read = || fs::read_to_string(&failed).unwrap_or_default();
+    wait_for("m in failed/ with its reason", || {
+        read().contains("Fail_reason")
+    });
+    let text = read();
+    assert!(text.contains("gave up after 2 attempts"), "{text}");
+    assert!(text.contains("\nAttempts: 2\n"), "{text}");
+}
+
+/// `--listen` on a port in use: exit 1 with one clear line, before the spool is created or the
+/// modem opened (a process about to exit must not start on the SIM or claim a message).
+#[test]
+fn a_listen_port_in_use_exits_1_before_the_spool_and_the_modem() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let link = dir.path().join("ttyUSB-sim");
+    let sim = ModemSim::start(&link, SimOptions::default(), None).unwrap();
+    let args = ["--device", link.to_str().unwrap(), "--listen", &addr];
+    let mut gw = Gateway::start_with(dir.path(), "in-use", None, &args);
+    let status = gw.child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "{}", gw.log());
+    let want = format!("smsgw: cannot listen on {addr}: Address already in use (os error 98)\n");
+    let log = gw.log();
+    assert!(log.ends_with(&want) && !log.contains("modem"), "{log}");
+    assert!(!dir.path().join("spool").exists());
+    assert!(sim.log().commands.is_empty());
+}
+
 /// The simulated stick holds the `+CMGS` answer while the gateway gets SIGTERM: the part in flight
 /// is finished and recorded, the process exits 0, and a restart sends nothing again.
 #[test]
 fn sigterm_during_cmgs_sends_once_and_exits_0() {
+    stop_signal_during_cmgs("-TERM");
+}
+
+/// SIGHUP (a closed terminal, a `kill -HUP` meant as reload) stops as SIGTERM does, instead of
+/// killing the process between the modem's answer and the record.
+#[test]
+fn sighup_during_cmgs_sends_once_and_exits_0() {
+    stop_signal_during_cmgs("-HUP");
+}
+
+fn stop_signal_during_cmgs(signal: &'static str) {
     let dir = tempfile::tempdir().unwrap();
     let spool = dir.path().join("spool");
     let link = dir.path().join("ttyUSB-sim");
@@ -298,7 +360,7 @@ fn sigterm_during_cmgs_sends_once_and_exits_0() {
         let pid = pid_for_hook.load(std::sync::atomic::Ordering::SeqCst);
         if pid != 0 {
             let _ = Command::new("kill")
-                .args(["-TERM", &pid.to_string()])
+                .args([signal, &pid.to_string()])
                 .status();
             std::thread::sleep(Duration::from_millis(500)); // the answer comes after the signal
         }

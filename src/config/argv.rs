@@ -34,6 +34,9 @@ pub fn parse_serve(args: &[String]) -> Result<ServeConfig, ConfigError> {
         };
         cfg.set(index, value)?;
     }
+    if crate::modem::serial_speed(cfg.baud).is_none() {
+        return Err(ConfigError::BadBaud(cfg.baud));
+    }
     cfg.read_secret_files()?;
     Ok(cfg)
 }

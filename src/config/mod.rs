@@ -130,6 +130,8 @@ pub enum ConfigError {
         value: String,
     },
     BadAddress(String),
+    /// `--baud` is not a speed termios knows: the port could never be opened.
+    BadBaud(u32),
     /// The UCI file cannot be read as UCI (line number, what is wrong).
     Uci {
         line: usize,
@@ -154,6 +156,9 @@ impl fmt::Display for ConfigError {
                 f,
                 "'{a}' is not an address of the form IP:PORT (e.g. 0.0.0.0:8767)"
             ),
+            ConfigError::BadBaud(b) => {
+                write!(f, "--baud: {b} is not a serial speed (e.g. 9600, 115200)")
+            }
             ConfigError::Uci { line, problem } => write!(f, "line {line}: {problem}"),
             ConfigError::SecretFile(line) => f.write_str(line),
         }

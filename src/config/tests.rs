@@ -37,6 +37,18 @@ fn rejects_bad_input_with_a_message() {
     assert!(err(&["--no-auth=1"]).contains("takes no value"));
 }
 
+/// A speed termios does not know used to be accepted, and the daemon then waited for its device
+/// forever without saying why.
+#[test]
+fn rejects_a_baud_rate_the_port_cannot_take() {
+    let e = parse_serve(&args(&["--baud", "12345"])).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "--baud: 12345 is not a serial speed (e.g. 9600, 115200)"
+    );
+    assert!(parse_serve(&args(&["--baud", "921600"])).is_ok());
+}
+
 #[test]
 fn socket_addresses_parse_without_dns() {
     assert_eq!(
@@ -61,6 +73,7 @@ fn every_table_option_reaches_its_field() {
     for o in &OPTIONS {
         let value = match o.name {
             "listen" => "127.0.0.1:1",
+            "baud" => "9600",
             n if n.ends_with("-file") && n != "token-file" => &file,
             _ => "9",
         };

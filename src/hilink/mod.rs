@@ -166,19 +166,20 @@ impl Backend {
         use crate::status::ModemState;
         let new = ModemState::from_word(state);
         let error = |s: &ModemState| matches!(s, ModemState::Error(_));
-        let problem = error(&new);
-        let mut log = false;
+        let mut log = None;
         self.status.update_modem(|m| {
             if m.state != new {
-                log = problem || error(&m.state);
+                // a problem on stderr (procd: `err`), the recovery on stdout
+                log = if error(&new) {
+                    Some(crate::log::Level::Warn)
+                } else {
+                    error(&m.state).then_some(crate::log::Level::Info)
+                };
                 m.state = new;
             }
         });
-        // A problem goes to stderr (daemon.err on OpenWrt), the way back to work to stdout.
-        if log && problem {
-            crate::log_warn!("hilink: {state}");
-        } else if log {
-            crate::log_info!("hilink: {state}");
+        if let Some(level) = log {
+            crate::log::line(level, format_args!("hilink: {state}"));
         }
     }
 

@@ -88,7 +88,9 @@ pub fn write_token_file(path: &Path, token: &str) -> Result<(), String> {
 }
 
 /// The daemon's token: configured, else stored in the token file, else generated and stored.
-/// Returns the token and whether it was just generated.
+/// Returns the token and whether it was just generated and stored (a token that cannot be stored
+/// is logged here, with the reason: it is not in the file `smsgw status` reads, and the next start
+/// makes another one).
 pub fn load_or_create(
     configured: Option<&str>,
     token_file: &Path,
@@ -101,7 +103,8 @@ pub fn load_or_create(
     }
     let t = generate_token()?;
     if let Err(e) = write_token_file(token_file, &t) {
-        crate::log_warn!("cannot store generated token: {e}");
+        crate::log_warn!("generated API token {t} not stored (the next start makes another): {e}");
+        return Ok((t, false));
     }
     Ok((t, true))
 }
@@ -109,6 +112,19 @@ pub fn load_or_create(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The daemon announced "generated API token ... (stored in FILE; shown by `smsgw status`)"
+    /// also when the file could not be written.
+    #[test]
+    fn a_generated_token_that_cannot_be_stored_is_not_announced_as_stored() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let (t, stored) = load_or_create(None, dir.path()).unwrap_or_default();
+        assert_eq!((t.len(), stored), (32, false));
+        let file = dir.path().join("token");
+        let (t, stored) = load_or_create(None, &file).unwrap_or_default();
+        assert!(stored);
+        assert_eq!(read_token_file(&file), Some(t));
+    }
 
     #[test]
     fn compares_exactly() {

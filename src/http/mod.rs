@@ -386,13 +386,15 @@ impl std::fmt::Display for ServeError {
     }
 }
 
-/// Runs the HTTP daemon until the listening socket cannot be created (blocks).
-pub fn serve(
-    cfg: &ServeConfig,
-    spool: Arc<Spool>,
-    status: Arc<GatewayStatus>,
-    ussd: Option<crate::modem::driver::UssdClient>,
-) -> Result<(), ServeError> {
+/// What the daemon checks before anything else starts: the token, the client allowlist and the
+/// bound `--listen` socket (an address in use must not leave a modem half set up behind it).
+pub struct Listening {
+    listener: std::net::TcpListener,
+    policy: Policy,
+}
+
+/// Loads (or makes) the token, reads `--allow-client` and binds `--listen`.
+pub fn listen(cfg: &ServeConfig) -> Result<Listening, ServeError> {
     let token = if cfg.no_auth {
         crate::log_warn!("--no-auth: any allowed client can send SMS");
         None
@@ -408,8 +410,21 @@ pub fn serve(
         }
         Some(token)
     };
+    let policy = Policy::new(cfg, token).map_err(ServeError::Clients)?;
+    let listener = server::bind(cfg)?;
+    Ok(Listening { listener, policy })
+}
+
+/// Runs the HTTP daemon on what [`listen`] prepared (blocks).
+pub fn serve(
+    cfg: &ServeConfig,
+    listening: Listening,
+    spool: Arc<Spool>,
+    status: Arc<GatewayStatus>,
+    ussd: Option<crate::modem::driver::UssdClient>,
+) -> Result<(), ServeError> {
     let gateway = Gateway {
-        policy: Policy::new(cfg, token).map_err(ServeError::Clients)?,
+        policy: listening.policy,
         spool,
         status,
         guard: Box::new(MemoryGuard::new(
@@ -418,7 +433,8 @@ pub fn serve(
         )),
         ussd,
     };
-    server::run(cfg, Arc::new(gateway))
+    let limits = server::Limits::from_config(cfg);
+    server::serve_listener(listening.listener, Arc::new(gateway), limits)
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use crate::json::ObjectWriter;
 use crate::pdu::{self, EncodeOptions, PduError};
 use crate::spool::{OutgoingSms, SpoolError};
 use crate::status::GatewayStatus;
+use std::sync::atomic::Ordering::Relaxed;
 
 /// Who is asking: the answer codes differ where a client's retry policy needs it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,12 +116,20 @@ impl Gateway {
                 priority_high: false,
                 ..OutgoingSms::default()
             };
-            match self.spool.submit(&msg) {
+            let submitted = self.spool.submit(&msg);
+            // At once (the sender, which copies it too, may sleep for minutes); the cause of a
+            // refusal is logged when the spool stops taking messages, not at every 503.
+            let writable = self.spool.writable();
+            let was = self.status.spool_writable.swap(writable, Relaxed);
+            match submitted {
                 Ok(id) => {
                     GatewayStatus::count(&self.status.accepted);
                     ids.push(id);
                 }
                 Err(e) => {
+                    if was && !writable {
+                        crate::log_error!("new messages refused (503): {e}");
+                    }
                     let rest = sms.recipients.get(i..).unwrap_or(&[]);
                     self.guard.release(rest, &sms.text);
                     let mut msg = e.to_string();

@@ -45,15 +45,15 @@ impl Limits {
     }
 }
 
-/// Binds `cfg.listen` and serves forever.
-pub fn run(cfg: &ServeConfig, gateway: Arc<Gateway>) -> Result<(), ServeError> {
+/// Binds `cfg.listen`.
+pub fn bind(cfg: &ServeConfig) -> Result<TcpListener, ServeError> {
     let addr = crate::config::parse_socket_addr(&cfg.listen).map_err(ServeError::Listen)?;
     let listener = TcpListener::bind(addr).map_err(|error| ServeError::Bind {
         addr: cfg.listen.clone(),
         error,
     })?;
     crate::log_info!("listening on {}", cfg.listen);
-    serve_listener(listener, gateway, Limits::from_config(cfg))
+    Ok(listener)
 }
 
 /// Accepted connections waiting for a worker: a bounded FIFO (a plain `Mutex` + `Condvar`, far

@@ -188,6 +188,7 @@ pub fn open(
         pin_file,
         port: None,
         mailbox,
+        open_error: String::new(),
     };
     let engine = Engine::new(engine_cfg, Instant::now());
     if let Err(e) = spawn_named("modem", Box::new(move || driver.run(engine))) {
@@ -213,6 +214,8 @@ struct Driver {
     pin_file: Option<PathBuf>,
     port: Option<Box<dyn ModemPort>>,
     mailbox: Arc<Mailbox>,
+    /// The last reason the device could not be opened (logged when it changes).
+    open_error: String,
 }
 
 impl Driver {
@@ -306,9 +309,18 @@ impl Driver {
             Event::Open => match open_port(&self.device, self.baud) {
                 Ok(p) => {
                     self.port = Some(p);
+                    self.open_error.clear();
                     engine.connected(Instant::now());
                 }
-                Err(e) => engine.open_failed(&e, Instant::now()),
+                Err(e) => {
+                    // Why, once per reason (retried every 300 ms): the state alone says only
+                    // "waiting for device", also for a path that exists but is no modem or is busy.
+                    if self.open_error != e {
+                        crate::log_warn!("modem: cannot open the device: {e}");
+                    }
+                    engine.open_failed(&e, Instant::now());
+                    self.open_error = e;
+                }
             },
             Event::Close => self.port = None,
             Event::Info(info) => self.status.update_modem(|m| *m = info),

@@ -16,6 +16,7 @@ pub mod session;
 pub mod sim;
 pub mod sim_storage;
 mod tty;
+pub use tty::speed as serial_speed;
 pub mod ussd;
 
 use crate::pdu::{Alphabet, Concat, SubmitPart, Timestamp};

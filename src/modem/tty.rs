@@ -48,6 +48,11 @@ const SPEEDS: [(u32, libc::speed_t); 30] = [
     (4_000_000, libc::B4000000),
 ];
 
+/// The termios constant of `baud`, if it is one of the speeds termios knows.
+pub fn speed(baud: u32) -> Option<libc::speed_t> {
+    SPEEDS.iter().find(|(b, _)| *b == baud).map(|&(_, s)| s)
+}
+
 /// An open serial port.
 pub struct Tty {
     fd: OwnedFd,
@@ -69,7 +74,7 @@ impl Tty {
     /// Opens `path` at `baud`: exclusive (`TIOCEXCL` and `flock`), raw, 8N1, no flow control,
     /// modem control lines ignored.
     pub fn open(path: &str, baud: u32) -> io::Result<Tty> {
-        let Some(&(_, speed)) = SPEEDS.iter().find(|(b, _)| *b == baud) else {
+        let Some(speed) = speed(baud) else {
             return Err(failed("Unsupported baud rate"));
         };
         let fd: OwnedFd = OpenOptions::new()
@@ -86,7 +91,7 @@ impl Tty {
             if libc::flock(raw, libc::LOCK_EX | libc::LOCK_NB) != 0 {
                 let e = io::Error::last_os_error();
                 return Err(if e.kind() == io::ErrorKind::WouldBlock {
-                    failed("Unable to acquire exclusive lock on serial port")
+                    failed("in use by another program")
                 } else {
                     e
                 });

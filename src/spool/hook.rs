@@ -169,8 +169,8 @@ extern "C" {
     static environ: *const *mut libc::c_char;
 }
 
-/// `posix_spawnp(HOOK, [HOOK, EVENT, FILE])` in a new process group, stdin on /dev/null (std's
-/// `Command` costs tens of KB on the router for this one call).
+/// `posix_spawnp(HOOK, [HOOK, EVENT, FILE])` in a new process group, stdin on /dev/null, default
+/// signal handling (std's `Command` costs tens of KB on the router for this one call).
 fn spawn_hook(hook: &str, event: &str, path: &Path) -> io::Result<libc::pid_t> {
     let nul = |_| io::Error::from(io::ErrorKind::InvalidInput);
     let prog = CString::new(hook).map_err(nul)?;
@@ -200,10 +200,19 @@ fn spawn_hook(hook: &str, event: &str, path: &Path) -> io::Result<libc::pid_t> {
                     libc::O_RDONLY,
                     0,
                 );
+                // No signal blocked (the daemon blocks its stop signals in every thread) and
+                // SIGPIPE back to its default (Rust ignores it): a hook behaves as from a shell.
+                let mut set: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut set);
+                libc::posix_spawnattr_setsigmask(&mut attr, &set);
+                libc::sigaddset(&mut set, libc::SIGPIPE);
+                libc::posix_spawnattr_setsigdefault(&mut attr, &set);
                 if r == 0 {
                     r = libc::posix_spawnattr_setflags(
                         &mut attr,
-                        libc::POSIX_SPAWN_SETPGROUP as libc::c_short,
+                        (libc::POSIX_SPAWN_SETPGROUP
+                            | libc::POSIX_SPAWN_SETSIGMASK
+                            | libc::POSIX_SPAWN_SETSIGDEF) as libc::c_short,
                     );
                 }
                 if r == 0 {
@@ -229,5 +238,39 @@ fn spawn_hook(hook: &str, event: &str, path: &Path) -> io::Result<libc::pid_t> {
         Ok(pid)
     } else {
         Err(io::Error::from_raw_os_error(r))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The daemon blocks its stop signals in every thread and Rust ignores SIGPIPE: a hook (and
+    /// what it starts, say `timeout 5 curl ...`) must still get the default signal handling.
+    #[test]
+    fn hooks_start_with_no_blocked_signals_and_sigpipe_default() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let out = dir.path().join("status");
+        // SAFETY: a set initialised by sigemptyset; the test thread's own mask.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGTERM);
+            libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        }
+        // `cp /proc/self/status OUT`: the hook's own status, with no shell in between.
+        let pid = spawn_hook("cp", "/proc/self/status", &out);
+        let pid = pid.unwrap_or_else(|e| panic!("{e}"));
+        let mut st = 0;
+        // SAFETY: waits for the child just started.
+        unsafe { libc::waitpid(pid, &mut st, 0) };
+        let text = std::fs::read_to_string(&out).unwrap_or_default();
+        let mask = |name: &str| {
+            let line = text.lines().find(|l| l.starts_with(name));
+            let hex = line.and_then(|l| l.split_whitespace().nth(1)).unwrap_or("");
+            u64::from_str_radix(hex, 16).unwrap_or(u64::MAX)
+        };
+        assert_eq!(mask("SigBlk:"), 0, "{text}");
+        assert_eq!(mask("SigIgn:") & 1 << (libc::SIGPIPE - 1), 0, "{text}");
     }
 }

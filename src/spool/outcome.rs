@@ -73,6 +73,8 @@ impl<M: SmsSender> Sender<M> {
             .unwrap_or(0);
         let attempts = before.saturating_add(u32::from(counts));
         let reason = one_line(reason);
+        // also in `failed/`: the count the reason gives
+        let _ = file.set_header(HDR_ATTEMPTS, &attempts.to_string());
         if counts && attempts >= self.cfg.max_attempts.max(1) {
             let why = format!("{reason} (gave up after {attempts} attempts)");
             return self.fail(&claim, file, &why);
@@ -86,7 +88,6 @@ impl<M: SmsSender> Sender<M> {
         };
         let at = now.wall + wait;
         let at_secs = at.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        let _ = file.set_header(HDR_ATTEMPTS, &attempts.to_string());
         let _ = file.set_header(HDR_RETRY_AT, &at_secs.to_string());
         let _ = file.set_header("Last_error", &reason);
         let name = claim.name.to_string_lossy().into_owned();
