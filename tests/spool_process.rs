@@ -290,11 +290,17 @@ fn a_hook_timeout_kills_its_grandchildren_too() {
 #[test]
 fn a_failed_message_records_the_attempts_it_gave_up_after() {
     let dir = tempfile::tempdir().unwrap();
-    let missing = dir.path().join("ttyUSB-none");
+    // every part refused with a temporary +CMS ERROR (a missing modem would not count)
+    let link = dir.path().join("ttyUSB-cms");
+    let opts = SimOptions {
+        cms_error: Some((38, 1000)),
+        ..SimOptions::default()
+    };
+    let _sim = ModemSim::start(&link, opts, None).unwrap();
     let args = [
         "--device",
-        missing.to_str().unwrap(),
-        "--registration-timeout",
+        link.to_str().unwrap(),
+        "--command-timeout",
         "1",
         "--max-attempts",
         "2",
