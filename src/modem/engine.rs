@@ -118,6 +118,9 @@ pub struct Engine {
     pub(super) registered: bool,
     pub(super) info: ModemInfo,
     info_dirty: bool,
+    /// The problem state logged last, until the modem gets past it: retries that end in the same
+    /// problem (and the "initializing" of each) are not logged again.
+    logged_problem: Option<ModemState>,
     send: Option<SendJob>,
     turn: Turn,
     pub(super) inbox: Inbox,
@@ -148,6 +151,7 @@ impl Engine {
             registered: false,
             info: ModemInfo::default(),
             info_dirty: false,
+            logged_problem: None,
             send: None,
             turn: Turn::Other,
             inbox,
@@ -365,10 +369,16 @@ impl Engine {
                 (&self.info.state, &state),
                 (ModemState::Ready, ModemState::Sending) | (ModemState::Sending, ModemState::Ready)
             );
-            if matches!(state, ModemState::Error(_) | ModemState::WaitingForDevice) {
+            let problem = matches!(state, ModemState::Error(_) | ModemState::WaitingForDevice);
+            let retry = state == ModemState::Initializing && self.logged_problem.is_some();
+            if problem && self.logged_problem.as_ref() != Some(&state) {
                 self.warn(format_args!("{state}"));
-            } else if !routine {
+                self.logged_problem = Some(state.clone());
+            } else if !problem && !routine && !retry {
                 self.log(format_args!("{state}"));
+            }
+            if !problem && !retry {
+                self.logged_problem = None;
             }
             self.info.state = state;
             self.info_dirty = true;

@@ -41,6 +41,8 @@ struct Rig {
     sent: Vec<(u64, Result<u8, SendError>)>,
     ussd: Vec<Result<String, String>>,
     logs: Vec<String>,
+    /// The stick answers `AT+CPIN?` with "SIM not inserted".
+    no_sim: bool,
 }
 
 fn tmp(name: &str) -> PathBuf {
@@ -84,6 +86,7 @@ impl Rig {
             sent: Vec::new(),
             ussd: Vec::new(),
             logs: Vec::new(),
+            no_sim: false,
         }
     }
 
@@ -109,11 +112,16 @@ impl Rig {
                 busy = true;
                 self.event(ev);
             }
-            let out = if self.plugged {
+            let mut out = if self.plugged {
                 self.sim.take_output()
             } else {
                 Vec::new()
             };
+            if self.no_sim {
+                let s = String::from_utf8_lossy(&out)
+                    .replace("+CPIN: READY\r\n\r\nOK", "+CME ERROR: 10");
+                out = s.into_bytes();
+            }
             if !out.is_empty() {
                 self.engine.handle_input(&out, self.now);
                 continue;
@@ -244,11 +252,33 @@ fn a_missing_device_is_logged_once_not_at_every_retry() {
     rig.replug();
     rig.run_for(Duration::from_secs(3));
     assert_eq!(rig.engine.info.state, ModemState::Ready);
+    assert_eq!(rig.logs.last().map(String::as_str), Some("modem: ready"));
+}
+
+#[test]
+fn a_missing_sim_is_logged_once_not_at_every_retry() {
+    let mut rig = Rig::new("nosim", slots(20));
+    rig.no_sim = true;
+    rig.run_for(Duration::from_secs(120));
     assert!(
-        rig.logs.iter().any(|l| l == "modem: initializing"),
+        matches!(rig.engine.info.state, ModemState::Error(_)),
         "{:?}",
-        rig.logs
+        rig.engine.info.state
     );
+    let problems: Vec<_> = rig.logs.iter().filter(|l| l.contains("error")).collect();
+    assert_eq!(problems.len(), 1, "{:?}", rig.logs);
+    assert!(rig.logs.len() <= 2, "{:?}", rig.logs);
+    // The SIM arrives: ready is logged, and a later problem is logged again.
+    rig.no_sim = false;
+    rig.run_for(Duration::from_secs(60));
+    assert_eq!(rig.engine.info.state, ModemState::Ready);
+    assert_eq!(rig.logs.last().map(String::as_str), Some("modem: ready"));
+    rig.no_sim = true;
+    rig.unplug();
+    rig.replug();
+    rig.run_for(Duration::from_secs(60));
+    let problems = rig.logs.iter().filter(|l| l.contains("error")).count();
+    assert_eq!(problems, 2, "{:?}", rig.logs);
 }
 
 #[test]
