@@ -350,54 +350,6 @@ impl Engine {
 
     // ---- internals ----------------------------------------------------------------------
 
-    /// A routine log line `modem: ...` (one non-generic formatter for every call site).
-    pub(super) fn log(&mut self, args: std::fmt::Arguments<'_>) {
-        let line = format!("modem: {args}");
-        self.events.push(Event::Log(crate::log::Level::Info, line));
-    }
-
-    /// A log line `modem: ...` about a problem (stderr: procd logs it at `err`).
-    pub(super) fn warn(&mut self, args: std::fmt::Arguments<'_>) {
-        let line = format!("modem: {args}");
-        self.events.push(Event::Log(crate::log::Level::Warn, line));
-    }
-
-    pub(super) fn set_state(&mut self, state: ModemState) {
-        if self.info.state != state {
-            // Every message goes ready -> sending -> ready: not worth two log lines each.
-            let routine = matches!(
-                (&self.info.state, &state),
-                (ModemState::Ready, ModemState::Sending) | (ModemState::Sending, ModemState::Ready)
-            );
-            let problem = matches!(state, ModemState::Error(_) | ModemState::WaitingForDevice);
-            let retry = state == ModemState::Initializing && self.logged_problem.is_some();
-            if problem && self.logged_problem.as_ref() != Some(&state) {
-                self.warn(format_args!("{state}"));
-                self.logged_problem = Some(state.clone());
-            } else if !problem && !routine && !retry {
-                self.log(format_args!("{state}"));
-            }
-            if !problem && !retry {
-                self.logged_problem = None;
-            }
-            self.info.state = state;
-            self.info_dirty = true;
-        }
-    }
-
-    pub(super) fn touch_info(&mut self) {
-        self.info_dirty = true;
-    }
-
-    pub(super) fn ready_state(&mut self) {
-        if self.registered {
-            self.set_state(ModemState::Ready);
-        } else {
-            self.problem = "not registered to a network".into();
-            self.set_state(ModemState::WaitingForNetwork);
-        }
-    }
-
     /// Gives up on the session: close the port and start again after `after`.
     pub(super) fn restart(&mut self, why: String, after: Duration, now: Instant) {
         self.problem = why.clone();
@@ -614,6 +566,8 @@ mod config;
 pub use config::EngineConfig;
 #[path = "engine_send.rs"]
 mod send;
+#[path = "engine_state.rs"]
+mod state;
 #[path = "engine_urc.rs"]
 mod urc;
 
