@@ -526,3 +526,33 @@ fn an_unreachable_hilink_stick_is_logged_as_a_warning() {
     assert!(s.stderr_text().contains(want), "{}", s.log_text());
     assert!(!s.stdout_text().contains("hilink"), "{}", s.log_text());
 }
+
+/// A recipient prefix that is no number would refuse every message with 403: it stops the start
+/// with one line instead. Several prefixes in one item (as a UCI option written `+49,+43`) count
+/// one by one.
+#[test]
+fn a_recipient_prefix_that_is_no_number_stops_the_start_and_a_comma_list_is_split() {
+    let out = std::process::Command::new(bin())
+        .args([
+            "serve",
+            "--device",
+            "sim",
+            "--no-auth",
+            "--allow-recipient",
+            "+49x",
+        ])
+        .args(["--listen", "127.0.0.1:0", "--spool"])
+        .arg(std::env::temp_dir().join(format!("smsgw-prefix-{}", std::process::id())))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--allow-recipient: '+49x' is not a number prefix"),
+        "{err}"
+    );
+    let s = Server::start(&["--allow-recipient", "+43, +49170"]);
+    assert_eq!(s.get(&sms_query(PHONE, "allowed")).code, 200);
+    assert_eq!(s.get(&sms_query("+43123456789", "allowed")).code, 200);
+    assert_eq!(s.get(&sms_query("+33123456789", "refused")).code, 403);
+}

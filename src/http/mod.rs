@@ -67,12 +67,24 @@ pub struct Policy {
 impl Policy {
     /// Builds the policy from `serve` options (the token must already be resolved).
     pub fn new(cfg: &ServeConfig, token: Option<String>) -> Result<Policy, String> {
+        // Several prefixes in one item (`+49,+43`) are split; anything but digits after an
+        // optional `+` would match no number and refuse every message, so it stops the start.
         let mut recipients = Vec::with_capacity(cfg.allow_recipients.len());
-        for p in &cfg.allow_recipients {
+        for p in cfg.allow_recipients.iter().flat_map(|item| item.split(',')) {
             let p = p.trim();
-            if !p.is_empty() {
-                recipients.push(p.to_string());
+            let digits = p.strip_prefix('+').unwrap_or(p);
+            if p.is_empty() {
+                continue;
             }
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Err([
+                    "--allow-recipient: '",
+                    p,
+                    "' is not a number prefix (digits, + first if international)",
+                ]
+                .concat());
+            }
+            recipients.push(p.to_string());
         }
         Ok(Policy {
             token: if cfg.no_auth { None } else { token },
