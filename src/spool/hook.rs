@@ -203,10 +203,18 @@ fn spawn_hook(hook: &str, event: &str, path: &Path) -> io::Result<libc::pid_t> {
                 // No signal blocked (the daemon blocks its stop signals in every thread) and
                 // SIGPIPE back to its default (Rust ignores it): a hook behaves as from a shell.
                 let mut set: libc::sigset_t = std::mem::zeroed();
-                libc::sigemptyset(&mut set);
-                libc::posix_spawnattr_setsigmask(&mut attr, &set);
-                libc::sigaddset(&mut set, libc::SIGPIPE);
-                libc::posix_spawnattr_setsigdefault(&mut attr, &set);
+                if r == 0 && libc::sigemptyset(&mut set) != 0 {
+                    r = libc::EINVAL;
+                }
+                if r == 0 {
+                    r = libc::posix_spawnattr_setsigmask(&mut attr, &set);
+                }
+                if r == 0 && libc::sigaddset(&mut set, libc::SIGPIPE) != 0 {
+                    r = libc::EINVAL;
+                }
+                if r == 0 {
+                    r = libc::posix_spawnattr_setsigdefault(&mut attr, &set);
+                }
                 if r == 0 {
                     r = libc::posix_spawnattr_setflags(
                         &mut attr,
