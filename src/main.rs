@@ -149,6 +149,7 @@ fn serve(cfg: config::ServeConfig) -> ExitCode {
     // A stop finishes the part in flight (bounded by the modem's command timeout), records it,
     // then exits 0; messages accepted meanwhile wait in outgoing/ for the next start.
     let wake = spool.clone();
+    let modem_thread = ussd.clone();
     // A part in flight is answered within six command timeouts (`AT+CMGS`); then we go anyway.
     let bound = cfg.command_timeout.saturating_mul(6) + std::time::Duration::from_secs(5);
     let stopping = shutdown::on_stop_signal(
@@ -157,6 +158,9 @@ fn serve(cfg: config::ServeConfig) -> ExitCode {
             crate::log_info!("signal {sig}: stopping after the message in flight");
             stop.store(true, Ordering::SeqCst);
             wake.poke();
+            if let Some(m) = &modem_thread {
+                m.stopping();
+            }
             let started = std::time::Instant::now();
             while !finished.load(Ordering::SeqCst) && started.elapsed() < bound {
                 std::thread::sleep(std::time::Duration::from_millis(20));

@@ -357,63 +357,101 @@ fn at_command_prints_answer_and_urcs() {
     assert!(sim.log().commands.iter().any(|c| c == "AT+CSQ"));
 }
 
-#[test]
-fn a_message_queued_while_the_stick_is_missing_waits_for_it_instead_of_failing() {
-    let dir = tmpdir("waits");
-    let link = dir.join("ttyUSB0");
-    let spool = dir.join("spool");
+/// A daemon whose stick (`DIR/ttyUSB0`) is not plugged in, spool in `DIR/spool`, with one
+/// message `msg` queued and claimed (waiting for the modem).
+fn daemon_waiting_for_its_stick(name: &str, extra: &[&str]) -> (Child, PathBuf, PathBuf) {
+    let dir = tmpdir(name);
+    let (link, spool) = (dir.join("ttyUSB0"), dir.join("spool"));
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let mut daemon = spawn(&[
-        "serve",
-        "--device",
-        link.to_str().unwrap(),
+    let listen = format!("127.0.0.1:{port}");
+    let mut args = vec!["serve", "--device", link.to_str().unwrap()];
+    args.extend([
         "--spool",
         spool.to_str().unwrap(),
         "--listen",
-        &format!("127.0.0.1:{port}"),
+        &listen,
         "--no-auth",
-        "--command-timeout",
-        "1",
-        "--registration-timeout",
-        "1",
-        "--max-attempts",
-        "1",
     ]);
-    let wait_for = |what: &str, f: &dyn Fn() -> bool| {
-        let end = Instant::now() + Duration::from_secs(30);
-        while !f() {
-            assert!(Instant::now() < end, "{what} within 30 s");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    };
-    let files = |d: &str| -> Vec<String> {
-        std::fs::read_dir(spool.join(d))
-            .map(|rd| {
-                rd.filter_map(|e| e.ok())
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .filter(|n| !n.starts_with('.'))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    wait_for("the spool", &|| spool.join("outgoing").is_dir());
+    args.extend_from_slice(extra);
+    let daemon = spawn(&args);
+    wait_until("the spool", || spool.join("outgoing").is_dir());
     let tmp = spool.join("msg");
     std::fs::write(&tmp, "To: 4917012345\n\nwaits for the stick\n").unwrap();
     std::fs::rename(&tmp, spool.join("outgoing/msg")).unwrap();
-    wait_for("the message claimed", &|| files("sending") == ["msg"]);
+    wait_until("the message claimed", || spool.join("sending/msg").exists());
+    (daemon, link, spool)
+}
+
+fn wait_until(what: &str, f: impl Fn() -> bool) {
+    let end = Instant::now() + Duration::from_secs(30);
+    while !f() {
+        assert!(Instant::now() < end, "{what} within 30 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The spool files in `spool/dir` (not the dot files of writes in progress).
+fn files(spool: &Path, dir: &str) -> Vec<String> {
+    std::fs::read_dir(spool.join(dir))
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| !n.starts_with('.'))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_message_queued_while_the_stick_is_missing_waits_for_it_instead_of_failing() {
+    let extra = ["--command-timeout", "1", "--registration-timeout", "1"];
+    let (mut daemon, link, spool) =
+        daemon_waiting_for_its_stick("waits", &[&extra[..], &["--max-attempts", "1"]].concat());
     // Several tries of one second each: one attempt allowed, yet nothing fails.
     std::thread::sleep(Duration::from_secs(3));
-    assert!(files("failed").is_empty(), "failed: {:?}", files("failed"));
-    assert_eq!(files("sending"), ["msg"]);
+    assert!(
+        files(&spool, "failed").is_empty(),
+        "{:?}",
+        files(&spool, "failed")
+    );
+    assert_eq!(files(&spool, "sending"), ["msg"]);
     let sim = ModemSim::start(&link, SimOptions::default(), None).expect("pty");
-    wait_for("the message sent once the stick is there", &|| {
-        files("sent") == ["msg"]
+    wait_until("the message sent once the stick is there", || {
+        files(&spool, "sent") == ["msg"]
     });
     assert_eq!(sim.log().sent.len(), 1);
     let _ = daemon.kill();
     let _ = daemon.wait();
+}
+
+#[test]
+fn a_stop_does_not_wait_for_a_stick_that_is_not_there() {
+    // the default --registration-timeout (60 s): a part waits that long for the modem
+    let (mut daemon, _, spool) = daemon_waiting_for_its_stick("stop-missing", &[]);
+    std::thread::sleep(Duration::from_millis(500));
+    // SAFETY: a signal to the child we started.
+    unsafe { libc::kill(daemon.id() as i32, libc::SIGTERM) };
+    let asked = Instant::now();
+    let status = loop {
+        if let Some(st) = daemon.try_wait().unwrap() {
+            break st;
+        }
+        assert!(
+            asked.elapsed() < Duration::from_secs(10),
+            "the stop waited for the modem"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(
+        files(&spool, "outgoing"),
+        ["msg"],
+        "the message is back in the queue"
+    );
+    assert!(files(&spool, "sending").is_empty());
+    assert!(files(&spool, "failed").is_empty());
 }

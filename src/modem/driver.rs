@@ -42,6 +42,8 @@ struct Slots {
     ussd: Vec<(u64, String)>,
     ussd_done: Vec<(u64, Result<String, String>)>,
     next_id: u64,
+    /// The process is stopping: a part still waiting for the modem is given back at once.
+    stopping: bool,
 }
 
 impl Mailbox {
@@ -135,6 +137,14 @@ impl UssdClient {
             }
         }
     }
+
+    /// At a stop (this client shares the modem thread's mailbox): a part still waiting for the
+    /// modem, not yet in `AT+CMGS`, is answered "not sent" at once, so that a stop does not wait
+    /// for a stick that is not there. A part on the air still finishes.
+    pub fn stopping(&self) {
+        self.mailbox.lock().stopping = true;
+        self.mailbox.post();
+    }
 }
 
 /// The engine's settings from the `serve` options.
@@ -227,6 +237,9 @@ impl Driver {
                 let mut slots = self.mailbox.lock();
                 if let Some((id, part, deadline)) = slots.send.take() {
                     engine.send(id, part, deadline, now);
+                }
+                if slots.stopping {
+                    engine.withdraw();
                 }
                 for (id, code) in &std::mem::take(&mut slots.ussd) {
                     engine.ussd(*id, code, now);

@@ -14,6 +14,17 @@ impl Engine {
         self.events.push(Event::Sent { id: job.id, result });
     }
 
+    /// The process stops: a part that is not in `AT+CMGS` is answered "not sent" now.
+    pub fn withdraw(&mut self) {
+        let sending = matches!(&self.inflight, Some(f) if matches!(f.step, Step::Cmgs));
+        if !sending {
+            if let Some(job) = self.send.take() {
+                let why = "stopping before the modem took it".to_string();
+                self.answer_send(job, Err(SendError::NotReady(why)));
+            }
+        }
+    }
+
     /// A waiting part whose deadline passed is answered with why the modem is not ready.
     pub(super) fn expire(&mut self, now: Instant) {
         let sending = matches!(&self.inflight, Some(f) if matches!(f.step, Step::Cmgs));

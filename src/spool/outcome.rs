@@ -127,7 +127,7 @@ impl<M: SmsSender> Sender<M> {
     /// the modem takes; no attempt is counted. Logged once per wait, not at every try.
     pub(super) fn wait_for_modem(&mut self, claim: Claim, file: SpoolFile, reason: &str, now: Now) {
         let reason = one_line(reason);
-        if !self.waiting_for_modem {
+        if !self.waiting_for_modem && !self.stop.load(Ordering::SeqCst) {
             let name = claim.name.to_string_lossy();
             crate::log_warn!("{name}: {reason}; it waits for the modem (no attempt counted)");
         }
